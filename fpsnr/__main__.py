@@ -1,0 +1,5 @@
+"""``python -m fpsnr``: the command line."""
+
+from fpsnr.cli import main
+
+main()

@@ -1,0 +1,25 @@
+"""The ``fpsnr`` command: a thin group; each command lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from fpsnr import __version__
+from fpsnr.cli.demo import demo_command
+from fpsnr.cli.regions import regions_group
+from fpsnr.cli.score import score_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fpsnr")
+def cli() -> None:
+    """Foveal PSNR and M-FPSNR: score reconstructions where viewers look."""
+
+
+cli.add_command(score_command)
+cli.add_command(regions_group)
+cli.add_command(demo_command)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,97 @@
+"""Options shared by several commands, defined once so they mean the same everywhere."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from fpsnr.errors import FpsnrError
+from fpsnr.regions import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FpList(click.ParamType):  # type: ignore[type-arg]
+    """A comma-separated list of foveal factors, e.g. ``0,0.1,0.2,0.3,0.4,0.5``.
+
+    Non-numbers are a usage error; numbers outside [0, 1] are checked by the library
+    (exit status 1, like every other value the metric rejects).
+    """
+
+    name = "FP[,FP...]"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[float, ...]:
+        if isinstance(value, tuple):
+            return value
+        items = [v.strip() for v in str(value).split(",")]
+        try:
+            fps = tuple(float(v) for v in items)
+        except ValueError:
+            self.fail(f"{value!r} is not a comma-separated list of numbers", param, ctx)
+        if any(math.isnan(v) for v in fps):
+            self.fail(f"{value!r} holds NaN", param, ctx)
+        return fps
+
+
+def translate_errors(func: F) -> F:
+    """Turn library errors into one-line click errors (exit status 1, no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FpsnrError as err:
+            raise click.ClickException(str(err)) from err
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a positive number, got {value}")
+    return value
+
+
+fp_option = click.option(
+    "--fp", "fps", type=FpList(), default="0.5", show_default=True,
+    help="Foveal factor Fp in [0, 1], or a comma list to sweep (0,0.1,0.2,0.3,0.4,0.5).",
+)  # fmt: skip
+channel_option = click.option(
+    "--channel", type=click.Choice(["rgb", "y"]), default="rgb", show_default=True,
+    help="rgb pools all channels; y scores BT.601 luma.",
+)  # fmt: skip
+max_db_option = click.option(
+    "--max-db", type=float, default=None, callback=_positive,
+    help="Cap every PSNR at this many dB before averaging (identical pixels give inf).",
+)  # fmt: skip
+data_range_option = click.option(
+    "--data-range", type=float, default=None, callback=_positive,
+    help="Peak value MAX; required for float images, overrides 255/65535 for integers.",
+)  # fmt: skip
+alpha_option = click.option(
+    "--alpha", type=click.Choice(["error", "drop"]), default="error", show_default=True,
+    help="What to do with an alpha channel: refuse it, or drop it.",
+)  # fmt: skip
+viewing_distance_option = click.option(
+    "--viewing-distance", type=float, default=DEFAULT_VIEWING_DISTANCE, show_default=True,
+    callback=_positive,
+    help="v in picture heights, for the default radius R = v·min(H,W)·tan(θ/2).",
+)  # fmt: skip
+foveal_angle_option = click.option(
+    "--foveal-angle", type=float, default=DEFAULT_FOVEAL_ANGLE, show_default=True,
+    callback=_positive, help="θ in degrees, for the default radius.",
+)  # fmt: skip
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+    show_default=True, help="Output format on stdout.",
+)  # fmt: skip
+
+
+def radius_options(func: F) -> F:
+    return viewing_distance_option(foveal_angle_option(func))

@@ -1,0 +1,79 @@
+"""``fpsnr regions``: validate regions files and draw them on images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.options import radius_options, translate_errors
+from fpsnr.errors import FpsnrError, RegionsError
+from fpsnr.images import read_image, write_image
+from fpsnr.metrics import disc_mask
+from fpsnr.overlay import draw_regions
+from fpsnr.regions import load_region_index, load_regions
+
+
+@click.group("regions")
+def regions_group() -> None:
+    """Check regions files and draw regions on images."""
+
+
+def _check_one(path: Path, viewing_distance: float, foveal_angle: float) -> str:
+    index = load_region_index(path)
+    total = 0
+    for entry in index.values():
+        discs = entry.resolve(
+            entry.width, entry.height, viewing_distance=viewing_distance, foveal_angle=foveal_angle
+        )
+        for disc in discs:
+            if not disc_mask((entry.height, entry.width), (disc.x, disc.y), disc.radius).any():
+                raise RegionsError(
+                    f"{entry.source}: region {disc.label!r} (centre ({disc.x:g}, {disc.y:g}), radius "
+                    f"{disc.radius:g}) lies outside the recorded {entry.width}×{entry.height} image"
+                )
+        total += len(discs)
+    return f"ok  {path}: {len(index)} image(s), {total} region(s)"
+
+
+@regions_group.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@radius_options
+def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle: float) -> None:
+    """Validate regions files, folders of them, or collection files.
+
+    Every file is checked (one line each); the exit status is 1 if any failed.
+    """
+    failed = 0
+    for path in paths:
+        targets = sorted(path.glob("*.json")) if path.is_dir() else [path]
+        if not targets:
+            click.echo(f"error  {path}: folder holds no .json regions files", err=True)
+            failed += 1
+        for target in targets:
+            try:
+                click.echo(_check_one(target, viewing_distance, foveal_angle))
+            except FpsnrError as err:
+                click.echo(f"error  {err}", err=True)
+                failed += 1
+    if failed:
+        raise click.ClickException(f"{failed} regions file(s) failed validation")
+
+
+@regions_group.command("show")
+@click.argument("image", type=click.Path(path_type=Path))
+@click.argument("regions_path", metavar="REGIONS", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Overlay PNG to write.")
+@radius_options
+@translate_errors
+def show_command(
+    image: Path, regions_path: Path, out: Path, viewing_distance: float, foveal_angle: float
+) -> None:
+    """Draw the regions of REGIONS on IMAGE, periphery dimmed (paper Figs. 1, 3)."""
+    pixels = read_image(image)
+    regions = load_regions(regions_path, image=image.name)
+    discs = regions.resolve(
+        pixels.shape[1], pixels.shape[0], viewing_distance=viewing_distance, foveal_angle=foveal_angle
+    )
+    write_image(out, draw_regions(pixels, discs))
+    click.echo(f"wrote {out} ({len(discs)} regions)", err=True)

@@ -1,0 +1,67 @@
+"""``fpsnr score``: M-FPSNR of one image pair."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.options import (
+    alpha_option,
+    channel_option,
+    data_range_option,
+    format_option,
+    fp_option,
+    max_db_option,
+    radius_options,
+    translate_errors,
+)
+from fpsnr.formatting import format_csv, format_json, format_table
+from fpsnr.images import read_image
+from fpsnr.metrics import measure
+from fpsnr.regions import load_regions
+
+
+@click.command("score")
+@click.argument("ref", type=click.Path(path_type=Path))
+@click.argument("test", type=click.Path(path_type=Path))
+@click.option(
+    "--regions", "regions_path", type=click.Path(path_type=Path), required=True,
+    help="Regions JSON file (single image, or a collection holding REF's stem).",
+)  # fmt: skip
+@fp_option
+@format_option
+@channel_option
+@max_db_option
+@data_range_option
+@alpha_option
+@radius_options
+@translate_errors
+def score_command(
+    ref: Path,
+    test: Path,
+    regions_path: Path,
+    fps: tuple[float, ...],
+    fmt: str,
+    channel: str,
+    max_db: float | None,
+    data_range: float | None,
+    alpha: str,
+    viewing_distance: float,
+    foveal_angle: float,
+) -> None:
+    """Score TEST against REF: PSNR, F_PSNR per region, periphery PSNR and M-FPSNR."""
+    regions = load_regions(regions_path, image=ref.name)
+    result = measure(
+        read_image(ref),
+        read_image(test),
+        regions,
+        channel=channel,  # type: ignore[arg-type]
+        data_range=data_range,
+        alpha=alpha,  # type: ignore[arg-type]
+        viewing_distance=viewing_distance,
+        foveal_angle=foveal_angle,
+    )
+    scores = [result.score(fp, max_db=max_db, ref=str(ref), test=str(test)) for fp in fps]
+    formatter = {"table": format_table, "json": format_json, "csv": format_csv}[fmt]
+    click.echo(formatter(scores).rstrip("\n"))

@@ -1,0 +1,109 @@
+"""Text forms of results: table for people, JSON and CSV for programs.
+
+JSON cannot hold infinity, so ``inf`` is written as the string ``"inf"``; CSV writes
+``inf``. Floats in JSON and CSV keep full precision (``repr``); the table rounds to
+four decimals for reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from fpsnr.results import Score
+
+__all__ = ["CSV_COLUMNS", "format_csv", "format_json", "format_table", "json_value"]
+
+CSV_COLUMNS = (
+    "ref", "test", "width", "height", "channels", "channel", "peak",
+    "fp", "psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr",
+)  # fmt: skip
+
+
+def json_value(value: Any) -> Any:
+    """Replace float infinities (at any depth) by the strings "inf" / "-inf"."""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    return value
+
+
+def format_json(scores: Sequence[Score]) -> str:
+    """One JSON object for one Fp, an array of objects for several."""
+    items = [json_value(s.to_dict()) for s in scores]
+    return json.dumps(items[0] if len(items) == 1 else items, indent=2, allow_nan=False)
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)  # 'inf' for infinity, full precision otherwise
+    return value
+
+
+def format_csv(scores: Sequence[Score]) -> str:
+    """One row per Fp with the scalar columns of :data:`CSV_COLUMNS`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in scores:
+        row = s.to_dict()
+        writer.writerow([_csv_cell(row[c]) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _db(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "inf" if math.isinf(value) else f"{value:.4f}"
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}" if not float(value).is_integer() else f"{int(value)}"
+
+
+def format_table(scores: Sequence[Score]) -> str:
+    """A human-readable report: the pair, each region, and M-FPSNR per Fp."""
+    first = scores[0]
+    lines = []
+    if first.ref is not None or first.test is not None:
+        lines.append(f"reference  {first.ref}")
+        lines.append(f"test       {first.test}")
+    kind = "gray" if first.channels == 1 else "RGB"
+    lines.append(
+        f"image      {first.width}×{first.height} {kind}, scored on {first.channel}, peak {_num(first.peak)}"
+    )
+    lines.append("")
+    header = ("region", "centre (x, y)", "radius", "pixels", "MSE", "F_PSNR dB")
+    rows = [
+        (
+            r.label,
+            f"({r.center[0]:.1f}, {r.center[1]:.1f})",
+            f"{r.radius:.2f}",
+            str(r.pixels),
+            f"{r.mse:.4f}",
+            _db(r.fpsnr),
+        )
+        for r in first.regions
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    align = ("<", "<", ">", ">", ">", ">")
+    for row in (header, *rows):
+        lines.append(
+            "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths, strict=True)).rstrip()
+        )
+    lines.append("")
+    lines.append(f"PSNR            {_db(first.psnr):>10} dB")
+    lines.append(f"mean F_PSNR     {_db(first.mean_fpsnr):>10} dB   ({len(first.regions)} regions)")
+    lines.append(f"periphery PSNR  {_db(first.periphery_psnr):>10} dB")
+    for s in scores:
+        lines.append(f"M-FPSNR Fp={s.fp:<4g}{_db(s.m_fpsnr):>10} dB")
+    return "\n".join(lines)

@@ -1,0 +1,289 @@
+"""Reading image files and checking that two images can be compared.
+
+Images are numpy arrays in RGB(A) channel order: ``(H, W)`` grayscale, ``(H, W, 3)``
+colour or ``(H, W, 4)`` colour with alpha. Files are decoded with OpenCV exactly as
+stored: 16-bit PNG/TIFF keep their depth, and EXIF orientation is *not* applied (both
+images of a pair are read the same way, and codecs see the stored pixels too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from fpsnr.errors import ImageError, ImageReadError, ParameterError
+
+__all__ = ["IMAGE_EXTENSIONS", "Pair", "peak_value", "prepare_pair", "read_image", "write_image"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+"""File extensions treated as images when scanning folders."""
+
+AlphaMode = Literal["error", "drop"]
+Channel = Literal["rgb", "y"]
+
+# BT.601 luma weights (full range), applied in float64 and never rounded (SPEC §1).
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
+_INTEGER_PEAKS = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence C libraries (libpng, libjpeg) that print to fd 2 while decoding.
+
+    Their messages would add a second, unhelpful line to fpsnr's one-line errors; the
+    failure itself is still reported, by fpsnr.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured)
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def read_image(path: str | os.PathLike[str]) -> npt.NDArray[np.generic]:
+    """Read an image file as stored, in RGB(A) channel order.
+
+    Parameters
+    ----------
+    path : str or path-like
+        PNG, JPEG, BMP, TIFF, WebP or any other format OpenCV decodes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W)`` for grayscale, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA; dtype as
+        stored (uint8, uint16 or float32).
+
+    Raises
+    ------
+    ImageReadError
+        The file is missing, is a folder, is empty, truncated or not an image.
+    """
+    p = Path(path)
+    try:
+        data = np.fromfile(p, dtype=np.uint8)
+    except FileNotFoundError as err:
+        raise ImageReadError(f"{p}: no such file") from err
+    except IsADirectoryError as err:
+        raise ImageReadError(f"{p}: is a folder, expected an image file") from err
+    except OSError as err:
+        raise ImageReadError(f"{p}: cannot read ({err.strerror or err})") from err
+    if data.size == 0:
+        raise ImageReadError(f"{p}: file is empty, expected an image")
+    with _quiet_stderr():
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ImageReadError(f"{p}: cannot decode as an image (truncated, corrupt or not an image file)")
+    if image.ndim == 3:
+        if image.shape[2] == 3:
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        elif image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
+    return np.ascontiguousarray(image)
+
+
+def peak_value(dtype: npt.DTypeLike, data_range: float | None = None) -> float:
+    """Peak value MAX of equation (2) for a dtype.
+
+    uint8 → 255 and uint16 → 65535, never guessed from the pixel values. Float images
+    have no natural peak and need ``data_range``; for integer images ``data_range``
+    overrides the dtype's peak (for example 1023 for 10-bit data stored in uint16).
+    """
+    dt = np.dtype(dtype)
+    if data_range is not None:
+        if not (np.isfinite(data_range) and data_range > 0):
+            raise ParameterError(f"data range must be a positive finite number, got {data_range}")
+        if dt not in _INTEGER_PEAKS and dt.kind != "f":
+            raise ImageError(f"unsupported image dtype {dt}; use uint8, uint16 or float")
+        return float(data_range)
+    if dt in _INTEGER_PEAKS:
+        return float(_INTEGER_PEAKS[dt])
+    if dt.kind == "f":
+        raise ImageError(
+            f"float images ({dt}) have no natural peak value; pass data_range (--data-range), e.g. 1.0 or 255"
+        )
+    raise ImageError(f"unsupported image dtype {dt}; use uint8, uint16 or float")
+
+
+def write_image(
+    path: str | os.PathLike[str], image: npt.NDArray[np.generic], *, quality: int | None = None
+) -> None:
+    """Write an RGB(A) or grayscale image; the format follows the file extension.
+
+    ``quality`` applies to JPEG and WebP (1–100).
+    """
+    p = Path(path)
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
+    params: list[int] = []
+    ext = p.suffix.lower()
+    if quality is not None and ext in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+    elif quality is not None and ext == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, int(quality)]
+    try:
+        ok, data = cv2.imencode(ext or ".png", img, params)
+    except cv2.error as err:
+        raise ImageReadError(f"{p}: cannot encode an image as {ext or 'PNG'} ({err.msg.strip()})") from err
+    if not ok:
+        raise ImageReadError(f"{p}: cannot encode an image as {ext or 'PNG'}")
+    try:
+        p.write_bytes(data.tobytes())
+    except OSError as err:
+        raise ImageReadError(f"{p}: cannot write ({err.strerror or err})") from err
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two images made ready for the metric engine.
+
+    ``ref`` and ``test`` share shape and dtype: uint8, uint16 (exact integer sums) or
+    float64; ``(H, W)`` or ``(H, W, C)``.
+    """
+
+    ref: npt.NDArray[np.generic]
+    test: npt.NDArray[np.generic]
+    peak: float
+    channels: int
+    """Channels of the input images (1 or 3), after dropping alpha."""
+    channel: Channel
+
+    @property
+    def height(self) -> int:
+        return int(self.ref.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.ref.shape[1])
+
+    @property
+    def scored_channels(self) -> int:
+        """C of equation (1): 3 for rgb colour, 1 for grayscale or luma."""
+        return 1 if self.ref.ndim == 2 else int(self.ref.shape[2])
+
+
+def _normalise_channels(
+    image: npt.NDArray[np.generic], name: str, alpha: AlphaMode
+) -> npt.NDArray[np.generic]:
+    if image.ndim == 2:
+        return image
+    if image.ndim != 3:
+        raise ImageError(f"{name} image has shape {image.shape}; expected (H, W) or (H, W, C)")
+    c = image.shape[2]
+    if c == 1:
+        return image[:, :, 0]
+    if c == 3:
+        return image
+    if c in (2, 4):
+        if alpha != "drop":
+            raise ImageError(
+                f"{name} image has an alpha channel ({c} channels); drop it explicitly "
+                "with alpha='drop' (--alpha drop) or remove it from the file"
+            )
+        return image[:, :, 0] if c == 2 else image[:, :, :3]
+    raise ImageError(f"{name} image has {c} channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)")
+
+
+def _check_range(image: npt.NDArray[np.generic], name: str, peak: float) -> None:
+    if image.dtype.kind == "f":
+        lo, hi = float(np.min(image)), float(np.max(image))
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ImageError(f"{name} image holds NaN or inf values")
+        if lo < 0 or hi > peak:
+            raise ImageError(
+                f"{name} image has values in [{lo:g}, {hi:g}], outside the data range "
+                f"[0, {peak:g}]; pass the right --data-range"
+            )
+    elif peak < _INTEGER_PEAKS[image.dtype]:
+        hi = float(np.max(image))
+        if hi > peak:
+            raise ImageError(
+                f"{name} image has values up to {hi:g}, above the data range {peak:g}; "
+                "pass the right --data-range"
+            )
+
+
+def prepare_pair(
+    image_true: npt.ArrayLike,
+    image_test: npt.ArrayLike,
+    *,
+    channel: Channel = "rgb",
+    data_range: float | None = None,
+    alpha: AlphaMode = "error",
+) -> Pair:
+    """Validate two images and bring them to the form the engine sums over.
+
+    Checks shape, dtype and channels (a grayscale and a colour image together are an
+    error), drops alpha only when asked, finds the peak value from the dtype, and for
+    ``channel="y"`` converts RGB to BT.601 luma in float64. Grayscale images are
+    already luma, so ``channel="y"`` scores them unchanged.
+    """
+    if channel not in ("rgb", "y"):
+        raise ParameterError(f"channel must be 'rgb' or 'y', got {channel!r}")
+    if alpha not in ("error", "drop"):
+        raise ParameterError(f"alpha must be 'error' or 'drop', got {alpha!r}")
+    ref = np.asarray(image_true)
+    test = np.asarray(image_test)
+    if ref.dtype != test.dtype:
+        raise ImageError(
+            f"test image has dtype {test.dtype}; the reference has {ref.dtype} "
+            "(convert both to the same bit depth)"
+        )
+    ref = _normalise_channels(ref, "reference", alpha)
+    test = _normalise_channels(test, "test", alpha)
+    if ref.ndim != test.ndim:
+        kinds = {2: "grayscale", 3: "colour"}
+        raise ImageError(
+            f"test image is {kinds[test.ndim]} and the reference is {kinds[ref.ndim]}; "
+            "convert one so both have the same channels"
+        )
+    if ref.shape != test.shape:
+        raise ImageError(f"test image has shape {test.shape}; the reference has {ref.shape}")
+    if ref.shape[0] == 0 or ref.shape[1] == 0:
+        raise ImageError(f"images have shape {ref.shape}; they hold no pixel")
+    peak = peak_value(ref.dtype, data_range)
+    _check_range(ref, "reference", peak)
+    _check_range(test, "test", peak)
+    channels = 1 if ref.ndim == 2 else 3
+    if ref.dtype.kind == "f":
+        ref = ref.astype(np.float64, copy=False)
+        test = test.astype(np.float64, copy=False)
+    if channel == "y" and ref.ndim == 3:
+        ref = _luma(ref)
+        test = _luma(test)
+    return Pair(
+        ref=np.ascontiguousarray(ref),
+        test=np.ascontiguousarray(test),
+        peak=peak,
+        channels=channels,
+        channel=channel,
+    )
+
+
+def _luma(image: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
+    rgb = image.astype(np.float64)
+    # Written out term by term so the rounding is the same everywhere it is computed.
+    luma: npt.NDArray[np.float64] = (
+        rgb[:, :, 0] * _LUMA[0] + rgb[:, :, 1] * _LUMA[1] + rgb[:, :, 2] * _LUMA[2]
+    )
+    return luma

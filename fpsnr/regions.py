@@ -1,0 +1,416 @@
+"""Foveal regions: discs around the points a viewer fixates, and their JSON files.
+
+Coordinates are pixels, 0-based, x to the right (column), y down (row), a pixel's
+centre at its integer coordinates (SPEC §1). Pixel (x, y) belongs to the disc of
+centre (xc, yc) and radius R iff ``(x - xc)**2 + (y - yc)**2 <= R**2`` evaluated in
+float64; centres and radii may be fractional.
+
+A regions file (SPEC §2) records the width and height its coordinates refer to::
+
+    {"image": "kodim23.png", "width": 768, "height": 512,
+     "regions": [{"label": "parrot-left", "center": [262.0, 210.5], "radius": 70},
+                 {"label": "parrot-right", "center": [505, 236]}]}
+
+``label`` and ``radius`` are optional, and so is a free-text ``note`` on the file or a
+region; any other key is an error (a misspelt ``raduis`` is never silently ignored).
+A collection file ``{"images": [{...}, {...}]}`` holds several images, matched to
+image files by the stem of their ``image`` field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fpsnr.errors import RegionsError
+
+__all__ = [
+    "DEFAULT_FOVEAL_ANGLE",
+    "DEFAULT_VIEWING_DISTANCE",
+    "Disc",
+    "Region",
+    "Regions",
+    "default_radius",
+    "load_region_index",
+    "load_regions",
+    "parse_regions",
+]
+
+DEFAULT_VIEWING_DISTANCE = 3.0
+"""Viewing distance v in picture heights (the usual distance for HD viewing)."""
+DEFAULT_FOVEAL_ANGLE = 5.0
+"""Foveal angle θ in degrees (the diameter of the fovea)."""
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_REGIONS = 100_000
+MAX_SIDE = 1 << 20
+
+
+def default_radius(
+    width: int,
+    height: int,
+    *,
+    viewing_distance: float = DEFAULT_VIEWING_DISTANCE,
+    foveal_angle: float = DEFAULT_FOVEAL_ANGLE,
+) -> float:
+    """Resolution-scaled default radius R = v · S · tan(θ/2) in pixels.
+
+    S = min(H, W) is the picture height, v the viewing distance in picture heights and
+    θ the foveal angle in degrees. On Kodak (768×512) with v = 3, θ = 5° this is
+    3 · 512 · tan(2.5°) ≈ 67.06 px.
+    """
+    if not (math.isfinite(viewing_distance) and viewing_distance > 0):
+        raise RegionsError(f"viewing distance must be a positive number, got {viewing_distance}")
+    if not (math.isfinite(foveal_angle) and 0 < foveal_angle < 180):
+        raise RegionsError(f"foveal angle must be in (0, 180) degrees, got {foveal_angle}")
+    return viewing_distance * min(width, height) * math.tan(math.radians(foveal_angle) / 2)
+
+
+@dataclass(frozen=True)
+class Region:
+    """One foveal region Φ_j: a disc around a fixated point.
+
+    Parameters
+    ----------
+    center : (float, float)
+        Centre (x, y) in pixels: x the column, y the row, 0-based.
+    radius : float, optional
+        Radius in pixels; ``None`` uses the resolution-scaled default radius.
+    label : str, optional
+        Name shown in reports; ``None`` becomes ``region-<n>`` (1-based).
+    """
+
+    center: tuple[float, float]
+    radius: float | None = None
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            x, y = (float(v) for v in self.center)
+        except (TypeError, ValueError) as err:
+            raise RegionsError(f"region centre must be two numbers (x, y), got {self.center!r}") from err
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise RegionsError(f"region centre must be finite, got ({x}, {y})")
+        object.__setattr__(self, "center", (x, y))
+        if self.radius is not None:
+            r = float(self.radius)
+            if not (math.isfinite(r) and r > 0):
+                raise RegionsError(f"region radius must be a positive finite number, got {self.radius}")
+            object.__setattr__(self, "radius", r)
+        if self.label is not None and not isinstance(self.label, str):
+            raise RegionsError(f"region label must be a string, got {self.label!r}")
+
+
+@dataclass(frozen=True)
+class Disc:
+    """A region resolved to the pixels of one image: centre, radius and label fixed."""
+
+    x: float
+    y: float
+    radius: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Regions:
+    """The regions of one image, with the size their coordinates refer to.
+
+    ``width`` and ``height`` are the image size the coordinates were written for; an
+    image of another size with the same aspect ratio is scored with centres and
+    explicit radii scaled (SPEC §1, resolution scaling).
+    """
+
+    regions: tuple[Region, ...]
+    width: int
+    height: int
+    image: str | None = None
+    source: str | None = field(default=None, compare=False)
+    """The file these regions came from, for messages."""
+
+    def resolve(
+        self,
+        width: int,
+        height: int,
+        *,
+        viewing_distance: float = DEFAULT_VIEWING_DISTANCE,
+        foveal_angle: float = DEFAULT_FOVEAL_ANGLE,
+    ) -> tuple[Disc, ...]:
+        """Discs in the pixels of a ``width`` × ``height`` image.
+
+        Centres map with the pixel-centre convention, x' = (x + 0.5)·sx − 0.5, so the
+        same point of the picture is meant at every resolution; explicit radii scale by
+        min(W, H) / min(w, h), the same factor as the default radius. A different
+        aspect ratio (beyond one pixel of rounding) is an error.
+        """
+        where = f"{self.source}: " if self.source else ""
+        if (width, height) == (self.width, self.height):
+            sx = sy = sr = 1.0
+        else:
+            sx, sy = width / self.width, height / self.height
+            if abs(sx / sy - 1.0) > 1.0 / min(self.width, self.height) + 1.0 / min(width, height):
+                raise RegionsError(
+                    f"{where}regions were written for {self.width}×{self.height} but the image is "
+                    f"{width}×{height}, a different aspect ratio; write regions for this size"
+                )
+            sr = min(width, height) / min(self.width, self.height)
+        r_default = default_radius(
+            width, height, viewing_distance=viewing_distance, foveal_angle=foveal_angle
+        )
+        discs = []
+        for n, region in enumerate(self.regions, start=1):
+            x, y = region.center
+            if sx != 1.0 or sy != 1.0:
+                x, y = (x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5
+            r = r_default if region.radius is None else region.radius * sr
+            discs.append(Disc(x=x, y=y, radius=r, label=region.label or f"region-{n}"))
+        return tuple(discs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC §2 JSON object of this image."""
+        out: dict[str, Any] = {}
+        if self.image is not None:
+            out["image"] = self.image
+        out["width"] = self.width
+        out["height"] = self.height
+        items = []
+        for region in self.regions:
+            item: dict[str, Any] = {}
+            if region.label is not None:
+                item["label"] = region.label
+            item["center"] = [_plain_number(v) for v in region.center]
+            if region.radius is not None:
+                item["radius"] = _plain_number(region.radius)
+            items.append(item)
+        out["regions"] = items
+        return out
+
+    def dump(self, path: str | os.PathLike[str]) -> None:
+        """Write this image's regions as a SPEC §2 JSON file (UTF-8)."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _plain_number(v: float) -> int | float:
+    return int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RegionsError(f"{where}: expected a number, got {_type_name(value)} {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise RegionsError(f"{where}: expected a finite number, got {value!r}")
+    return number
+
+
+def _check_keys(obj: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
+    unknown = sorted(set(obj) - set(allowed))
+    if unknown:
+        raise RegionsError(
+            f"{where}: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}"
+        )
+
+
+def _side(obj: Mapping[str, Any], key: str, where: str) -> int:
+    if key not in obj:
+        raise RegionsError(
+            f"{where}: missing {key!r}; record the {key} of the image the coordinates refer to"
+        )
+    value = obj[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SIDE:
+        raise RegionsError(f"{where}.{key}: expected a positive integer of pixels, got {value!r}")
+    return value
+
+
+def _parse_region(obj: Any, where: str) -> Region:
+    if not isinstance(obj, dict):
+        raise RegionsError(f"{where}: expected an object with 'center', got {_type_name(obj)}")
+    _check_keys(obj, ("center", "radius", "label", "note"), where)
+    if "center" not in obj:
+        raise RegionsError(f"{where}: missing 'center' ([x, y] in pixels)")
+    center = obj["center"]
+    if not isinstance(center, list) or len(center) != 2:
+        raise RegionsError(f"{where}.center: expected [x, y], got {center!r}")
+    x = _number(center[0], f"{where}.center[0]")
+    y = _number(center[1], f"{where}.center[1]")
+    radius = None
+    if obj.get("radius") is not None:
+        radius = _number(obj["radius"], f"{where}.radius")
+        if radius <= 0:
+            raise RegionsError(f"{where}.radius: expected a positive number of pixels, got {obj['radius']!r}")
+    label = obj.get("label")
+    if label is not None and not isinstance(label, str):
+        raise RegionsError(f"{where}.label: expected a string, got {_type_name(label)}")
+    return Region(center=(x, y), radius=radius, label=label)
+
+
+def _parse_image(obj: Any, where: str, source: str | None) -> Regions:
+    if not isinstance(obj, dict):
+        raise RegionsError(f"{where}: expected an object with 'regions', got {_type_name(obj)}")
+    _check_keys(obj, ("image", "width", "height", "regions", "note"), where)
+    image = obj.get("image")
+    if image is not None and not isinstance(image, str):
+        raise RegionsError(f"{where}.image: expected a file name, got {_type_name(image)}")
+    width = _side(obj, "width", where)
+    height = _side(obj, "height", where)
+    items = obj.get("regions")
+    if not isinstance(items, list):
+        raise RegionsError(f"{where}.regions: expected an array of regions, got {_type_name(items)}")
+    if not items:
+        raise RegionsError(f"{where}.regions: is empty; add at least one region")
+    if len(items) > MAX_REGIONS:
+        raise RegionsError(f"{where}.regions: {len(items)} regions, more than the limit of {MAX_REGIONS}")
+    regions = tuple(_parse_region(item, f"{where}.regions[{i}]") for i, item in enumerate(items))
+    return Regions(regions=regions, width=width, height=height, image=image, source=source)
+
+
+def parse_regions(document: Any, *, source: str | None = None) -> list[Regions]:
+    """Validate a decoded regions JSON document (single-image or collection form).
+
+    Returns one :class:`Regions` per image. Errors name ``source`` and the JSON path
+    (``$.regions[1].center``) of the offending value.
+    """
+    prefix = f"{source}: $" if source else "$"
+    if isinstance(document, dict) and "images" in document:
+        _check_keys(document, ("images", "note"), prefix)
+        images = document["images"]
+        if not isinstance(images, list) or not images:
+            raise RegionsError(f"{prefix}.images: expected a non-empty array of image objects")
+        out = []
+        for i, obj in enumerate(images):
+            where = f"{prefix}.images[{i}]"
+            entry = _parse_image(obj, where, source)
+            if entry.image is None:
+                raise RegionsError(f"{where}: missing 'image' (the file name these regions belong to)")
+            out.append(entry)
+        return out
+    return [_parse_image(document, prefix, source)]
+
+
+def _read_document(path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as err:
+        raise RegionsError(f"{path}: no such regions file") from err
+    except OSError as err:
+        raise RegionsError(f"{path}: cannot read ({err})") from err
+    if path.is_dir():
+        raise RegionsError(f"{path}: is a folder, expected a regions JSON file")
+    if size > MAX_FILE_BYTES:
+        raise RegionsError(
+            f"{path}: {size} bytes, larger than the {MAX_FILE_BYTES}-byte limit for regions files"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise RegionsError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except OSError as err:
+        raise RegionsError(f"{path}: cannot read ({err})") from err
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as err:
+        raise RegionsError(
+            f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"
+        ) from err
+    except (ValueError, RecursionError) as err:
+        raise RegionsError(f"{path}: invalid JSON: {err}") from err
+
+
+def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> Regions:
+    """Read and validate the regions of one image from a JSON file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A single-image regions file, or a collection file.
+    image : str, optional
+        With a collection file: the image whose regions to return, matched by file
+        stem (``kodim23.png`` and ``kodim23`` both match ``"image": "kodim23.png"``).
+
+    Raises
+    ------
+    RegionsError
+        The file is missing, not JSON, fails validation, or ``image`` is not in it.
+    """
+    p = Path(path)
+    entries = parse_regions(_read_document(p), source=str(p))
+    if image is None:
+        if len(entries) == 1:
+            return entries[0]
+        raise RegionsError(f"{p}: holds regions of {len(entries)} images; say which image to use")
+    stem = Path(image).stem
+    for entry in entries:
+        if entry.image is None or Path(entry.image).stem == stem:
+            return entry
+    raise RegionsError(f"{p}: no regions for image {stem!r}")
+
+
+def load_region_index(path: str | os.PathLike[str]) -> dict[str, Regions]:
+    """Regions of many images, keyed by image file stem.
+
+    ``path`` may be a folder of single-image files (``kodim23.json`` holds the regions
+    of ``kodim23.png``), a collection file, or a single-image file (keyed by its
+    ``image`` field, or by its own stem when that is absent).
+    """
+    p = Path(path)
+    index: dict[str, Regions] = {}
+    if p.is_dir():
+        for file in sorted(p.glob("*.json")):
+            entries = parse_regions(_read_document(file), source=str(file))
+            if len(entries) != 1:
+                raise RegionsError(f"{file}: a regions folder holds one image per file; found a collection")
+            index[file.stem] = entries[0]
+        if not index:
+            raise RegionsError(f"{p}: folder holds no .json regions files")
+        return index
+    entries = parse_regions(_read_document(p), source=str(p))
+    for entry in entries:
+        stem = Path(entry.image).stem if entry.image is not None else p.stem
+        if stem in index:
+            raise RegionsError(f"{p}: image {stem!r} appears twice")
+        index[stem] = entry
+    return index
+
+
+def as_discs(
+    regions: Regions | Sequence[Region],
+    width: int,
+    height: int,
+    *,
+    viewing_distance: float = DEFAULT_VIEWING_DISTANCE,
+    foveal_angle: float = DEFAULT_FOVEAL_ANGLE,
+) -> tuple[Disc, ...]:
+    """Resolve regions for an image.
+
+    A :class:`Regions` scales to the image size; a plain sequence of :class:`Region`
+    is taken in the image's own pixels.
+    """
+    if not isinstance(regions, Regions):
+        items = tuple(regions)
+        for item in items:
+            if not isinstance(item, Region):
+                raise RegionsError(f"expected fpsnr.Region objects, got {type(item).__name__}")
+        if not items:
+            raise RegionsError("no regions given; pass at least one fpsnr.Region")
+        regions = Regions(regions=items, width=width, height=height)
+    return regions.resolve(width, height, viewing_distance=viewing_distance, foveal_angle=foveal_angle)

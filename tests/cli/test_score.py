@@ -1,0 +1,198 @@
+"""``fpsnr score`` through click's CliRunner: outputs and every error path."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+import fpsnr
+from fpsnr.cli import cli
+from fpsnr.images import write_image
+
+KEYS = [
+    "ref", "test", "width", "height", "channels", "channel", "peak", "fp",
+    "psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "regions",
+]  # fmt: skip
+REGION_KEYS = ["label", "center", "radius", "pixels", "mse", "fpsnr"]
+
+
+def test_json_has_exactly_the_documented_keys_and_api_numbers(runner, pair):
+    ref, test, regions = pair
+    result = runner.invoke(cli, ["score", str(ref), str(test), "--regions", str(regions), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert list(data) == KEYS
+    assert [list(r) for r in data["regions"]] == [REGION_KEYS, REGION_KEYS]
+    api = fpsnr.score(fpsnr.read_image(ref), fpsnr.read_image(test), fpsnr.load_regions(regions), fp=0.5)
+    assert data["m_fpsnr"] == api.m_fpsnr  # bit-identical through the CLI
+    assert data["regions"][1]["fpsnr"] == api.regions[1].fpsnr
+    assert data["ref"] == str(ref) and data["fp"] == 0.5
+
+
+def test_fp_list_gives_an_array_in_json_and_rows_in_csv(runner, pair):
+    ref, test, regions = pair
+    args = ["score", str(ref), str(test), "--regions", str(regions), "--fp", "0,0.1,0.2,0.3,0.4,0.5"]
+    data = json.loads(runner.invoke(cli, [*args, "--format", "json"]).stdout)
+    assert [d["fp"] for d in data] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    assert data[0]["m_fpsnr"] == data[0]["mean_fpsnr"]
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(cli, [*args, "--format", "csv"]).stdout)))
+    assert len(rows) == 6
+    assert list(rows[0]) == KEYS[:-1]
+    assert float(rows[3]["m_fpsnr"]) == data[3]["m_fpsnr"]
+
+
+def test_table_lists_regions_and_m_fpsnr(runner, pair):
+    ref, test, regions = pair
+    result = runner.invoke(cli, ["score", str(ref), str(test), "--regions", str(regions), "--fp", "0,0.5"])
+    assert result.exit_code == 0
+    out = result.stdout
+    for text in (
+        "PSNR",
+        "mean F_PSNR",
+        "periphery PSNR",
+        "M-FPSNR Fp=0 ",
+        "M-FPSNR Fp=0.5",
+        "(30.0, 30.0)",
+        "15.00",
+    ):
+        assert text in out
+    assert result.stderr == ""
+
+
+def test_inf_is_written_as_string_in_json_and_inf_in_csv(runner, pair):
+    ref, _, regions = pair
+    base = ["score", str(ref), str(ref), "--regions", str(regions)]
+    data = json.loads(runner.invoke(cli, [*base, "--format", "json"]).stdout)
+    assert data["psnr"] == "inf" and data["regions"][0]["fpsnr"] == "inf"
+    row = next(csv.DictReader(io.StringIO(runner.invoke(cli, [*base, "--format", "csv"]).stdout)))
+    assert row["m_fpsnr"] == "inf"
+    capped = json.loads(runner.invoke(cli, [*base, "--format", "json", "--max-db", "100"]).stdout)
+    assert capped["m_fpsnr"] == 100.0
+
+
+def test_channel_y_and_alpha_drop(runner, tmp_path, rng):
+    img = rng.integers(0, 256, (32, 32, 4), dtype=np.uint8)
+    other = img.copy()
+    other[..., :3] //= 2
+    write_image(tmp_path / "a.png", img)
+    write_image(tmp_path / "b.png", other)
+    (tmp_path / "r.json").write_text(
+        '{"width": 32, "height": 32, "regions": [{"center": [16, 16], "radius": 6}]}'
+    )
+    args = ["score", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--regions", str(tmp_path / "r.json")]
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code == 1 and "alpha channel" in refused.stderr
+    out = runner.invoke(cli, [*args, "--alpha", "drop", "--channel", "y", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    want = fpsnr.score(img, other, [fpsnr.Region((16, 16), 6.0)], channel="y", alpha="drop")
+    assert json.loads(out.stdout)["m_fpsnr"] == want.m_fpsnr
+
+
+def test_float_tiff_needs_data_range(runner, tmp_path, rng):
+    img = rng.random((16, 16, 3)).astype(np.float32)
+    write_image(tmp_path / "a.tiff", img)
+    write_image(tmp_path / "b.tiff", img * 0.5)
+    (tmp_path / "r.json").write_text(
+        '{"width": 16, "height": 16, "regions": [{"center": [8, 8], "radius": 4}]}'
+    )
+    args = [
+        "score",
+        str(tmp_path / "a.tiff"),
+        str(tmp_path / "b.tiff"),
+        "--regions",
+        str(tmp_path / "r.json"),
+    ]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 1 and "--data-range" in res.stderr
+    assert runner.invoke(cli, [*args, "--data-range", "1"]).exit_code == 0
+
+
+def _one_line_error(result, code: int, text: str) -> None:
+    assert result.exit_code == code, result.output
+    assert text in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    if code == 1:
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "case,text",
+    [
+        ("missing-test", "no such file"),
+        ("truncated", "truncated, corrupt or not an image"),
+        ("shape", "test image has shape (48, 64, 3); the reference has (96, 128, 3)"),
+        ("gray", "grayscale and the reference is colour"),
+        ("depth", "dtype uint16; the reference has uint8"),
+        ("regions-missing-key", "$.regions[0]: missing 'center'"),
+        ("regions-nan", "NaN is not a number JSON allows"),
+        ("regions-negative-radius", "$.regions[0].radius: expected a positive number"),
+        ("regions-empty-region", "holds no pixel of the 128×96 image"),
+        ("regions-aspect", "different aspect ratio"),
+        ("fp-range", "Fp must be in [0, 1]"),
+    ],
+)
+def test_errors_exit_1_with_one_line(runner, pair, tmp_path, rng, case, text):
+    ref, test, regions = pair
+    args = ["score", str(ref), str(test), "--regions", str(regions)]
+    bad = tmp_path / "bad"
+    if case == "missing-test":
+        args[2] = str(tmp_path / "nope.png")
+    elif case == "truncated":
+        data = test.read_bytes()
+        bad.with_suffix(".jpg").write_bytes(data[: len(data) // 3])
+        args[2] = str(bad.with_suffix(".jpg"))
+    elif case in ("shape", "gray", "depth"):
+        img = fpsnr.read_image(ref)
+        other = {"shape": img[::2, ::2], "gray": img[:, :, 0], "depth": img.astype(np.uint16)}[case]
+        write_image(bad.with_suffix(".png"), other)
+        args[2] = str(bad.with_suffix(".png"))
+    elif case.startswith("regions"):
+        head = '{"width": 128, "height": 96, "regions": '
+        doc = head + {
+            "regions-missing-key": '[{"radius": 3}]}',
+            "regions-nan": '[{"center": [NaN, 3]}]}',
+            "regions-negative-radius": '[{"center": [3, 3], "radius": -1}]}',
+            "regions-empty-region": '[{"center": [500, 3], "radius": 5}]}',
+        }.get(case, "")
+        if case == "regions-aspect":
+            doc = '{"width": 100, "height": 100, "regions": [{"center": [5, 3], "radius": 5}]}'
+        bad.with_suffix(".json").write_text(doc)
+        args[4] = str(bad.with_suffix(".json"))
+    elif case == "fp-range":
+        args += ["--fp", "0.2,1.5"]
+    _one_line_error(runner.invoke(cli, args), 1, text)
+
+
+@pytest.mark.parametrize(
+    "extra,text",
+    [
+        (["--fp", "half"], "is not a comma-separated list of numbers"),
+        (["--channel", "lab"], "Invalid value for '--channel'"),
+        (["--max-db", "-3"], "must be a positive number"),
+        (["--format", "xml"], "Invalid value for '--format'"),
+    ],
+)
+def test_usage_errors_exit_2(runner, pair, extra, text):
+    ref, test, regions = pair
+    _one_line_error(
+        runner.invoke(cli, ["score", str(ref), str(test), "--regions", str(regions), *extra]), 2, text
+    )
+
+
+def test_missing_regions_option_is_a_usage_error(runner, pair):
+    ref, test, _ = pair
+    _one_line_error(runner.invoke(cli, ["score", str(ref), str(test)]), 2, "Missing option '--regions'")
+
+
+def test_default_radius_options_change_the_radius(runner, pair):
+    ref, test, regions = pair
+    base = ["score", str(ref), str(test), "--regions", str(regions), "--format", "json"]
+    r1 = json.loads(runner.invoke(cli, base).stdout)["regions"][1]["radius"]
+    r2 = json.loads(runner.invoke(cli, [*base, "--viewing-distance", "6"]).stdout)["regions"][1]["radius"]
+    r3 = json.loads(runner.invoke(cli, [*base, "--foveal-angle", "2.5"]).stdout)["regions"][1]["radius"]
+    assert r2 == pytest.approx(2 * r1) and r3 < r1

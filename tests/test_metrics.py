@@ -1,0 +1,387 @@
+"""The metric engine against independent computations (tests/reference.py, skimage)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from skimage.metrics import peak_signal_noise_ratio
+
+import fpsnr
+from fpsnr import EmptyRegionError, ImageError, ParameterError, Region
+from tests.reference import close_db, loop_score, naive_score
+
+TOL = 1e-9  # dB
+
+
+def _jpeg_like(rng: np.random.Generator, shape: tuple[int, ...], dtype: type, peak: float) -> tuple:
+    ref = (
+        rng.integers(0, int(peak) + 1, size=shape).astype(dtype)
+        if dtype != np.float64
+        else rng.random(shape) * peak
+    )
+    noise = rng.normal(0, peak / 40, size=shape)
+    test = np.clip(ref + noise, 0, peak)
+    test = test.round().astype(dtype) if dtype != np.float64 else test
+    return ref, test
+
+
+def _assert_matches(result: fpsnr.Score, expected: dict) -> None:
+    assert close_db(result.psnr, expected["psnr"], TOL)
+    assert close_db(result.mean_fpsnr, expected["mean_fpsnr"], TOL)
+    assert close_db(result.periphery_psnr, expected["periphery_psnr"], TOL)
+    assert close_db(result.m_fpsnr, expected["m_fpsnr"], TOL)
+    for got, want in zip(result.regions, expected["regions"], strict=True):
+        assert got.pixels == want["pixels"]
+        assert close_db(got.fpsnr, want["fpsnr"], TOL)
+        assert got.mse == pytest.approx(want["mse"], rel=1e-12)
+
+
+CASES = [
+    # (description, discs as (x, y, r))
+    ("fractional centres and radii", [(40.3, 30.7, 12.25), (100.5, 60.5, 20.0)]),
+    ("overlapping discs", [(60.0, 40.0, 25.0), (75.5, 45.25, 18.5), (70, 40, 5)]),
+    ("clipped at every border", [(0.0, 0.0, 30.0), (159.9, 99.2, 22.7), (-5.0, 50.0, 9.0)]),
+    ("tiny radius on a pixel centre", [(10.0, 10.0, 0.5), (20.0, 20.0, 1.0)]),
+    ("huge disc clipped to the frame", [(80.0, 50.0, 1e6), (3.0, 3.0, 2.0)]),
+]
+
+
+@pytest.mark.parametrize("dtype,peak", [(np.uint8, 255), (np.uint16, 65535), (np.float64, 1.0)])
+@pytest.mark.parametrize("shape", [(100, 160, 3), (100, 160)])
+@pytest.mark.parametrize("name,discs", CASES, ids=[c[0] for c in CASES])
+def test_matches_naive_full_frame(rng, dtype, peak, shape, name, discs):
+    ref, test = _jpeg_like(rng, shape, dtype, peak)
+    regions = [Region((x, y), r) for x, y, r in discs]
+    data_range = 1.0 if dtype == np.float64 else None
+    big = name == "huge disc clipped to the frame"
+    fp = 0.0 if big else 0.3
+    result = fpsnr.score(ref, test, regions, fp=fp, data_range=data_range)
+    _assert_matches(result, naive_score(ref, test, discs, peak=peak, fp=fp))
+
+
+@pytest.mark.parametrize("dtype,peak", [(np.uint8, 255), (np.float64, 255.0)])
+def test_luma_matches_naive(rng, dtype, peak):
+    ref, test = _jpeg_like(rng, (64, 96, 3), dtype, peak)
+    discs = [(30.5, 20.5, 11.0), (60.0, 40.0, 15.5)]
+    regions = [Region((x, y), r) for x, y, r in discs]
+    result = fpsnr.score(ref, test, regions, channel="y", data_range=255.0 if dtype == np.float64 else None)
+    _assert_matches(result, naive_score(ref, test, discs, peak=peak, channel="y"))
+    assert result.channel == "y" and result.channels == 3
+
+
+def test_pixel_loop_on_tiny_image(rng):
+    """Hand-rolled loop with Python ints: no numpy in the reference at all."""
+    ref, test = _jpeg_like(rng, (13, 17, 3), np.uint8, 255)
+    discs = [(4.5, 6.0, 3.2), (8.0, 6.0, 4.0), (16.0, 0.0, 2.5)]
+    result = fpsnr.score(ref, test, [Region((x, y), r) for x, y, r in discs], fp=0.4)
+    want = loop_score(ref, test, discs, peak=255, fp=0.4)
+    assert [r.pixels for r in result.regions] == want["pixels"]
+    for got, fp_want in zip(result.regions, want["fpsnr"], strict=True):
+        assert close_db(got.fpsnr, fp_want)
+    for key in ("psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr"):
+        assert close_db(getattr(result, key), want[key])
+
+
+def test_hand_worked_numbers():
+    """A 4×4 gray image, one disc of radius 1 at (1, 1): 5 pixels (the plus shape)."""
+    ref = np.zeros((4, 4), np.uint8)
+    test = ref.copy()
+    test[1, 1] = 10  # inside: error 100
+    test[3, 3] = 20  # periphery: error 400
+    s = fpsnr.score(ref, test, [Region((1, 1), 1.0, "plus")], fp=0.5)
+    (region,) = s.regions
+    assert region.pixels == 5
+    assert region.mse == 100 / 5
+    assert region.fpsnr == pytest.approx(10 * math.log10(255**2 / 20))
+    assert s.periphery_psnr == pytest.approx(10 * math.log10(255**2 / (400 / 11)))
+    assert s.psnr == pytest.approx(10 * math.log10(255**2 / (500 / 16)))
+    assert s.m_fpsnr == pytest.approx(0.5 * region.fpsnr + 0.5 * s.periphery_psnr)
+
+
+@pytest.mark.parametrize("dtype,data_range", [(np.uint8, None), (np.uint16, None), (np.float32, 1.0)])
+def test_full_frame_psnr_matches_skimage(rng, dtype, data_range):
+    peak = data_range or np.iinfo(dtype).max
+    ref, test = _jpeg_like(rng, (50, 70, 3), np.float64, float(peak))
+    if dtype != np.float32:
+        ref, test = ref.round().astype(dtype), test.round().astype(dtype)
+    else:
+        ref, test = ref.astype(dtype), test.astype(dtype)
+    expected = peak_signal_noise_ratio(ref, test, data_range=peak)
+    assert fpsnr.psnr(ref, test, data_range=data_range) == pytest.approx(expected, abs=1e-6)
+    assert fpsnr.mse(ref, test, data_range=data_range) == pytest.approx(
+        np.mean((ref.astype(np.float64) - test) ** 2)
+    )
+
+
+def test_uint16_sums_are_exact_integers():
+    """Maximal 16-bit errors overflow float64's exact range in cv2; the engine stays exact."""
+    ref = np.zeros((300, 400, 3), np.uint16)
+    test = np.full_like(ref, 65535)
+    test[0, 0, 0] = 65534
+    m = fpsnr.measure(ref, test, [Region((200, 150), 50.0)])
+    exact = 300 * 400 * 3 * 65535**2 - 65535**2 + 65534**2
+    assert isinstance(m.total_sse, int) and m.total_sse == exact
+
+
+def test_uint8_sums_are_exact_integers(rng):
+    ref, test = _jpeg_like(rng, (120, 90, 3), np.uint8, 255)
+    m = fpsnr.measure(ref, test, [Region((45, 60), 30.0), Region((50, 60), 30.0)])
+    err = ((ref.astype(np.int64) - test) ** 2).sum(axis=2)
+    assert m.total_sse == int(err.sum())
+    mask = fpsnr.disc_mask(ref.shape, (45, 60), 30.0)
+    assert m.regions[0].sse == int(err[mask].sum())
+    union = mask | fpsnr.disc_mask(ref.shape, (50, 60), 30.0)
+    assert m.periphery_sse == int(err[~union].sum())
+    assert m.periphery_pixels == int((~union).sum())
+
+
+# ------------------------------------------------------------------ perfect matches
+
+
+def test_identical_images_give_inf_without_warnings():
+    img = np.full((32, 32, 3), 7, np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = fpsnr.score(img, img, [Region((16, 16), 5.0)], fp=0.5)
+    assert s.psnr == s.mean_fpsnr == s.periphery_psnr == s.m_fpsnr == math.inf
+
+
+def test_inf_propagates_and_zero_weights_do_not_make_nan():
+    ref = np.zeros((20, 20), np.uint8)
+    test = ref.copy()
+    test[0, 0] = 5  # periphery error only; the disc is perfect
+    disc = [Region((10, 10), 3.0)]
+    assert fpsnr.score(ref, test, disc, fp=0.0).m_fpsnr == math.inf
+    assert fpsnr.score(ref, test, disc, fp=0.5).m_fpsnr == math.inf
+    only_periphery = fpsnr.score(ref, test, disc, fp=1.0)
+    assert only_periphery.m_fpsnr == only_periphery.periphery_psnr < math.inf
+
+
+def test_max_db_caps_every_psnr_before_averaging():
+    ref = np.zeros((20, 20), np.uint8)
+    test = ref.copy()
+    test[0, 0] = 255
+    s = fpsnr.score(ref, test, [Region((10, 10), 3.0), Region((0, 0), 1.0)], fp=0.5, max_db=100)
+    assert s.regions[0].fpsnr == 100
+    assert s.regions[1].fpsnr < 100
+    assert s.mean_fpsnr == pytest.approx((100 + s.regions[1].fpsnr) / 2)
+
+
+# ------------------------------------------------------------------ properties
+
+images = st.integers(min_value=1, max_value=24).flatmap(
+    lambda h: st.integers(min_value=1, max_value=24).map(lambda w: (h, w))
+)
+
+
+@st.composite
+def pair_and_discs(draw):
+    h, w = draw(images)
+    channels = draw(st.sampled_from([None, 3]))
+    shape = (h, w) if channels is None else (h, w, channels)
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    ref = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    test = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    n = draw(st.integers(1, 4))
+    coords = st.floats(-3, 27, allow_nan=False)
+    discs = []
+    for _ in range(n):
+        x, y = draw(coords), draw(coords)
+        r = draw(st.floats(0.5, 20, allow_nan=False))
+        # keep only discs that hold a pixel, as the engine requires
+        x = min(max(x, 0), w - 1)
+        y = min(max(y, 0), h - 1)
+        discs.append((x, y, r))
+    return ref, test, discs
+
+
+def _skip_empty(ref, discs):
+    """Property tests other than the naive comparison need discs that hold pixels."""
+    from hypothesis import assume
+
+    assume(not naive_score(ref, ref, discs, peak=255)["empty"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair_and_discs(), st.floats(0, 1))
+def test_property_matches_naive(case, fp):
+    ref, test, discs = case
+    expected = naive_score(ref, test, discs, peak=255, fp=fp)
+    regions = [Region((x, y), r) for x, y, r in discs]
+    if expected["empty"]:
+        with pytest.raises(EmptyRegionError, match="holds no pixel"):
+            fpsnr.score(ref, test, regions, fp=fp)
+        return
+    if expected["periphery_psnr"] is None and fp > 0:
+        with pytest.raises(EmptyRegionError, match="periphery is empty"):
+            fpsnr.score(ref, test, regions, fp=fp)
+        return
+    _assert_matches(fpsnr.score(ref, test, regions, fp=fp), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair_and_discs())
+def test_property_order_of_regions_does_not_matter(case):
+    ref, test, discs = case
+    _skip_empty(ref, discs)
+    regions = [Region((x, y), r) for x, y, r in discs]
+    a = fpsnr.score(ref, test, regions, fp=0.0)
+    b = fpsnr.score(ref, test, regions[::-1], fp=0.0)
+    assert a.mean_fpsnr == pytest.approx(b.mean_fpsnr, abs=TOL) or a.mean_fpsnr == b.mean_fpsnr
+    assert a.periphery_psnr == b.periphery_psnr
+    assert [r.fpsnr for r in a.regions] == [r.fpsnr for r in b.regions[::-1]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair_and_discs())
+def test_property_disc_covering_frame_equals_psnr(case):
+    ref, test, _ = case
+    h, w = ref.shape[:2]
+    s = fpsnr.score(ref, test, [Region((w / 2, h / 2), float(h + w))], fp=0.0)
+    assert s.periphery_psnr is None
+    assert s.regions[0].fpsnr == s.psnr
+    assert s.regions[0].pixels == h * w
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair_and_discs())
+def test_property_region_and_periphery_recompose_frame_mse(case):
+    ref, test, discs = case
+    _skip_empty(ref, discs)
+    x, y, r = discs[0]
+    _skip_empty(ref, [discs[0]])
+    m = fpsnr.measure(ref, test, [Region((x, y), r)])
+    (region,) = m.regions
+    assert region.pixels + m.periphery_pixels == ref.shape[0] * ref.shape[1]
+    assert region.sse + m.periphery_sse == m.total_sse  # exact integers
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair_and_discs(), st.floats(0, 1))
+def test_property_uint8_and_float_with_range_255_agree(case, fp):
+    ref, test, discs = case
+    _skip_empty(ref, discs)
+    regions = [Region((x, y), r) for x, y, r in discs]
+    if naive_score(ref, test, discs, peak=255)["periphery_psnr"] is None:
+        fp = 0.0
+    a = fpsnr.score(ref, test, regions, fp=fp)
+    b = fpsnr.score(ref.astype(np.float32), test.astype(np.float32), regions, fp=fp, data_range=255)
+    for key in ("psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr"):
+        assert close_db(getattr(a, key), getattr(b, key), TOL)
+
+
+def test_same_inputs_bit_identical_on_every_path(rng):
+    ref, test = _jpeg_like(rng, (80, 120, 3), np.uint8, 255)
+    regions = [Region((30.5, 40.25), 20.0), Region((40, 40), 25.0)]
+    first = fpsnr.score(ref, test, regions, fp=0.3)
+    assert fpsnr.score(ref.copy(), test.copy(), regions, fp=0.3) == first
+    assert fpsnr.measure(ref, test, regions).score(0.3) == first
+    assert fpsnr.sweep(fpsnr.measure(ref, test, regions), [0.1, 0.3])[1] == first
+    assert fpsnr.region_psnr(ref, test, regions[0]) == first.regions[0].fpsnr
+    assert fpsnr.region_mse(ref, test, regions[1]) == first.regions[1].mse
+
+
+def test_disc_mask_membership_is_the_exact_inequality():
+    mask = fpsnr.disc_mask((9, 9), (4.0, 4.0), 2.0)
+    yy, xx = np.mgrid[0:9, 0:9]
+    assert np.array_equal(mask, (xx - 4) ** 2 + (yy - 4) ** 2 <= 4)
+    assert mask.sum() == 13  # hand count: 1 + 3 + 5 + 3 + 1
+
+
+def test_default_radius_is_used_and_reported():
+    ref = np.zeros((512, 768, 3), np.uint8)
+    s = fpsnr.score(ref, ref, [Region((384, 256))], fp=0.5)
+    assert s.regions[0].radius == pytest.approx(67.06, abs=0.01)
+    assert s.regions[0].label == "region-1"
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_shape_mismatch_names_both_shapes():
+    with pytest.raises(ImageError, match=r"test image has shape \(4, 5, 3\); the reference has \(4, 4, 3\)"):
+        fpsnr.score(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5, 3), np.uint8), [Region((1, 1), 1.0)])
+
+
+def test_dtype_mismatch():
+    with pytest.raises(ImageError, match="dtype uint16; the reference has uint8"):
+        fpsnr.psnr(np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint16))
+
+
+def test_gray_and_colour_together_is_an_error():
+    with pytest.raises(ImageError, match="grayscale and the reference is colour"):
+        fpsnr.psnr(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8))
+
+
+def test_alpha_is_an_error_unless_dropped():
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 3] = 255
+    other = rgba.copy()
+    other[..., 3] = 0  # alpha differences must not count once dropped
+    with pytest.raises(ImageError, match="alpha channel"):
+        fpsnr.psnr(rgba, other)
+    assert fpsnr.psnr(rgba, other, alpha="drop") == math.inf
+
+
+def test_float_needs_data_range_and_values_inside_it():
+    a = np.zeros((4, 4), np.float32)
+    with pytest.raises(ImageError, match="data_range"):
+        fpsnr.psnr(a, a)
+    b = a.copy()
+    b[0, 0] = 2.5
+    with pytest.raises(ImageError, match=r"values in \[0, 2.5\], outside the data range \[0, 1\]"):
+        fpsnr.psnr(a, b, data_range=1.0)
+    b[0, 0] = np.nan
+    with pytest.raises(ImageError, match="NaN"):
+        fpsnr.psnr(a, b, data_range=1.0)
+
+
+def test_unsupported_dtype():
+    with pytest.raises(ImageError, match="unsupported image dtype int16"):
+        fpsnr.psnr(np.zeros((4, 4), np.int16), np.zeros((4, 4), np.int16))
+
+
+def test_integer_data_range_override_is_checked():
+    a = np.zeros((4, 4), np.uint16)
+    b = a.copy()
+    b[0, 0] = 1023
+    assert fpsnr.psnr(a, b, data_range=1023) == pytest.approx(10 * math.log10(1023**2 / (1023**2 / 16)))
+    b[0, 0] = 2000
+    with pytest.raises(ImageError, match="above the data range 1023"):
+        fpsnr.psnr(a, b, data_range=1023)
+
+
+@pytest.mark.parametrize("fp", [-0.1, 1.5, float("nan")])
+def test_fp_outside_unit_interval(fp):
+    img = np.zeros((8, 8), np.uint8)
+    with pytest.raises(ParameterError, match=r"Fp must be in \[0, 1\]"):
+        fpsnr.score(img, img, [Region((4, 4), 2.0)], fp=fp)
+
+
+def test_empty_region_names_region_centre_radius_and_size():
+    img = np.zeros((10, 20), np.uint8)
+    with pytest.raises(EmptyRegionError, match=r"region 'far' \(centre \(100, 5\), radius 3\).*20×10 image"):
+        fpsnr.score(img, img, [Region((100, 5), 3.0, "far")])
+
+
+def test_empty_periphery_is_an_error_only_when_fp_positive():
+    img = np.zeros((10, 10), np.uint8)
+    cover = [Region((5, 5), 100.0)]
+    with pytest.raises(EmptyRegionError, match="periphery is empty"):
+        fpsnr.score(img, img, cover, fp=0.5)
+    assert fpsnr.score(img, img, cover, fp=0.0).periphery_psnr is None
+
+
+def test_region_rejects_non_finite_and_negative_values():
+    with pytest.raises(fpsnr.RegionsError, match="finite"):
+        Region((float("nan"), 1.0))
+    with pytest.raises(fpsnr.RegionsError, match="positive finite"):
+        Region((1.0, 1.0), -2.0)
+    with pytest.raises(fpsnr.RegionsError, match="positive finite"):
+        Region((1.0, 1.0), float("inf"))
