@@ -9,8 +9,11 @@ synthetic 768×512 RGB pair. Targets:
 - skimage peak_signal_noise_ratio ÷ M-FPSNR (3 regions)       ≥ 10
 - M-FPSNR (64 small regions, same total area) ÷ (3 regions)   ≤ 3
 
-Each time is the best of ``--repeat`` runs of a loop long enough to last ~50 ms, the
-usual way to measure on a shared, noisy machine.
+"warm" scores a pair whose regions were seen before (the engine keeps the exact
+disc masks of recent geometries: the common case of many test images per reference);
+"cold" clears that cache before every call. Each time is the best of ``--repeat``
+runs of a loop long enough to last ~50 ms, the usual way to measure on a shared,
+noisy machine.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 from skimage.metrics import peak_signal_noise_ratio
 
 import fpsnr
+from fpsnr.metrics import _windows
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak" / "kodim23.png"
 
@@ -68,17 +72,23 @@ def main() -> int:
     ]
     t_norm = best(lambda: cv2.norm(ref, test, cv2.NORM_L2SQR), args.repeat)
     t_sk = best(lambda: peak_signal_noise_ratio(ref, test), args.repeat)
+    clear = _windows.clear
     t3 = best(lambda: fpsnr.score(ref, test, three, fp=0.5), args.repeat)
     t64 = best(lambda: fpsnr.score(ref, test, small, fp=0.5), args.repeat)
+    t3c = best(lambda: (clear(), fpsnr.score(ref, test, three, fp=0.5)), args.repeat)
+    t64c = best(lambda: (clear(), fpsnr.score(ref, test, small, fp=0.5)), args.repeat)
     print(f"pair: {source} vs JPEG q=30, {w}×{h} RGB uint8")
     print(f"cv2.norm L2SQR full frame     {t_norm * 1e6:9.1f} µs")
     print(f"skimage PSNR                  {t_sk * 1e6:9.1f} µs")
-    print(f"M-FPSNR, 3 regions (r={r_big:.1f})  {t3 * 1e6:9.1f} µs")
-    print(f"M-FPSNR, 64 regions (r={r_small:.1f}) {t64 * 1e6:9.1f} µs")
+    print(f"M-FPSNR, 3 regions (r={r_big:.1f})   warm {t3 * 1e6:9.1f} µs   cold {t3c * 1e6:9.1f} µs")
+    print(f"M-FPSNR, 64 regions (r={r_small:.1f}) warm {t64 * 1e6:9.1f} µs   cold {t64c * 1e6:9.1f} µs")
     rows = [
-        ("M-FPSNR(3) / cv2.norm", t3 / t_norm, "<= 3", t3 / t_norm <= 3),
-        ("skimage PSNR / M-FPSNR(3)", t_sk / t3, ">= 10", t_sk / t3 >= 10),
-        ("M-FPSNR(64 small) / M-FPSNR(3)", t64 / t3, "<= 3", t64 / t3 <= 3),
+        ("M-FPSNR(3) / cv2.norm, warm", t3 / t_norm, "<= 3", t3 / t_norm <= 3),
+        ("M-FPSNR(3) / cv2.norm, cold", t3c / t_norm, "<= 3", t3c / t_norm <= 3),
+        ("skimage PSNR / M-FPSNR(3), warm", t_sk / t3, ">= 10", t_sk / t3 >= 10),
+        ("skimage PSNR / M-FPSNR(3), cold", t_sk / t3c, ">= 10", t_sk / t3c >= 10),
+        ("M-FPSNR(64 small) / (3), warm", t64 / t3, "<= 3", t64 / t3 <= 3),
+        ("M-FPSNR(64 small) / (3), cold", t64c / t3c, "<= 3", t64c / t3c <= 3),
     ]
     print()
     for name, ratio, target, ok in rows:

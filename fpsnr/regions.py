@@ -25,7 +25,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fpsnr.errors import RegionsError
 
@@ -106,9 +106,11 @@ class Region:
             raise RegionsError(f"region label must be a string, got {self.label!r}")
 
 
-@dataclass(frozen=True)
-class Disc:
-    """A region resolved to the pixels of one image: centre, radius and label fixed."""
+class Disc(NamedTuple):
+    """A region resolved to the pixels of one image: centre, radius and label fixed.
+
+    A named tuple rather than a dataclass: many are made per scored pair.
+    """
 
     x: float
     y: float

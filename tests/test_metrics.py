@@ -385,3 +385,28 @@ def test_region_rejects_non_finite_and_negative_values():
         Region((1.0, 1.0), -2.0)
     with pytest.raises(fpsnr.RegionsError, match="positive finite"):
         Region((1.0, 1.0), float("inf"))
+
+
+def test_window_cache_gives_the_masks_it_would_build_and_stays_bounded():
+    from fpsnr.metrics import _disc_window_uncached, _WindowCache
+
+    cache = _WindowCache(max_bytes=8 * 40 * 40)
+    for i in range(30):
+        x, y, r = 10.0 + i, 20.5, 5.0 + i / 3
+        got = cache.get(x, y, r, 50, 60)
+        want = _disc_window_uncached(x, y, r, 50, 60)
+        assert got[:2] == want[:2] and got[3] == want[3] and np.array_equal(got[2], want[2])
+        assert cache.get(x, y, r, 50, 60) is got or cache._bytes <= cache._max
+        assert cache._bytes <= cache._max
+    cache.clear()
+    assert cache._bytes == 0
+
+
+def test_cached_and_fresh_scores_are_bit_identical(rng):
+    from fpsnr.metrics import _windows
+
+    ref, test = _jpeg_like(rng, (60, 80, 3), np.uint8, 255)
+    regions = [Region((20.5, 30.25), 12.0), Region((25, 30), 10.0)]
+    _windows.clear()
+    fresh = fpsnr.score(ref, test, regions)
+    assert fpsnr.score(ref, test, regions) == fresh
