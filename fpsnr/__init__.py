@@ -6,6 +6,7 @@ learned codec lives in :mod:`fpsnr.codec` behind the ``codec`` extra.
 
 from __future__ import annotations
 
+from fpsnr.batch import BatchOptions, BatchResult, score_folders
 from fpsnr.errors import (
     EmptyRegionError,
     FpsnrError,
@@ -41,6 +42,8 @@ from fpsnr.results import RegionScore, Score
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchOptions",
+    "BatchResult",
     "Disc",
     "EmptyRegionError",
     "FpsnrError",
@@ -68,5 +71,6 @@ __all__ = [
     "region_mse",
     "region_psnr",
     "score",
+    "score_folders",
     "sweep",
 ]

@@ -16,7 +16,7 @@ from typing import Any
 
 from fpsnr.results import Score
 
-__all__ = ["CSV_COLUMNS", "format_csv", "format_json", "format_table", "json_value"]
+__all__ = ["CSV_COLUMNS", "csv_cell", "format_csv", "format_json", "format_table", "json_value"]
 
 CSV_COLUMNS = (
     "ref", "test", "width", "height", "channels", "channel", "peak",
@@ -41,7 +41,8 @@ def format_json(scores: Sequence[Score]) -> str:
     return json.dumps(items[0] if len(items) == 1 else items, indent=2, allow_nan=False)
 
 
-def _csv_cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: empty for None, full-precision ``repr`` for floats (``inf`` too)."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -56,7 +57,7 @@ def format_csv(scores: Sequence[Score]) -> str:
     writer.writerow(CSV_COLUMNS)
     for s in scores:
         row = s.to_dict()
-        writer.writerow([_csv_cell(row[c]) for c in CSV_COLUMNS])
+        writer.writerow([csv_cell(row[c]) for c in CSV_COLUMNS])
     return out.getvalue()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from fpsnr import __version__
+from fpsnr.cli.batch import batch_command
 from fpsnr.cli.demo import demo_command
 from fpsnr.cli.regions import regions_group
 from fpsnr.cli.score import score_command
@@ -17,6 +18,7 @@ def cli() -> None:
 
 
 cli.add_command(score_command)
+cli.add_command(batch_command)
 cli.add_command(regions_group)
 cli.add_command(demo_command)
 

@@ -1,0 +1,173 @@
+"""``fpsnr batch``: score folders into CSV, resumable and parallel."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from fpsnr.batch import REGION_COLUMNS, SCORE_COLUMNS, BatchOptions, CsvSink, PairOutcome, score_folders
+from fpsnr.cli.options import (
+    alpha_option,
+    channel_option,
+    data_range_option,
+    fp_option,
+    max_db_option,
+    radius_options,
+    translate_errors,
+)
+from fpsnr.errors import ParameterError
+from fpsnr.regions import load_region_index
+
+
+@click.command("batch")
+@click.argument("ref_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "test_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--regions", "regions_path", type=click.Path(path_type=Path), required=True,
+    help="Folder of <stem>.json regions files, or a collection file.",
+)  # fmt: skip
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Scores CSV."
+)
+@click.option("--regions-out", type=click.Path(dir_okay=False, path_type=Path), help="Per-region CSV.")
+@click.option(
+    "--label", "labels", multiple=True, help="Label of each TEST_DIR, in order (default: folder name)."
+)
+@click.option(
+    "--missing-regions", type=click.Choice(["error", "center"]), default="error", show_default=True,
+    help="Image without regions: an error row, or one default-radius region at the centre.",
+)  # fmt: skip
+@click.option(
+    "--workers", "-j", type=click.IntRange(min=1), default=None, help="Local processes [all cores]."
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Run on this Dask distributed scheduler instead.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted run; finished pairs are kept.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@fp_option
+@channel_option
+@max_db_option
+@data_range_option
+@alpha_option
+@radius_options
+@translate_errors
+def batch_command(
+    ref_dir: Path,
+    test_dirs: tuple[Path, ...],
+    regions_path: Path,
+    out: Path,
+    regions_out: Path | None,
+    labels: tuple[str, ...],
+    missing_regions: str,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+    overwrite: bool,
+    fps: tuple[float, ...],
+    channel: str,
+    max_db: float | None,
+    data_range: float | None,
+    alpha: str,
+    viewing_distance: float,
+    foveal_angle: float,
+) -> None:
+    """Score every image of REF_DIR against the same-named image in each TEST_DIR.
+
+    One CSV row per (label, pair, Fp). A pair that cannot be scored is a row with the
+    error column filled; the run goes on and exits with status 1 at the end.
+    """
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite exclude each other")
+    options = BatchOptions(
+        fps=fps,
+        channel=channel,  # type: ignore[arg-type]
+        data_range=data_range,
+        max_db=max_db,
+        alpha=alpha,  # type: ignore[arg-type]
+        viewing_distance=viewing_distance,
+        foveal_angle=foveal_angle,
+        missing_regions=missing_regions,  # type: ignore[arg-type]
+    )
+    settings = {
+        "options": options.to_json(),
+        "ref_dir": str(ref_dir),
+        "test_dirs": [str(d) for d in test_dirs],
+        "labels": list(labels),
+        "regions": str(regions_path),
+    }
+    sinks = [CsvSink(out, SCORE_COLUMNS, ("label", "ref", "fp"), settings)]
+    if regions_out is not None:
+        if regions_out.resolve() == out.resolve():
+            raise click.UsageError("--regions-out must differ from --out")
+        sinks.append(CsvSink(regions_out, REGION_COLUMNS, ("label", "ref", "region"), settings))
+    for sink in sinks:
+        leftovers = [p for p in (sink.out, sink.partial) if p.exists()]
+        if leftovers and not (resume or overwrite):
+            hint = "--resume to finish it" if sink.partial.exists() else "--overwrite to replace it"
+            raise ParameterError(f"{leftovers[0]} exists; use {hint}")
+        if overwrite:
+            for p in (sink.partial, sink.settings_file):
+                p.unlink(missing_ok=True)
+    index = load_region_index(regions_path)
+    done: set[tuple[str, str]] = set()
+    carried: list[list[dict[str, str]]] = [[] for _ in sinks]
+    if resume:
+        previous = sinks[0].previous_rows()
+        wanted = {repr(float(fp)) for fp in fps}
+        by_pair: dict[tuple[str, str], set[str]] = {}
+        for row in previous:
+            by_pair.setdefault((row["label"], row["ref"]), set()).add(row["fp"])
+        done = {key for key, got in by_pair.items() if wanted <= got}
+        carried[0] = [r for r in previous if (r["label"], r["ref"]) in done and r["fp"] in wanted]
+        if regions_out is not None:
+            carried[1] = [r for r in sinks[1].previous_rows() if (r["label"], r["ref"]) in done]
+        click.echo(f"resuming: {len(done)} pair(s) already scored", err=True)
+    for sink, rows in zip(sinks, carried, strict=True):
+        sink.start(rows)
+
+    failed = {(r["label"], r["ref"]) for r in carried[0] if r["error"]}
+
+    def write(outcome: PairOutcome) -> None:
+        sinks[0].write(outcome.rows)
+        if regions_out is not None:
+            sinks[1].write(outcome.region_rows)
+        if outcome.error is not None:
+            failed.add(outcome.key)
+
+    try:
+        result = score_folders(
+            ref_dir,
+            test_dirs,
+            index,
+            labels=labels or None,
+            options=options,
+            workers=workers or os.cpu_count() or 1,
+            scheduler=scheduler,
+            progress=True,
+            skip=done,
+            on_outcome=write,
+        )
+    except KeyboardInterrupt:
+        for sink in sinks:
+            sink.close()
+        click.echo(
+            f"\ninterrupted: finished pairs are kept in {sinks[0].partial}; "
+            "run the same command with --resume",
+            err=True,
+        )
+        raise click.exceptions.Exit(130) from None
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        raise
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    written = sinks[0].finish()
+    for sink in sinks[1:]:
+        sink.finish()
+    click.echo(f"wrote {out} ({written} rows)", err=True)
+    if failed:
+        raise click.ClickException(f"{len(failed)} pair(s) failed; see the error column of {out}")

@@ -1,0 +1,244 @@
+"""``fpsnr batch``: outputs, exit status, crash safety and resume."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import fpsnr
+import fpsnr.batch
+from fpsnr.cli import cli
+from fpsnr.images import write_image
+
+
+@pytest.fixture
+def folders(tmp_path, rng):
+    ref, test, regions = tmp_path / "ref", tmp_path / "jpeg", tmp_path / "regions"
+    for d in (ref, test, regions):
+        d.mkdir()
+    for i in range(6):
+        yy, xx = np.mgrid[0:40, 0:56]
+        img = np.clip(
+            np.stack([xx * 4, yy * 5, xx + yy + i * 20], axis=2) + rng.integers(0, 30, (40, 56, 3)), 0, 255
+        )
+        write_image(ref / f"img{i}.png", img.astype(np.uint8))
+        write_image(test / f"img{i}.jpg", img.astype(np.uint8), quality=30)
+        doc = {
+            "width": 56,
+            "height": 40,
+            "regions": [{"label": "x", "center": [15, 15], "radius": 8}, {"center": [40, 25]}],
+        }
+        (regions / f"img{i}.json").write_text(json.dumps(doc))
+    return ref, test, regions
+
+
+def rows(path):
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+def test_batch_writes_scores_and_regions_matching_fpsnr_score(runner, folders, tmp_path):
+    ref, test, regions = folders
+    out, per_region = tmp_path / "scores.csv", tmp_path / "regions.csv"
+    args = ["batch", str(ref), str(test), "--regions", str(regions), "--out", str(out), "--fp", "0,0.5"]
+    res = runner.invoke(cli, [*args, "--regions-out", str(per_region), "--workers", "2"])
+    assert res.exit_code == 0, res.output
+    got = rows(out)
+    assert len(got) == 12 and list(got[0]) == list(fpsnr.batch.SCORE_COLUMNS)
+    assert [r["fp"] for r in got[:2]] == ["0.0", "0.5"]
+    assert "pair/s" in res.stderr  # tqdm's rate
+    single = runner.invoke(
+        cli, ["score", str(ref / "img3.png"), str(test / "img3.jpg"), "--regions", str(regions / "img3.json"),
+              "--fp", "0,0.5", "--format", "csv"],
+    )  # fmt: skip
+    expected = list(csv.DictReader(io.StringIO(single.stdout)))
+    mine = [r for r in got if r["ref"].endswith("img3.png")]
+    for a, b in zip(mine, expected, strict=True):
+        for key in ("psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr"):
+            assert a[key] == b[key]  # the same text: bit-identical numbers
+    reg = rows(per_region)
+    assert len(reg) == 12 and list(reg[0]) == list(fpsnr.batch.REGION_COLUMNS)
+    assert reg[0]["region_label"] == "x" and reg[1]["region_label"] == "region-2"
+
+
+def test_failed_pairs_are_rows_and_exit_status_1(runner, folders, tmp_path):
+    ref, test, regions = folders
+    (test / "img2.jpg").write_bytes(b"garbage")
+    (test / "img4.jpg").unlink()
+    out = tmp_path / "s.csv"
+    res = runner.invoke(
+        cli, ["batch", str(ref), str(test), "--regions", str(regions), "--out", str(out), "-j", "1"]
+    )
+    assert res.exit_code == 1
+    assert "2 pair(s) failed; see the error column" in res.stderr
+    got = rows(out)
+    assert len(got) == 6
+    errs = {r["ref"].rsplit("/", 1)[-1]: r["error"] for r in got}
+    assert "cannot decode" in errs["img2.png"] and "no test image img4.*" in errs["img4.png"]
+    assert errs["img0.png"] == ""
+
+
+def test_existing_output_is_refused_without_overwrite(runner, folders, tmp_path):
+    ref, test, regions = folders
+    out = tmp_path / "s.csv"
+    out.write_text("precious\n")
+    args = ["batch", str(ref), str(test), "--regions", str(regions), "--out", str(out), "-j", "1"]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 1 and "exists; use --overwrite" in res.stderr
+    assert out.read_text() == "precious\n"
+    assert runner.invoke(cli, [*args, "--overwrite"]).exit_code == 0
+    assert len(rows(out)) == 6
+
+
+def test_resume_after_a_crash_redoes_nothing_and_loses_nothing(runner, folders, tmp_path, monkeypatch):
+    ref, test, regions = folders
+    clean = tmp_path / "clean.csv"
+    base = ["batch", str(ref), str(test), "--regions", str(regions), "-j", "1", "--fp", "0,0.5"]
+    assert runner.invoke(cli, [*base, "--out", str(clean)]).exit_code == 0
+
+    real = fpsnr.batch.run_pair
+    calls: list[str] = []
+
+    def crashing(task, options):
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # as if Ctrl-C arrived while scoring the 4th pair
+        calls.append(task.ref)
+        return real(task, options)
+
+    out = tmp_path / "s.csv"
+    monkeypatch.setattr(fpsnr.batch, "run_pair", crashing)
+    res = runner.invoke(cli, [*base, "--out", str(out)])
+    assert res.exit_code == 130 and "--resume" in res.stderr
+    assert not out.exists()  # never a half-written output
+    partial = out.with_name("s.csv.partial")
+    assert len(rows(partial)) == 6  # 3 pairs × 2 Fp, each flushed as it finished
+    with partial.open("a") as handle:  # and a kill -9 in the middle of a line
+        handle.write("jpeg,/half/written.png,/x.jpg,56,40,2,0.0,31.2")
+
+    monkeypatch.setattr(
+        fpsnr.batch, "run_pair", lambda task, options: (calls.append(task.ref), real(task, options))[1]
+    )
+    calls.clear()
+    again = runner.invoke(cli, [*base, "--out", str(out)])
+    assert again.exit_code == 1 and "--resume to finish it" in again.stderr
+    res = runner.invoke(cli, [*base, "--out", str(out), "--resume"])
+    assert res.exit_code == 0, res.output
+    assert "resuming: 3 pair(s) already scored" in res.stderr
+    assert len(calls) == 3  # only the unfinished pairs
+    assert out.read_text() == clean.read_text()  # nothing lost, nothing duplicated
+    assert not partial.exists()
+
+
+def test_resume_with_other_settings_is_refused(runner, folders, tmp_path, monkeypatch):
+    ref, test, regions = folders
+    out = tmp_path / "s.csv"
+    real = fpsnr.batch.run_pair
+
+    def crash(task, options):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fpsnr.batch, "run_pair", crash)
+    base = ["batch", str(ref), str(test), "--regions", str(regions), "-j", "1", "--out", str(out)]
+    assert runner.invoke(cli, base).exit_code == 130
+    monkeypatch.setattr(fpsnr.batch, "run_pair", real)
+    res = runner.invoke(cli, [*base, "--resume", "--channel", "y"])
+    assert res.exit_code == 1 and "used other settings (options)" in res.stderr
+
+
+def test_resume_of_a_finished_run_adds_new_pairs_only(runner, folders, tmp_path, rng):
+    ref, test, regions = folders
+    out = tmp_path / "s.csv"
+    base = ["batch", str(ref), str(test), "--regions", str(regions), "-j", "1", "--out", str(out)]
+    assert runner.invoke(cli, base).exit_code == 0
+    write_image(ref / "img9.png", fpsnr.read_image(ref / "img0.png"))
+    write_image(test / "img9.png", fpsnr.read_image(ref / "img0.png"))
+    (regions / "img9.json").write_text((regions / "img0.json").read_text())
+    res = runner.invoke(cli, [*base, "--resume"])
+    assert res.exit_code == 0 and "resuming: 6 pair(s)" in res.stderr
+    got = rows(out)
+    assert len(got) == 7 and got[-1]["m_fpsnr"] == "inf"
+
+
+def test_unmatched_test_files_warn(runner, folders, tmp_path):
+    ref, test, regions = folders
+    (test / "extra.jpg").write_bytes((test / "img0.jpg").read_bytes())
+    res = runner.invoke(
+        cli, ["batch", str(ref), str(test), "--regions", str(regions), "-o", str(tmp_path / "s.csv")]
+    )
+    assert res.exit_code == 0
+    assert "warning: " in res.stderr and "extra.jpg: no reference image extra.*" in res.stderr
+
+
+def test_usage_errors(runner, folders, tmp_path):
+    ref, test, regions = folders
+    res = runner.invoke(
+        cli, ["batch", str(ref), str(tmp_path / "nope"), "--regions", str(regions), "-o", "x.csv"]
+    )
+    assert res.exit_code == 2 and "does not exist" in res.stderr
+    res = runner.invoke(
+        cli,
+        ["batch", str(ref), str(test), "--regions", str(regions), "-o", "x.csv", "--resume", "--overwrite"],
+    )
+    assert res.exit_code == 2 and "exclude each other" in res.stderr
+
+
+def test_dask_scheduler_option_gives_the_local_result(runner, folders, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    ref, test, regions = folders
+    local, remote = tmp_path / "local.csv", tmp_path / "dask.csv"
+    base = ["batch", str(ref), str(test), "--regions", str(regions), "--fp", "0,0.3"]
+    assert runner.invoke(cli, [*base, "-o", str(local), "-j", "2"]).exit_code == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+            res = runner.invoke(cli, [*base, "-o", str(remote), "--scheduler", cluster.scheduler_address])
+    assert res.exit_code == 0, res.output
+    assert remote.read_text() == local.read_text()
+
+
+def test_unreachable_scheduler_is_a_clear_error(runner, folders, tmp_path):
+    pytest.importorskip("distributed")
+    ref, test, regions = folders
+    res = runner.invoke(
+        cli, ["batch", str(ref), str(test), "--regions", str(regions), "-o", str(tmp_path / "s.csv"),
+              "--scheduler", "tcp://127.0.0.1:9"],
+    )  # fmt: skip
+    assert res.exit_code == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in res.stderr
+
+
+@pytest.mark.kodak
+@pytest.mark.slow
+def test_kodak_against_jpeg_copies(runner, kodak_dir, tmp_path):
+    jpeg = tmp_path / "jpeg-q25"
+    jpeg.mkdir()
+    for png in sorted(kodak_dir.glob("kodim*.png")):
+        write_image(jpeg / f"{png.stem}.jpg", fpsnr.read_image(png), quality=25)
+    regions = tmp_path / "regions"
+    regions.mkdir()
+    parrots = {
+        "width": 768,
+        "height": 512,
+        "regions": [{"center": [262.0, 210.5], "radius": 70}, {"center": [505, 236]}],
+    }
+    (regions / "kodim23.json").write_text(json.dumps(parrots))
+    out = tmp_path / "kodak.csv"
+    res = runner.invoke(
+        cli, ["batch", str(kodak_dir), str(jpeg), "--regions", str(regions), "--missing-regions", "center",
+              "-o", str(out), "--fp", "0,0.5"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    got = rows(out)
+    assert len(got) == 48 and all(r["error"] == "" for r in got)
+    row = next(r for r in got if r["ref"].endswith("kodim23.png") and r["fp"] == "0.5")
+    ref = fpsnr.read_image(kodak_dir / "kodim23.png")
+    want = fpsnr.score(
+        ref, fpsnr.read_image(jpeg / "kodim23.jpg"), fpsnr.load_regions(regions / "kodim23.json")
+    )
+    assert float(row["m_fpsnr"]) == want.m_fpsnr and row["n_regions"] == "2"
+    other = next(r for r in got if r["ref"].endswith("kodim01.png"))
+    assert other["n_regions"] == "1"  # the centre fallback
+    assert 20 < float(row["psnr"]) < 40

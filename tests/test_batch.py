@@ -1,0 +1,160 @@
+"""Batch scoring: pairing rules, error rows, parallel and Dask paths agree."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import fpsnr
+from fpsnr.batch import BatchOptions, find_images, plan_pairs, run_pair
+from fpsnr.images import write_image
+
+
+def _image(rng, h=48, w=64):
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 3, yy * 4, xx + yy], axis=2) + rng.integers(0, 40, (h, w, 3))
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def tree(tmp_path, rng):
+    """ref/{a,b,sub/c}.png, test/ with JPEG and PNG copies, a regions folder."""
+    ref, test, regions = tmp_path / "ref", tmp_path / "test", tmp_path / "regions"
+    for d in (ref, test, ref / "sub", test / "sub", regions):
+        d.mkdir(parents=True, exist_ok=True)
+    for name in ("a", "b", "sub/c"):
+        img = _image(rng)
+        write_image(ref / f"{name}.png", img)
+        noisy = np.clip(img.astype(int) + rng.integers(-20, 21, img.shape), 0, 255).astype(np.uint8)
+        write_image(test / f"{name}.png" if name == "a" else test / f"{name}.jpg", noisy)
+        doc = {
+            "width": 64,
+            "height": 48,
+            "regions": [{"center": [20, 20], "radius": 10}, {"center": [45.5, 30]}],
+        }
+        (regions / f"{Path_name(name)}.json").write_text(json.dumps(doc))
+    (ref / "notes.txt").write_text("not an image")
+    return ref, test, regions
+
+
+def Path_name(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def test_find_images_is_recursive_and_keys_by_relative_stem(tree):
+    ref, _, _ = tree
+    found = find_images(ref)
+    assert sorted(found) == ["a", "b", "sub/c"]
+
+
+def test_pairs_by_relative_path_and_stem_never_by_order(tree, rng):
+    ref, test, regions = tree
+    result = fpsnr.score_folders(ref, test, regions, workers=1)
+    assert list(result.scores["ref"]) == [str(ref / "a.png"), str(ref / "b.png"), str(ref / "sub" / "c.png")]
+    assert list(result.scores["test"]) == [
+        str(test / "a.png"),
+        str(test / "b.jpg"),
+        str(test / "sub" / "c.jpg"),
+    ]
+    for row in result.scores.itertuples():
+        want = fpsnr.score(
+            fpsnr.read_image(row.ref),
+            fpsnr.read_image(row.test),
+            fpsnr.load_region_index(regions)[row.ref.rsplit("/", 1)[-1][:-4]],
+        )
+        assert row.m_fpsnr == want.m_fpsnr  # bit-identical to fpsnr.score
+    assert result.failed == 0 and result.warnings == ()
+
+
+def test_problems_become_error_rows_and_the_run_goes_on(tree, rng):
+    ref, test, regions = tree
+    (test / "b.jpg").unlink()  # missing
+    write_image(test / "sub" / "c.png", _image(rng))  # ambiguous with c.jpg
+    write_image(ref / "d.png", _image(rng))
+    write_image(test / "d.png", _image(rng, 40, 64))  # shape mismatch
+    write_image(ref / "e.png", _image(rng))
+    (test / "e.png").write_bytes(b"\x89PNG broken")  # corrupt
+    write_image(test / "orphan.png", _image(rng))  # no reference
+    (regions / "d.json").write_text((regions / "a.json").read_text())
+    (regions / "e.json").write_text((regions / "a.json").read_text())
+    result = fpsnr.score_folders(ref, test, regions, workers=1)
+    errors = dict(zip(result.scores["ref"].str.rsplit("/", n=1).str[-1], result.scores["error"], strict=True))
+    assert errors["a.png"] == ""
+    assert "no test image b.*" in errors["b.png"]
+    assert "several test images match sub/c: c.jpg, c.png" in errors["c.png"]
+    assert "shape (40, 64, 3); the reference has (48, 64, 3)" in errors["d.png"]
+    assert "cannot decode" in errors["e.png"]
+    assert result.failed == 4
+    assert any("orphan.png: no reference image" in w for w in result.warnings)
+
+
+def test_missing_regions_policy(tree):
+    ref, test, regions = tree
+    (regions / "b.json").unlink()
+    strict = fpsnr.score_folders(ref, test, regions, workers=1)
+    assert "no regions for b; add b.json or use --missing-regions center" in strict.scores["error"][1]
+    lenient = fpsnr.score_folders(
+        ref, test, regions, workers=1, options=BatchOptions(missing_regions="center")
+    )
+    row = lenient.scores.iloc[1]
+    assert row["error"] == "" and row["n_regions"] == 1
+    centre = lenient.regions[lenient.regions["ref"] == row["ref"]].iloc[0]
+    assert (centre["cx"], centre["cy"], centre["region_label"]) == (31.5, 23.5, "center")
+
+
+def test_several_test_folders_and_labels(tree, tmp_path):
+    ref, test, regions = tree
+    other = tmp_path / "other" / "test"  # same folder name: needs labels
+    other.mkdir(parents=True)
+    for path in test.rglob("*.*"):
+        target = other / path.relative_to(test)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    with pytest.raises(fpsnr.ParameterError, match="share the label 'test'; name them with --label"):
+        fpsnr.score_folders(ref, [test, other], regions, workers=1)
+    result = fpsnr.score_folders(ref, [test, other], regions, labels=["one", "two"], workers=1)
+    one = result.scores[result.scores["label"] == "one"]["m_fpsnr"].to_numpy()
+    two = result.scores[result.scores["label"] == "two"]["m_fpsnr"].to_numpy()
+    assert np.array_equal(one, two)
+
+
+def test_workers_1_2_and_dask_give_identical_results(tree):
+    ref, test, regions = tree
+    opts = BatchOptions(fps=(0.0, 0.5))
+    one = fpsnr.score_folders(ref, test, regions, workers=1, options=opts)
+    two = fpsnr.score_folders(ref, test, regions, workers=2, options=opts)
+    assert one.scores.equals(two.scores) and one.regions.equals(two.regions)
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dask's own deprecation and port notices
+        with distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            via_dask = fpsnr.score_folders(
+                ref, test, regions, scheduler=cluster.scheduler_address, options=opts
+            )
+    assert one.scores.equals(via_dask.scores) and one.regions.equals(via_dask.regions)
+
+
+def test_run_pair_turns_unexpected_failures_into_rows(tmp_path):
+    task = fpsnr.batch.PairTask("x", str(tmp_path / "missing.png"), str(tmp_path / "t.png"), None)
+    out = run_pair(task, BatchOptions())
+    assert out.error is not None and "no such file" in out.error
+    assert [r["fp"] for r in out.rows] == [0.5]
+
+
+def test_empty_reference_folder_is_an_error(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "t").mkdir()
+    with pytest.raises(fpsnr.ParameterError, match="no images found"):
+        plan_pairs(tmp_path / "r", [tmp_path / "t"], None)
+
+
+def test_batch_options_are_validated():
+    with pytest.raises(fpsnr.ParameterError, match=r"Fp must be in \[0, 1\]"):
+        BatchOptions(fps=(0.5, 2.0))
+    with pytest.raises(fpsnr.ParameterError, match="missing_regions"):
+        BatchOptions(missing_regions="guess")  # type: ignore[arg-type]
