@@ -30,6 +30,7 @@ from fpsnr.regions import (
     Regions,
     load_region_index,
 )
+from fpsnr.saliency import suggest_regions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +57,7 @@ REGION_COLUMNS = (
     "label", "ref", "test", "region", "region_label", "cx", "cy", "radius", "pixels", "mse", "fpsnr",
 )  # fmt: skip
 
-MissingRegions = Literal["error", "center"]
+MissingRegions = Literal["error", "center", "suggest"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class BatchOptions:
 
     ``missing_regions`` decides what happens to an image without regions: ``"error"``
     (default) makes its rows errors; ``"center"`` scores one default-radius region at
-    the image centre, the single-focus F_PSNR of the prior art.
+    the image centre, the single-focus F_PSNR of the prior art; ``"suggest"`` scores
+    the regions :func:`fpsnr.saliency.suggest_regions` proposes for the reference.
     """
 
     fps: tuple[float, ...] = (0.5,)
@@ -83,8 +85,10 @@ class BatchOptions:
         for fp in self.fps:
             if not 0.0 <= fp <= 1.0:
                 raise ParameterError(f"Fp must be in [0, 1], got {fp!r}")
-        if self.missing_regions not in ("error", "center"):
-            raise ParameterError(f"missing_regions must be 'error' or 'center', got {self.missing_regions!r}")
+        if self.missing_regions not in ("error", "center", "suggest"):
+            raise ParameterError(
+                f"missing_regions must be 'error', 'center' or 'suggest', got {self.missing_regions!r}"
+            )
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -234,10 +238,17 @@ def run_pair(task: PairTask, options: BatchOptions) -> PairOutcome:
         if regions is None:
             stem = Path(task.ref).stem
             if options.missing_regions == "error":
-                raise FpsnrError(f"no regions for {stem}; add {stem}.json or use --missing-regions center")
+                raise FpsnrError(
+                    f"no regions for {stem}; add {stem}.json or use --missing-regions center|suggest"
+                )
             height, width = ref.shape[:2]
-            centre = Region(((width - 1) / 2, (height - 1) / 2), label="center")
-            regions = Regions((centre,), width=width, height=height)
+            if options.missing_regions == "suggest":
+                regions = suggest_regions(
+                    ref, viewing_distance=options.viewing_distance, foveal_angle=options.foveal_angle
+                )
+            else:
+                centre = Region(((width - 1) / 2, (height - 1) / 2), label="center")
+                regions = Regions((centre,), width=width, height=height)
         result = measure(
             ref,
             test,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 KODAK = SHARED / "data" / "kodak"
@@ -19,3 +20,8 @@ def kodak_dir() -> Path:
     if not (KODAK / "kodim23.png").is_file():
         pytest.skip("../shared/data/kodak is not present (fresh clone)")
     return KODAK
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()

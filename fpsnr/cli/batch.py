@@ -38,8 +38,10 @@ from fpsnr.regions import load_region_index
     "--label", "labels", multiple=True, help="Label of each TEST_DIR, in order (default: folder name)."
 )
 @click.option(
-    "--missing-regions", type=click.Choice(["error", "center"]), default="error", show_default=True,
-    help="Image without regions: an error row, or one default-radius region at the centre.",
+    "--missing-regions", type=click.Choice(["error", "center", "suggest"]), default="error",
+    show_default=True,
+    help="Image without regions: an error row, one default-radius region at the centre, or "
+    "the regions 'fpsnr regions suggest' proposes.",
 )  # fmt: skip
 @click.option(
     "--workers", "-j", type=click.IntRange(min=1), default=None, help="Local processes [all cores]."

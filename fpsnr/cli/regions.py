@@ -12,11 +12,12 @@ from fpsnr.images import read_image, write_image
 from fpsnr.metrics import disc_mask
 from fpsnr.overlay import draw_regions
 from fpsnr.regions import load_region_index, load_regions
+from fpsnr.saliency import suggest_regions
 
 
 @click.group("regions")
 def regions_group() -> None:
-    """Check regions files and draw regions on images."""
+    """Check, draw and propose regions files."""
 
 
 def _check_one(path: Path, viewing_distance: float, foveal_angle: float) -> str:
@@ -77,3 +78,68 @@ def show_command(
     )
     write_image(out, draw_regions(pixels, discs))
     click.echo(f"wrote {out} ({len(discs)} regions)", err=True)
+
+
+@regions_group.command("suggest")
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Regions JSON to write.",
+)
+@click.option(
+    "--max",
+    "max_regions",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="At most this many.",
+)
+@click.option(
+    "--min-saliency", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+    help="Stop when the best remaining peak is below this share of the strongest.",
+)  # fmt: skip
+@click.option(
+    "--overlay", type=click.Path(dir_okay=False, path_type=Path), help="Also draw them on the image."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+@radius_options
+@translate_errors
+def suggest_command(
+    image: Path,
+    out: Path,
+    max_regions: int,
+    min_saliency: float,
+    overlay: Path | None,
+    overwrite: bool,
+    viewing_distance: float,
+    foveal_angle: float,
+) -> None:
+    """Propose fixation regions for IMAGE from its spectral-residual saliency.
+
+    The regions get the default radius and labels salient-1, salient-2, ... in order
+    of saliency; review them (--overlay) before relying on them.
+    """
+    if out.exists() and not overwrite:
+        raise RegionsError(f"{out} exists; use --overwrite to replace it")
+    pixels = read_image(image)
+    regions = suggest_regions(
+        pixels,
+        max_regions=max_regions,
+        min_saliency=min_saliency,
+        viewing_distance=viewing_distance,
+        foveal_angle=foveal_angle,
+        image_name=image.name,
+    )
+    try:
+        regions.dump(out)
+    except OSError as err:
+        raise RegionsError(f"{out}: cannot write ({err.strerror or err})") from err
+    if overlay is not None:
+        discs = regions.resolve(pixels.shape[1], pixels.shape[0], viewing_distance=viewing_distance,
+                                foveal_angle=foveal_angle)  # fmt: skip
+        write_image(overlay, draw_regions(pixels, discs))
+    where = ", ".join(f"({r.center[0]:g}, {r.center[1]:g})" for r in regions.regions)
+    click.echo(f"wrote {out}: {len(regions.regions)} region(s) at {where}", err=True)

@@ -4,14 +4,8 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from fpsnr.images import write_image
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 @pytest.fixture
