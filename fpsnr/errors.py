@@ -30,3 +30,19 @@ class EmptyRegionError(RegionsError):
 
 class ParameterError(FpsnrError, ValueError):
     """An option has a value outside its domain (for example Fp outside [0, 1])."""
+
+
+class CodecError(FpsnrError, ValueError):
+    """The learned codec cannot do what was asked (bad weights, bad model name...)."""
+
+
+class CodecUnavailableError(CodecError):
+    """The ``codec`` extra (torch, compressai, safetensors) is not installed."""
+
+
+class BitstreamError(CodecError):
+    """A compressed file is truncated, corrupted, foreign or asks for absurd sizes."""
+
+
+class DesyncError(BitstreamError):
+    """The decoder's hyperprior disagrees with the encoder's: its output would be garbage."""

@@ -14,9 +14,18 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from fpsnr.results import Score
+from fpsnr.results import RoundtripResult, Score
 
-__all__ = ["CSV_COLUMNS", "csv_cell", "format_csv", "format_json", "format_table", "json_value"]
+__all__ = [
+    "CSV_COLUMNS",
+    "csv_cell",
+    "format_csv",
+    "format_json",
+    "format_roundtrip",
+    "format_roundtrip_json",
+    "format_table",
+    "json_value",
+]
 
 CSV_COLUMNS = (
     "ref", "test", "width", "height", "channels", "channel", "peak",
@@ -108,3 +117,28 @@ def format_table(scores: Sequence[Score]) -> str:
     for s in scores:
         lines.append(f"M-FPSNR Fp={s.fp:<4g}{_db(s.m_fpsnr):>10} dB")
     return "\n".join(lines)
+
+
+def format_roundtrip(result: RoundtripResult) -> str:
+    """The ``fpsnr codec roundtrip`` report: rate, quality, timing."""
+    lines = [
+        f"image        {result.image}  ({result.width}×{result.height})",
+        f"model        {result.model}  λ={result.lmbda:g}  weights {result.weights}",
+        f"size         {result.bytes} bytes ({result.payload_bytes} payload)",
+        f"bpp          {result.bpp_payload:.4f} payload, {result.bpp_file:.4f} whole file",
+        f"time         encode {result.encode_seconds:.3f} s, decode {result.decode_seconds:.3f} s",
+        f"PSNR         {_db(result.psnr):>10} dB",
+    ]
+    if result.scores:
+        first = result.scores[0]
+        lines.append(f"mean F_PSNR  {_db(first.mean_fpsnr):>10} dB   ({len(first.regions)} regions)")
+        lines.append(f"periphery    {_db(first.periphery_psnr):>10} dB")
+        for s in result.scores:
+            lines.append(f"M-FPSNR Fp={s.fp:<4g}{_db(s.m_fpsnr):>8} dB")
+    else:
+        lines.append("(no --regions: F_PSNR and M-FPSNR need foveal regions)")
+    return "\n".join(lines)
+
+
+def format_roundtrip_json(result: RoundtripResult) -> str:
+    return json.dumps(json_value(result.to_dict()), indent=2, allow_nan=False)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -130,7 +130,7 @@ def write_image(
     ``quality`` applies to JPEG and WebP (1–100).
     """
     p = Path(path)
-    img = np.asarray(image)
+    img: Any = np.asarray(image)
     if img.ndim == 3 and img.shape[2] == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
     elif img.ndim == 3 and img.shape[2] == 4:
@@ -141,6 +141,9 @@ def write_image(
         params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
     elif quality is not None and ext == ".webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, int(quality)]
+    elif ext in (".tif", ".tiff") and img.dtype.kind == "f":
+        # some OpenCV builds write float TIFF with lossy LogLuv compression by default
+        params = [cv2.IMWRITE_TIFF_COMPRESSION, 1]
     try:
         ok, data = cv2.imencode(ext or ".png", img, params)
     except cv2.error as err:
@@ -204,7 +207,7 @@ def _normalise_channels(
     raise ImageError(f"{name} image has {c} channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)")
 
 
-def _check_range(image: npt.NDArray[np.generic], name: str, peak: float) -> None:
+def _check_range(image: Any, name: str, peak: float) -> None:
     if image.dtype.kind == "f":
         lo, hi = float(np.min(image)), float(np.max(image))
         if not (np.isfinite(lo) and np.isfinite(hi)):

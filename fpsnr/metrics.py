@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -200,9 +200,9 @@ def _may_overlap(discs: Sequence[Disc]) -> list[bool]:
     y = np.array([d.y for d in discs])
     r = np.array([d.radius for d in discs])
     with np.errstate(over="ignore", invalid="ignore"):
-        dist2 = np.subtract.outer(x, x) ** 2 + np.subtract.outer(y, y) ** 2
-        reach = np.add.outer(r, r) + 2.0  # a margin far beyond any rounding
-        close = ~(dist2 > reach * reach)  # NaN/inf compare as "close": stay safe
+        dist2: Any = np.subtract.outer(x, x) ** 2 + np.subtract.outer(y, y) ** 2
+        limit = np.add.outer(r, r) + 2.0  # a margin far beyond any rounding
+        close = ~(dist2 > limit * limit)  # NaN/inf compare as "close": stay safe
     np.fill_diagonal(close, False)
     return close.any(axis=1).tolist()  # type: ignore[no-any-return]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -20,7 +21,7 @@ _SHIFT = 4  # cv2 drawing takes fixed-point coordinates with this many fraction 
 
 def _to_display(image: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
     """An 8-bit RGB copy for drawing (16-bit and float images are rescaled)."""
-    img = np.asarray(image)
+    img: Any = np.asarray(image)
     if img.ndim == 3 and img.shape[2] in (2, 4):
         img = img[:, :, :-1]
     if img.ndim == 3 and img.shape[2] == 1:

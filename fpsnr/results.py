@@ -78,3 +78,42 @@ class Score:
             "m_fpsnr": self.m_fpsnr,
             "regions": [r.to_dict() for r in self.regions],
         }
+
+
+@dataclass(frozen=True)
+class RoundtripResult:
+    """One image through the codec and back, scored by the core engine."""
+
+    image: str
+    model: str
+    weights: str
+    lmbda: float
+    width: int
+    height: int
+    bytes: int
+    payload_bytes: int
+    bpp_payload: float
+    bpp_file: float
+    encode_seconds: float
+    decode_seconds: float
+    psnr: float
+    scores: tuple[Score, ...]
+    """One per Fp; empty when no regions were given."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "model": self.model,
+            "weights": self.weights,
+            "lmbda": self.lmbda,
+            "width": self.width,
+            "height": self.height,
+            "bytes": self.bytes,
+            "payload_bytes": self.payload_bytes,
+            "bpp_payload": self.bpp_payload,
+            "bpp_file": self.bpp_file,
+            "encode_seconds": self.encode_seconds,
+            "decode_seconds": self.decode_seconds,
+            "psnr": self.psnr,
+            "scores": [s.to_dict() for s in self.scores],
+        }

@@ -14,6 +14,8 @@ often it agrees with the hand-made Kodak annotations.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -77,7 +79,7 @@ def spectral_residual_saliency(image: npt.ArrayLike) -> npt.NDArray[np.float64]:
     log_amp = np.log(amplitude + 1e-12)
     residual = log_amp - cv2.blur(log_amp, (3, 3), borderType=cv2.BORDER_REFLECT)
     back = np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))
-    sal = np.abs(back) ** 2
+    sal: Any = np.abs(back) ** 2
     sal = cv2.GaussianBlur(sal, (0, 0), 2.5, borderType=cv2.BORDER_REFLECT)
     sal = cv2.resize(sal, (width, height), interpolation=cv2.INTER_LINEAR)
     peak = float(sal.max())

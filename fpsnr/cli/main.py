@@ -6,6 +6,7 @@ import click
 
 from fpsnr import __version__
 from fpsnr.cli.batch import batch_command
+from fpsnr.cli.codec import codec_group
 from fpsnr.cli.demo import demo_command
 from fpsnr.cli.regions import regions_group
 from fpsnr.cli.score import score_command
@@ -21,6 +22,7 @@ cli.add_command(score_command)
 cli.add_command(batch_command)
 cli.add_command(regions_group)
 cli.add_command(demo_command)
+cli.add_command(codec_group)
 
 
 def main() -> None:

@@ -1,0 +1,227 @@
+"""``fpsnr codec``: encode, decode, roundtrip, convert (needs the ``codec`` extra).
+
+torch is imported inside the commands only, so ``fpsnr --help`` and the core commands
+stay light, and a missing extra is a one-line message with exit status 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fpsnr.cli.options import FpList, alpha_option, radius_options, translate_errors
+from fpsnr.errors import BitstreamError, FpsnrError, ImageReadError
+
+_MODEL_NAMES = ("bmshj2018-hyperprior", "bmshj2018-hyperprior-attn")
+
+
+def _codec() -> Any:
+    """The codec modules, imported on first use."""
+    from fpsnr.codec import require_codec
+
+    require_codec()
+    from fpsnr.codec import coder, weights
+
+    return coder, weights
+
+
+def _load(weights_path: Path, model: str | None, device: str) -> tuple[Any, Any]:
+    _, weights = _codec()
+    net, info = weights.load_weights(weights_path, model)
+    return net.to(device), info
+
+
+def _prepare(image: Any, alpha: str) -> Any:
+    if image.ndim == 3 and image.shape[2] in (2, 4):
+        if alpha != "drop":
+            raise FpsnrError("the image has an alpha channel; the codec does not code it: use --alpha drop")
+        image = image[:, :, :-1] if image.shape[2] == 4 else image[:, :, 0]
+    return image
+
+
+model_option = click.option(
+    "--model", type=click.Choice(_MODEL_NAMES), default=None,
+    help="Model name; must match the weights (default: the weights' own).",
+)  # fmt: skip
+weights_option = click.option(
+    "--weights", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="fpsnr weights file (.safetensors) from 'fpsnr codec train' or 'fpsnr codec convert'.",
+)  # fmt: skip
+device_option = click.option(
+    "--device", default="cpu", show_default=True, help="torch device; cuda is opt-in (decode on the CPU)."
+)
+
+
+@click.group("codec")
+def codec_group() -> None:
+    """The learned codec: Ballé 2018 hyperprior, with or without attention."""
+
+
+@codec_group.command("encode")
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help=".fpc file."
+)
+@weights_option
+@model_option
+@alpha_option
+@device_option
+@translate_errors
+def encode_command(image: Path, out: Path, weights: Path, model: str | None, alpha: str, device: str) -> None:
+    """Compress IMAGE (8-bit RGB or gray) into an .fpc bitstream."""
+    from fpsnr.images import read_image
+
+    coder, _ = _codec()
+    net, info = _load(weights, model, device)
+    encoded = coder.encode(net, info, _prepare(read_image(image), alpha), device=device)
+    _write(out, encoded.data)
+    click.echo(
+        f"wrote {out}: {len(encoded.data)} bytes, {encoded.bpp_payload:.4f} bpp payload, "
+        f"{encoded.bpp_file:.4f} bpp file, {encoded.seconds:.2f} s",
+        err=True,
+    )
+
+
+@codec_group.command("decode")
+@click.argument("bitstream", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Image to write."
+)
+@weights_option
+@model_option
+@device_option
+@translate_errors
+def decode_command(bitstream: Path, out: Path, weights: Path, model: str | None, device: str) -> None:
+    """Decompress BITSTREAM into an image (PNG recommended: lossless)."""
+    from fpsnr.images import write_image
+
+    coder, _ = _codec()
+    data = _read(bitstream)
+    net, info = _load(weights, model, device)
+    decoded = coder.decode(net, info, data, source=str(bitstream), device=device)
+    write_image(out, decoded.image)
+    click.echo(
+        f"wrote {out}: {decoded.header.width}×{decoded.header.height}, {decoded.seconds:.2f} s", err=True
+    )
+
+
+@codec_group.command("roundtrip")
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@weights_option
+@model_option
+@click.option("--regions", "regions_path", type=click.Path(path_type=Path), help="Regions JSON for F_PSNR.")
+@click.option("--fp", "fps", type=FpList(), default="0.5", show_default=True, help="Foveal factor(s).")
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Also write the decoded image."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@alpha_option
+@radius_options
+@device_option
+@translate_errors
+def roundtrip_command(
+    image: Path,
+    weights: Path,
+    model: str | None,
+    regions_path: Path | None,
+    fps: tuple[float, ...],
+    out: Path | None,
+    fmt: str,
+    alpha: str,
+    viewing_distance: float,
+    foveal_angle: float,
+    device: str,
+) -> None:
+    """Encode and decode IMAGE, then score the 8-bit result with the core engine.
+
+    The decoder runs on the CPU unless --device says otherwise.
+    """
+    from fpsnr.formatting import format_roundtrip, format_roundtrip_json
+    from fpsnr.images import read_image, write_image
+    from fpsnr.metrics import measure, psnr
+    from fpsnr.regions import load_regions
+    from fpsnr.results import RoundtripResult
+
+    coder, _ = _codec()
+    original = _prepare(read_image(image), alpha)
+    net, info = _load(weights, model, device)
+    encoded = coder.encode(net, info, original, device=device)
+    decoded = coder.decode(net, info, encoded.data, source=str(image), device=device)
+    if out is not None:
+        write_image(out, decoded.image)
+    height, width = original.shape[:2]
+    scores: tuple[Any, ...] = ()
+    if regions_path is not None:
+        regions = load_regions(regions_path, image=image.name)
+        measured = measure(
+            original, decoded.image, regions, viewing_distance=viewing_distance, foveal_angle=foveal_angle
+        )
+        scores = tuple(measured.score(fp, ref=str(image)) for fp in fps)
+    result = RoundtripResult(
+        image=str(image),
+        model=info.arch,
+        weights=f"{Path(info.path).name} ({info.id_hex})",
+        lmbda=info.lmbda,
+        width=width,
+        height=height,
+        bytes=len(encoded.data),
+        payload_bytes=encoded.payload_bytes,
+        bpp_payload=encoded.bpp_payload,
+        bpp_file=encoded.bpp_file,
+        encode_seconds=encoded.seconds,
+        decode_seconds=decoded.seconds,
+        psnr=psnr(original, decoded.image),
+        scores=scores,
+    )
+    click.echo(format_roundtrip(result) if fmt == "table" else format_roundtrip_json(result))
+
+
+@codec_group.command("convert")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--model", type=click.Choice(_MODEL_NAMES), default="bmshj2018-hyperprior", show_default=True)
+@click.option("--lmbda", type=float, required=True, help="λ the checkpoint was trained with.")
+@click.option("--distortion", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True)
+@click.option("--steps", type=click.IntRange(min=0), default=0, help="Training steps, for the record.")
+@click.option("--data", default="unknown", help="Training data, for the record.")
+@click.option("--half", is_flag=True, help="Store floats as float16 (half the size).")
+@translate_errors
+def convert_command(
+    source: Path, out: Path, model: str, lmbda: float, distortion: str, steps: int, data: str, half: bool
+) -> None:
+    """Convert a CompressAI bmshj2018-hyperprior state dict into fpsnr weights.
+
+    SOURCE is a .safetensors file or a .pth state dict (read with weights_only=True:
+    no pickled code runs). With --model bmshj2018-hyperprior-attn the attention
+    blocks start fresh (a warm start for training).
+    """
+    _, weights = _codec()
+    info = weights.convert_compressai(
+        source, out, arch=model, lmbda=lmbda, distortion=distortion, steps=steps, data=data, half=half
+    )
+    click.echo(
+        f"wrote {out}: {info.arch}, N={info.n}, M={info.m}, λ={info.lmbda:g}, id {info.id_hex}", err=True
+    )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > 1 << 30:
+            raise BitstreamError(f"{path}: {size} bytes, larger than any fpsnr bitstream (1 GiB)")
+        return path.read_bytes()
+    except FileNotFoundError as err:
+        raise ImageReadError(f"{path}: no such file") from err
+    except IsADirectoryError as err:
+        raise ImageReadError(f"{path}: is a folder") from err
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as err:
+        raise ImageReadError(f"{path}: cannot write ({err.strerror or err})") from err

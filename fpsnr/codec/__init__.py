@@ -1,0 +1,36 @@
+"""The learned codec of the paper (SPEC §4).
+
+The Ballé 2018 scale hyperprior, with and without the channel-attention block.
+
+Needs the ``codec`` extra (torch, compressai, safetensors); ``import fpsnr`` never
+imports this package. Layers → models → coder, as in CompressAI:
+
+- :mod:`fpsnr.codec.layers` — the CBAM channel-attention block (paper eq. 12);
+- :mod:`fpsnr.codec.models` — one registry record per model name;
+- :mod:`fpsnr.codec.weights` — safetensors weights with metadata, the CompressAI converter;
+- :mod:`fpsnr.codec.bitstream` — the versioned file format (no torch needed);
+- :mod:`fpsnr.codec.coder` — image → bytes → image, with desync detection.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from fpsnr.errors import CodecUnavailableError
+
+__all__ = ["require_codec"]
+
+
+def require_codec() -> None:
+    """Import the codec's dependencies or raise a one-line installation hint."""
+    try:
+        with warnings.catch_warnings():
+            # compressai 1.2.8 calls torch.jit.script at import; torch ≥ 2.10 warns about it
+            warnings.simplefilter("ignore", FutureWarning)
+            import compressai  # noqa: F401
+            import safetensors  # noqa: F401
+            import torch  # noqa: F401
+    except ImportError as err:
+        raise CodecUnavailableError(
+            f"the codec needs the 'codec' extra ({err.name} is missing): pip install 'fpsnr[codec]'"
+        ) from err

@@ -1,0 +1,180 @@
+"""Image ↔ bytes with a trained model: real entropy coding through CompressAI.
+
+The image is padded to a multiple of 64 (edge replication, which costs fewer bits
+than zeros) and cropped back after decoding, so any H, W ≥ 1 works. 8-bit RGB is
+coded as is; 8-bit grayscale is replicated to three channels and decoded back to
+gray with BT.601 luma (recorded in the header); alpha must be dropped by the caller;
+16-bit and float images are refused.
+
+Desync detection: CompressAI decoders produce garbage when the encoder's and the
+decoder's hyper-decoder arithmetic differ by a rounding (other hardware, other
+library build; CompressAI issues #279, #309, #320). The encoder stores a CRC of the
+scale indexes derived from ẑ; the decoder recomputes them and refuses to decode y
+if they differ.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F
+
+from fpsnr.codec.bitstream import Header, latent_shape, pack, unpack
+from fpsnr.codec.weights import WeightsInfo
+from fpsnr.errors import BitstreamError, CodecError, DesyncError, ImageError
+
+__all__ = ["Decoded", "Encoded", "decode", "encode", "index_checksum"]
+
+_STRIDE = 64
+
+
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    payload_bytes: int
+    height: int
+    width: int
+    seconds: float
+
+    @property
+    def bpp_payload(self) -> float:
+        """Bits per pixel of the entropy-coded strings (comparable with the literature)."""
+        return 8 * self.payload_bytes / (self.height * self.width)
+
+    @property
+    def bpp_file(self) -> float:
+        """Bits per pixel of the whole file, header included."""
+        return 8 * len(self.data) / (self.height * self.width)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    image: npt.NDArray[np.uint8]
+    header: Header
+    seconds: float
+
+
+def _to_tensor(image: npt.NDArray[np.generic]) -> tuple[torch.Tensor, int]:
+    img = np.asarray(image)
+    if img.dtype != np.uint8:
+        raise ImageError(f"the codec takes 8-bit images; got {img.dtype} (convert it first)")
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 2:
+        channels = 1
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    elif img.ndim == 3 and img.shape[2] == 3:
+        channels = 3
+    elif img.ndim == 3 and img.shape[2] in (2, 4):
+        raise ImageError("the codec does not code alpha; drop it first (--alpha drop)")
+    else:
+        raise ImageError(f"the codec takes (H, W) or (H, W, 3) images; got shape {img.shape}")
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise ImageError(f"image of shape {img.shape} holds no pixel")
+    x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].to(torch.float32) / 255.0
+    return x, channels
+
+
+def _pad(x: torch.Tensor) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % _STRIDE, (-w) % _STRIDE
+    if ph == 0 and pw == 0:
+        return x
+    # replicate needs the pad to be smaller than the input in torch < 2.x for some
+    # modes; pad in steps that never exceed the current size
+    while ph or pw:
+        step_h, step_w = min(ph, x.shape[-2]), min(pw, x.shape[-1])
+        x = F.pad(x, (0, step_w, 0, step_h), mode="replicate")
+        ph, pw = ph - step_h, pw - step_w
+    return x
+
+
+def index_checksum(indexes: torch.Tensor) -> int:
+    """CRC-32 of the Gaussian-conditional scale indexes (int32, C order)."""
+    return zlib.crc32(indexes.detach().to("cpu", torch.int32).contiguous().numpy().tobytes())
+
+
+def encode(model: Any, info: WeightsInfo, image: npt.NDArray[np.generic], *, device: str = "cpu") -> Encoded:
+    """Compress an 8-bit image into a self-describing bitstream."""
+    start = time.perf_counter()
+    x, channels = _to_tensor(image)
+    height, width = x.shape[-2:]
+    with torch.no_grad():
+        xp = _pad(x).to(device)
+        y = model.g_a(xp)
+        z = model.h_a(torch.abs(y))
+        z_strings = model.entropy_bottleneck.compress(z)
+        z_hat = model.entropy_bottleneck.decompress(z_strings, z.shape[-2:])
+        scales = model.h_s(z_hat)
+        indexes = model.gaussian_conditional.build_indexes(scales)
+        y_strings = model.gaussian_conditional.compress(y, indexes)
+    header = Header(
+        model=info.arch,
+        weights_id=info.weights_id,
+        lmbda=info.lmbda,
+        height=int(height),
+        width=int(width),
+        channels=channels,
+        z_shape=latent_shape(int(height), int(width)),
+        index_crc=index_checksum(indexes),
+        z_length=len(z_strings[0]),
+        y_length=len(y_strings[0]),
+    )
+    data = pack(header, z_strings[0], y_strings[0])
+    return Encoded(
+        data=data,
+        payload_bytes=header.payload_length,
+        height=int(height),
+        width=int(width),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def decode(
+    model: Any, info: WeightsInfo, data: bytes, *, source: str = "file", device: str = "cpu"
+) -> Decoded:
+    """Decompress a bitstream made by :func:`encode` with the same weights."""
+    start = time.perf_counter()
+    header, z_string, y_string = unpack(data, source=source)
+    if header.model != info.arch:
+        raise BitstreamError(
+            f"{source}: encoded with model {header.model!r}; these weights are {info.arch!r}"
+        )
+    if header.weights_id != info.weights_id:
+        raise BitstreamError(
+            f"{source}: encoded with weights {header.weights_id.hex()}, not with {info.path} "
+            f"({info.id_hex}); decode with the weights that encoded it"
+        )
+    try:
+        with torch.no_grad():
+            z_hat = model.entropy_bottleneck.decompress([z_string], header.z_shape).to(device)
+            scales = model.h_s(z_hat)
+            indexes = model.gaussian_conditional.build_indexes(scales)
+            if index_checksum(indexes) != header.index_crc:
+                raise DesyncError(
+                    f"{source}: the hyper-decoder here computes other scale indexes than the encoder "
+                    "did (entropy-coding desync: different hardware or library arithmetic); decode "
+                    "on the kind of machine that encoded it, on the CPU"
+                )
+            y_hat = model.gaussian_conditional.decompress([y_string], indexes, z_hat.dtype)
+            x_hat = model.g_s(y_hat).clamp_(0, 1)
+    except BitstreamError:
+        raise
+    except (RuntimeError, ValueError, IndexError) as err:
+        raise BitstreamError(f"{source}: cannot decode ({type(err).__name__}: {err})") from err
+    x_hat = x_hat[0, :, : header.height, : header.width]
+    if not torch.isfinite(x_hat).all():
+        raise CodecError(f"{source}: the decoder produced NaN or inf values; decode on the CPU")
+    rgb = (x_hat.permute(1, 2, 0).cpu().numpy() * 255.0).round().astype(np.uint8)
+    if header.channels == 1:
+        luma = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        image: npt.NDArray[np.uint8] = np.clip(luma.round(), 0, 255).astype(np.uint8)
+    else:
+        image = np.ascontiguousarray(rgb)
+    return Decoded(image=image, header=header, seconds=time.perf_counter() - start)

@@ -1,0 +1,114 @@
+"""Codec models, one registry record per name (SPEC §4).
+
+Both models keep CompressAI's ``bmshj2018-hyperprior`` parameter names for g_a, g_s,
+h_a, h_s and the entropy models, so a baseline state dict loads into the attention
+model, which only adds ``g_a.attn.*`` and ``g_s.attn.*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from fpsnr.codec import require_codec
+from fpsnr.codec.layers import ChannelAttention
+from fpsnr.errors import CodecError
+
+require_codec()
+
+import warnings  # noqa: E402
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)
+    from compressai.models import ScaleHyperprior
+
+__all__ = ["MODELS", "AttentionScaleHyperprior", "ModelSpec", "build_model", "get_spec"]
+
+
+class _AttentionLast(nn.Sequential):
+    """A CompressAI Sequential with attention applied after its layers (``.attn``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for name, module in self._modules.items():
+            if name != "attn" and module is not None:
+                x = module(x)
+        attn = self._modules["attn"]
+        assert attn is not None
+        return attn(x)  # type: ignore[no-any-return]
+
+
+class _AttentionFirst(nn.Sequential):
+    """A CompressAI Sequential with attention applied before its layers (``.attn``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        attn = self._modules["attn"]
+        assert attn is not None
+        x = attn(x)
+        for name, module in self._modules.items():
+            if name != "attn" and module is not None:
+                x = module(x)
+        return x
+
+
+class AttentionScaleHyperprior(ScaleHyperprior):  # type: ignore[misc]
+    """The scale hyperprior with channel attention at the end of g_a and the start of g_s.
+
+    Attention acts on y before quantisation and the hyper-analysis, and on ŷ before
+    synthesis (SPEC §4). Everything else, names included, is CompressAI's
+    ``ScaleHyperprior(N, M)``.
+    """
+
+    def __init__(self, N: int, M: int, reduction: int = 64) -> None:
+        super().__init__(N, M)
+        g_a = _AttentionLast(*self.g_a)  # type: ignore[has-type]
+        g_a.add_module("attn", ChannelAttention(M, reduction))
+        g_s = _AttentionFirst(*self.g_s)  # type: ignore[has-type]
+        g_s.add_module("attn", ChannelAttention(M, reduction))
+        self.g_a = g_a
+        self.g_s = g_s
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model name: how to build it and what it is."""
+
+    name: str
+    build: Callable[[int, int], nn.Module]
+    description: str
+    default_n: int = 128
+    default_m: int = 192
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "bmshj2018-hyperprior",
+            lambda n, m: ScaleHyperprior(n, m),
+            "Ballé 2018 scale hyperprior (CompressAI bmshj2018-hyperprior)",
+        ),
+        ModelSpec(
+            "bmshj2018-hyperprior-attn",
+            lambda n, m: AttentionScaleHyperprior(n, m),
+            "the same with CBAM channel attention (r = 64) after g_a and before g_s",
+        ),
+    )
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise CodecError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
+
+
+def build_model(name: str, n: int | None = None, m: int | None = None) -> nn.Module:
+    """A freshly initialised model of the registry, in eval mode, on the CPU."""
+    spec = get_spec(name)
+    model = spec.build(n or spec.default_n, m or spec.default_m)
+    model.eval()
+    return model

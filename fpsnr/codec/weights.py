@@ -1,0 +1,244 @@
+"""Codec weights in safetensors files with metadata; never unpickled.
+
+An fpsnr weights file is a safetensors file whose metadata holds ``format:
+fpsnr-weights`` plus ``arch``, ``N``, ``M``, ``lmbda``, ``distortion``, ``steps``,
+``data`` and ``fpsnr_version``. Floating tensors may be stored as float16 (shipped
+defaults) and are cast back to float32. The entropy models' constant bounds do not
+survive float16 (1e-9 underflows to 0), so they are always taken from a fresh model,
+and :meth:`update(force=True)` rebuilds the CDF tables after every load.
+
+The weights identifier written into bitstreams is the first 8 bytes of the file's
+SHA-256: decoding with other weights is refused instead of producing garbage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from fpsnr.codec.models import build_model, get_spec
+from fpsnr.errors import CodecError
+
+__all__ = ["WeightsInfo", "convert_compressai", "load_weights", "save_weights"]
+
+FORMAT = "fpsnr-weights"
+REQUIRED = ("arch", "N", "M", "lmbda", "distortion", "steps", "data", "fpsnr_version")
+# Constants of CompressAI's entropy models, not learned: restored from a fresh model.
+_CONSTANT_SUFFIXES = ("likelihood_lower_bound.bound", "lower_bound_scale.bound", "scale_bound", "target")
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """What a weights file says about itself."""
+
+    path: str
+    weights_id: bytes
+    arch: str
+    n: int
+    m: int
+    lmbda: float
+    distortion: str
+    steps: int
+    data: str
+    metadata: dict[str, str]
+
+    @property
+    def id_hex(self) -> str:
+        return self.weights_id.hex()
+
+
+def _file_id(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()[:8]
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    try:
+        with safe_open(str(path), framework="pt") as handle:  # type: ignore[no-untyped-call]
+            metadata = dict(handle.metadata() or {})
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except FileNotFoundError as err:
+        raise CodecError(f"{path}: no such weights file") from err
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CodecError(f"{path}: not a readable safetensors file ({err})") from err
+    return tensors, metadata
+
+
+def _load_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: str, *, strict: bool) -> None:
+    fresh = model.state_dict()
+    state = {}
+    for key, value in tensors.items():
+        if key.endswith(_CONSTANT_SUFFIXES) and key in fresh:
+            state[key] = fresh[key]
+        elif value.is_floating_point():
+            state[key] = value.to(torch.float32)
+        else:
+            state[key] = value
+    try:
+        result = model.load_state_dict(state, strict=strict)
+    except (RuntimeError, KeyError, ValueError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise CodecError(f"{source}: weights do not fit the model ({first})") from err
+    if not strict:
+        unexpected = list(result.unexpected_keys)
+        if unexpected:
+            raise CodecError(f"{source}: unexpected tensors {unexpected[:3]} for this model")
+    model.update(force=True)  # type: ignore[operator]
+    model.eval()
+
+
+def load_weights(path: str | os.PathLike[str], model: str | None = None) -> tuple[nn.Module, WeightsInfo]:
+    """Build the model a weights file describes and load it, ready to code.
+
+    ``model`` (a registry name), when given, must match the file's ``arch``.
+    """
+    p = Path(path)
+    tensors, metadata = _read_safetensors(p)
+    if metadata.get("format") != FORMAT:
+        raise CodecError(
+            f"{p}: not an fpsnr weights file (no 'format: {FORMAT}' metadata); "
+            "convert a CompressAI checkpoint with: fpsnr codec convert"
+        )
+    missing = [k for k in REQUIRED if k not in metadata]
+    if missing:
+        raise CodecError(f"{p}: weights metadata lacks {', '.join(missing)}")
+    arch = metadata["arch"]
+    spec = get_spec(arch)
+    if model is not None and model != arch:
+        raise CodecError(f"{p}: these are weights of {arch!r}, not of {model!r}")
+    try:
+        n, m = int(metadata["N"]), int(metadata["M"])
+        lmbda = float(metadata["lmbda"])
+        steps = int(metadata["steps"])
+    except ValueError as err:
+        raise CodecError(f"{p}: malformed weights metadata ({err})") from err
+    if not (1 <= n <= 4096 and 1 <= m <= 4096):
+        raise CodecError(f"{p}: implausible channel counts N={n}, M={m}")
+    net = build_model(spec.name, n, m)
+    _load_into(net, tensors, str(p), strict=True)
+    info = WeightsInfo(
+        path=str(p),
+        weights_id=_file_id(p),
+        arch=arch,
+        n=n,
+        m=m,
+        lmbda=lmbda,
+        distortion=metadata["distortion"],
+        steps=steps,
+        data=metadata["data"],
+        metadata=metadata,
+    )
+    return net, info
+
+
+def save_weights(
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    *,
+    arch: str,
+    lmbda: float,
+    distortion: str,
+    steps: int,
+    data: str,
+    half: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write a model's weights and metadata (``half`` stores floats as float16)."""
+    from fpsnr import __version__
+
+    spec = get_spec(arch)
+    state = {}
+    for key, value in model.state_dict().items():
+        tensor = value.detach().to("cpu").contiguous()
+        if half and tensor.is_floating_point():
+            tensor = tensor.to(torch.float16)
+        state[key] = tensor.clone()
+    metadata = {
+        "format": FORMAT,
+        "arch": spec.name,
+        "N": str(int(getattr(model, "N", 0))),
+        "M": str(int(getattr(model, "M", 0))),
+        "lmbda": repr(float(lmbda)),
+        "distortion": distortion,
+        "steps": str(int(steps)),
+        "data": data,
+        "fpsnr_version": __version__,
+        "dtype": "float16" if half else "float32",
+    }
+    for key, value in (extra or {}).items():
+        metadata[key] = value if isinstance(value, str) else json.dumps(value)
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    save_file(state, str(tmp), metadata=metadata)
+    os.replace(tmp, target)
+
+
+def _read_compressai(path: Path) -> dict[str, torch.Tensor]:
+    if path.suffix == ".safetensors":
+        tensors, _ = _read_safetensors(path)
+        return tensors
+    try:
+        # weights_only=True: tensors and plain containers only, never arbitrary objects
+        raw = torch.load(str(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError as err:
+        raise CodecError(f"{path}: no such checkpoint") from err
+    except Exception as err:  # torch raises many types for foreign files
+        raise CodecError(
+            f"{path}: cannot read as a PyTorch state dict ({type(err).__name__}: {err})"
+        ) from err
+    if isinstance(raw, dict) and isinstance(raw.get("state_dict"), dict):
+        raw = raw["state_dict"]
+    if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
+        raise CodecError(f"{path}: expected a state dict of tensors")
+    return {k.removeprefix("module."): v for k, v in raw.items()}
+
+
+def convert_compressai(
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    arch: str = "bmshj2018-hyperprior",
+    lmbda: float,
+    distortion: str = "mse",
+    steps: int = 0,
+    data: str = "unknown",
+    half: bool = False,
+) -> WeightsInfo:
+    """Convert a CompressAI ``bmshj2018-hyperprior`` state dict into an fpsnr weights file.
+
+    ``source`` is a ``.safetensors`` file or a ``.pth``/``.pt`` state dict (read with
+    ``torch.load(weights_only=True)``, which refuses pickled code). With
+    ``arch="bmshj2018-hyperprior-attn"`` the baseline weights go into the attention
+    model, whose new attention weights keep their fresh initialisation.
+    """
+    src = Path(source)
+    tensors = _read_compressai(src)
+    try:
+        n = int(tensors["g_a.0.weight"].shape[0])
+        m = int(tensors["g_a.6.weight"].shape[0])
+    except KeyError as err:
+        raise CodecError(f"{src}: not a bmshj2018-hyperprior state dict (no {err.args[0]})") from err
+    model = build_model(arch, n, m)
+    attention = arch != "bmshj2018-hyperprior"
+    _load_into(model, tensors, str(src), strict=not attention)
+    if attention:
+        loaded = set(tensors)
+        foreign = [k for k in model.state_dict() if k not in loaded and ".attn." not in k]
+        if foreign:
+            raise CodecError(f"{src}: the state dict lacks {foreign[:3]}")
+    save_weights(
+        model, target, arch=arch, lmbda=lmbda, distortion=distortion, steps=steps, data=data, half=half
+    )
+    return load_weights(target, arch)[1]

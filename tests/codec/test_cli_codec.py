@@ -1,0 +1,162 @@
+"""``fpsnr codec`` commands end to end, and the message without the extra."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import fpsnr
+from fpsnr.cli import cli
+from fpsnr.images import write_image
+
+
+def test_without_the_extra_the_command_says_how_to_install(runner, monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name.split(".")[0] in ("torch", "compressai"):
+            raise ImportError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    res = runner.invoke(cli, ["codec", "encode", "x.png", "-o", "x.fpc", "--weights", "w.safetensors"])
+    assert res.exit_code == 1
+    assert "pip install 'fpsnr[codec]'" in res.stderr and "Traceback" not in res.output
+
+
+@pytest.fixture
+def image_file(tmp_path, rng):
+    yy, xx = np.mgrid[0:48, 0:80]
+    img = np.clip(np.stack([xx * 3, yy * 4, xx + yy], 2) + rng.integers(0, 20, (48, 80, 3)), 0, 255)
+    write_image(tmp_path / "img.png", img.astype(np.uint8))
+    (tmp_path / "img.json").write_text(
+        '{"width": 80, "height": 48, "regions": [{"label": "a", "center": [20, 20], "radius": 10}]}'
+    )
+    return tmp_path / "img.png"
+
+
+def test_encode_decode_and_roundtrip_agree(runner, tiny_weights, image_file, tmp_path):
+    weights = str(tiny_weights["bmshj2018-hyperprior-attn"][0])
+    fpc, png = tmp_path / "img.fpc", tmp_path / "dec.png"
+    assert (
+        runner.invoke(
+            cli, ["codec", "encode", str(image_file), "-o", str(fpc), "--weights", weights]
+        ).exit_code
+        == 0
+    )
+    res = runner.invoke(cli, ["codec", "decode", str(fpc), "-o", str(png), "--weights", weights])
+    assert res.exit_code == 0, res.output
+    regions = str(image_file.with_suffix(".json"))
+    args = ["codec", "roundtrip", str(image_file), "--weights", weights, "--regions", regions]
+    out = runner.invoke(cli, [*args, "--fp", "0,0.5", "--format", "json", "-o", str(tmp_path / "rt.png")])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["bytes"] == fpc.stat().st_size
+    assert data["bpp_payload"] < data["bpp_file"] == 8 * fpc.stat().st_size / (48 * 80)
+    assert np.array_equal(fpsnr.read_image(png), fpsnr.read_image(tmp_path / "rt.png"))
+    want = fpsnr.score(
+        fpsnr.read_image(image_file),
+        fpsnr.read_image(png),
+        fpsnr.load_regions(image_file.with_suffix(".json")),
+        fp=0.5,
+    )
+    assert data["scores"][1]["m_fpsnr"] == want.m_fpsnr
+    assert data["psnr"] == want.psnr
+
+
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        (lambda d: d[: len(d) // 2], "truncated"),
+        (lambda d: d[:-1] + bytes([d[-1] ^ 4]), "checksum mismatch"),
+        (lambda d: b"PNG!" + d[4:], "not an fpsnr bitstream"),
+    ],
+)
+def test_damaged_bitstreams_exit_1(runner, tiny_weights, image_file, tmp_path, damage, message):
+    weights = str(tiny_weights["bmshj2018-hyperprior"][0])
+    fpc = tmp_path / "img.fpc"
+    runner.invoke(cli, ["codec", "encode", str(image_file), "-o", str(fpc), "--weights", weights])
+    fpc.write_bytes(damage(fpc.read_bytes()))
+    res = runner.invoke(
+        cli, ["codec", "decode", str(fpc), "-o", str(tmp_path / "x.png"), "--weights", weights]
+    )
+    assert res.exit_code == 1 and message in res.stderr and "Traceback" not in res.output
+
+
+def test_decoding_with_other_weights_exits_1(runner, tiny_weights, image_file, tmp_path):
+    fpc = tmp_path / "img.fpc"
+    runner.invoke(
+        cli,
+        [
+            "codec",
+            "encode",
+            str(image_file),
+            "-o",
+            str(fpc),
+            "--weights",
+            str(tiny_weights["bmshj2018-hyperprior"][0]),
+        ],
+    )
+    res = runner.invoke(
+        cli,
+        [
+            "codec",
+            "decode",
+            str(fpc),
+            "-o",
+            str(tmp_path / "x.png"),
+            "--weights",
+            str(tiny_weights["bmshj2018-hyperprior-attn"][0]),
+        ],
+    )
+    assert res.exit_code == 1 and "encoded with model" in res.stderr
+
+
+def test_convert_command(runner, tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("compressai")
+    from fpsnr.codec.models import build_model
+
+    base = build_model("bmshj2018-hyperprior", 16, 16)
+    torch.save(base.state_dict(), tmp_path / "c.pth")
+    res = runner.invoke(
+        cli,
+        [
+            "codec",
+            "convert",
+            str(tmp_path / "c.pth"),
+            "-o",
+            str(tmp_path / "w.safetensors"),
+            "--lmbda",
+            "0.0035",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "N=16, M=16, λ=0.0035" in res.stderr
+
+
+@pytest.mark.kodak
+@pytest.mark.slow
+def test_warm_start_checkpoint_round_trip_on_kodak(runner, kodak_dir, tmp_path):
+    pytest.importorskip("compressai")
+    ckpt = (
+        kodak_dir.parents[1]
+        / "reference"
+        / "weights"
+        / "bmshj2018-hyperprior-mse-0.0130-warmstart.safetensors"
+    )
+    if not ckpt.is_file():
+        pytest.skip("no warm-start checkpoint in ../shared/reference")
+    w = tmp_path / "w.safetensors"
+    assert (
+        runner.invoke(cli, ["codec", "convert", str(ckpt), "-o", str(w), "--lmbda", "0.013"]).exit_code == 0
+    )
+    res = runner.invoke(
+        cli, ["codec", "roundtrip", str(kodak_dir / "kodim23.png"), "--weights", str(w), "--format", "json"]
+    )
+    data = json.loads(res.stdout)
+    assert 0.2 < data["bpp_payload"] < 0.6 and 31 < data["psnr"] < 37  # a briefly trained hyperprior

@@ -1,0 +1,88 @@
+"""Weights files: metadata checks, fp16 storage, the CompressAI converter."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("compressai")
+
+from safetensors.torch import save_file  # noqa: E402
+
+from fpsnr.codec.models import build_model  # noqa: E402
+from fpsnr.codec.weights import convert_compressai, load_weights, save_weights  # noqa: E402
+from fpsnr.errors import CodecError  # noqa: E402
+
+
+def test_metadata_is_recorded_and_checked(tiny_weights):
+    path, _, info = tiny_weights["bmshj2018-hyperprior"]
+    assert (info.arch, info.n, info.m, info.lmbda, info.distortion, info.steps) == (
+        "bmshj2018-hyperprior", 16, 16, 0.01, "mse", 0,
+    )  # fmt: skip
+    assert len(info.weights_id) == 8
+    with pytest.raises(
+        CodecError, match="weights of 'bmshj2018-hyperprior', not of 'bmshj2018-hyperprior-attn'"
+    ):
+        load_weights(path, "bmshj2018-hyperprior-attn")
+
+
+def test_foreign_and_broken_files(tmp_path):
+    plain = tmp_path / "plain.safetensors"
+    save_file({"x": torch.zeros(2)}, str(plain))
+    with pytest.raises(CodecError, match="not an fpsnr weights file"):
+        load_weights(plain)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\xff" * 64)
+    with pytest.raises(CodecError, match="not a readable safetensors file"):
+        load_weights(junk)
+    with pytest.raises(CodecError, match="no such weights file"):
+        load_weights(tmp_path / "missing.safetensors")
+
+
+def test_half_precision_keeps_the_entropy_model_constants(tmp_path):
+    model = build_model("bmshj2018-hyperprior", 16, 16)
+    model.update(force=True)
+    save_weights(model, tmp_path / "h.safetensors", arch="bmshj2018-hyperprior", lmbda=0.01,
+                 distortion="mse", steps=1, data="x", half=True)  # fmt: skip
+    loaded, info = load_weights(tmp_path / "h.safetensors")
+    bound = loaded.gaussian_conditional.likelihood_lower_bound.bound
+    assert bound.dtype == torch.float32 and bound.item() == pytest.approx(1e-9)
+    assert info.metadata["dtype"] == "float16"
+    assert torch.allclose(loaded.g_a[0].weight, model.g_a[0].weight, atol=1e-3)
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_converter_from_a_compressai_state_dict(tmp_path, suffix):
+    torch.manual_seed(3)
+    base = build_model("bmshj2018-hyperprior", 16, 24)
+    base.update(force=True)
+    src = tmp_path / f"ckpt{suffix}"
+    if suffix == ".pth":
+        torch.save({"state_dict": {f"module.{k}": v for k, v in base.state_dict().items()}}, src)
+    else:
+        save_file({k: v.contiguous() for k, v in base.state_dict().items()}, str(src))
+    info = convert_compressai(src, tmp_path / "out.safetensors", lmbda=0.0067, steps=5, data="test")
+    assert (info.n, info.m, info.lmbda) == (16, 24, 0.0067)
+    loaded, _ = load_weights(tmp_path / "out.safetensors")
+    assert torch.equal(loaded.g_s[6].weight, base.g_s[6].weight)
+    attn = convert_compressai(
+        src, tmp_path / "attn.safetensors", arch="bmshj2018-hyperprior-attn", lmbda=0.0067
+    )
+    assert attn.arch == "bmshj2018-hyperprior-attn"
+
+
+def test_converter_refuses_pickled_code(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    src = tmp_path / "evil.pth"
+    torch.save({"x": Evil()}, src)
+    with pytest.raises(CodecError, match="cannot read as a PyTorch state dict"):
+        convert_compressai(src, tmp_path / "o.safetensors", lmbda=0.01)
+
+
+def test_converter_refuses_other_architectures(tmp_path):
+    save_file({"conv.weight": torch.zeros(3, 3)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(CodecError, match="not a bmshj2018-hyperprior state dict"):
+        convert_compressai(tmp_path / "other.safetensors", tmp_path / "o.safetensors", lmbda=0.01)
