@@ -227,6 +227,22 @@ def _error_outcome(task: PairTask, options: BatchOptions, message: str) -> PairO
     return PairOutcome(key=task.key, rows=rows, region_rows=(), error=message)
 
 
+def fallback_regions(reference: Any, stem: str, options: BatchOptions) -> Regions:
+    """Regions for an image that has none, by ``options.missing_regions``.
+
+    Raises the error the ``"error"`` policy asks for.
+    """
+    if options.missing_regions == "error":
+        raise FpsnrError(f"no regions for {stem}; add {stem}.json or use --missing-regions center|suggest")
+    height, width = reference.shape[:2]
+    if options.missing_regions == "suggest":
+        return suggest_regions(
+            reference, viewing_distance=options.viewing_distance, foveal_angle=options.foveal_angle
+        )
+    centre = Region(((width - 1) / 2, (height - 1) / 2), label="center")
+    return Regions((centre,), width=width, height=height)
+
+
 def run_pair(task: PairTask, options: BatchOptions) -> PairOutcome:
     """Score one pair; every failure becomes an error outcome, never an exception."""
     if task.problem is not None:
@@ -234,21 +250,7 @@ def run_pair(task: PairTask, options: BatchOptions) -> PairOutcome:
     try:
         ref = read_image(task.ref)
         test = read_image(task.test)
-        regions = task.regions
-        if regions is None:
-            stem = Path(task.ref).stem
-            if options.missing_regions == "error":
-                raise FpsnrError(
-                    f"no regions for {stem}; add {stem}.json or use --missing-regions center|suggest"
-                )
-            height, width = ref.shape[:2]
-            if options.missing_regions == "suggest":
-                regions = suggest_regions(
-                    ref, viewing_distance=options.viewing_distance, foveal_angle=options.foveal_angle
-                )
-            else:
-                centre = Region(((width - 1) / 2, (height - 1) / 2), label="center")
-                regions = Regions((centre,), width=width, height=height)
+        regions = task.regions or fallback_regions(ref, Path(task.ref).stem, options)
         result = measure(
             ref,
             test,

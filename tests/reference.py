@@ -42,7 +42,9 @@ def naive_score(
     h, w, c = a.shape
     err = ((a - b) ** 2).sum(axis=2)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    masks = [(xx - x) ** 2 + (yy - y) ** 2 <= r**2 for x, y, r in discs]
+    # squares as products: IEEE multiplication is correctly rounded, Python's pow() is not
+    # always (a centre exactly one radius from a pixel would then fall outside)
+    masks = [(xx - x) * (xx - x) + (yy - y) * (yy - y) <= r * r for x, y, r in discs]
     if not all(m.any() for m in masks):
         return {"empty": True}
     regions = []
@@ -87,7 +89,7 @@ def loop_score(
             total += e
             inside = False
             for j, (xc, yc, r) in enumerate(discs):
-                if (x - xc) ** 2 + (y - yc) ** 2 <= r**2:
+                if (x - xc) * (x - xc) + (y - yc) * (y - yc) <= r * r:
                     sums[j] += e
                     counts[j] += 1
                     inside = True

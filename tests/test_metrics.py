@@ -410,3 +410,13 @@ def test_cached_and_fresh_scores_are_bit_identical(rng):
     _windows.clear()
     fresh = fpsnr.score(ref, test, regions)
     assert fpsnr.score(ref, test, regions) == fresh
+
+
+def test_pixel_exactly_one_radius_away_is_inside():
+    """Found by hypothesis: with pow(), 10.677088745811602**2 rounds one ulp below the
+    product; membership uses correctly rounded products, so a pixel at distance exactly R
+    (here the centre minus R lands on pixel 0) is inside, as SPEC's ≤ says."""
+    y = r = 10.677088745811602
+    assert (0.0 - y) * (0.0 - y) == r * r
+    mask = fpsnr.disc_mask((12, 1), (0.0, y), r)
+    assert mask[0, 0] and mask.sum() == 12

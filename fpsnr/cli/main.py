@@ -8,6 +8,7 @@ from fpsnr import __version__
 from fpsnr.cli.batch import batch_command
 from fpsnr.cli.codec import codec_group
 from fpsnr.cli.demo import demo_command
+from fpsnr.cli.rd import anchors_command, bdrate_command, plot_group
 from fpsnr.cli.regions import regions_group
 from fpsnr.cli.score import score_command
 
@@ -23,6 +24,9 @@ cli.add_command(batch_command)
 cli.add_command(regions_group)
 cli.add_command(demo_command)
 cli.add_command(codec_group)
+cli.add_command(anchors_command)
+cli.add_command(bdrate_command)
+cli.add_command(plot_group)
 
 
 def main() -> None:

@@ -160,3 +160,31 @@ def test_warm_start_checkpoint_round_trip_on_kodak(runner, kodak_dir, tmp_path):
     )
     data = json.loads(res.stdout)
     assert 0.2 < data["bpp_payload"] < 0.6 and 31 < data["psnr"] < 37  # a briefly trained hyperprior
+
+
+def test_eval_writes_the_rd_schema_from_real_bitstreams(runner, tiny_weights, tmp_path, rng):
+    from fpsnr.rd import rd_columns, read_rd_csv
+
+    data = tmp_path / "data"
+    data.mkdir()
+    yy, xx = np.mgrid[0:170, 0:180]
+    write_image(data / "a.png", np.clip(np.stack([xx, yy, xx + yy], 2) % 256, 0, 255).astype(np.uint8))
+    (data / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "rd.csv"
+    weights = [str(tiny_weights[n][0]) for n in ("bmshj2018-hyperprior", "bmshj2018-hyperprior-attn")]
+    res = runner.invoke(
+        cli, ["codec", "eval", "--data", str(data), "--regions", str(data), "--missing-regions", "center",
+              "--weights", weights[0], "--weights", weights[1], "--fp", "0,0.5", "-o", str(out)],
+    )  # fmt: skip
+    assert "holds no .json regions files" in res.stderr  # no regions files at all: refused up front
+    (data / "a.json").write_text('{"width": 180, "height": 170, "regions": [{"center": [90, 80]}]}')
+    res = runner.invoke(
+        cli, ["codec", "eval", "--data", str(data), "--regions", str(data), "--weights", weights[0],
+              "--weights", weights[1], "--fp", "0,0.5", "-o", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 1 and "2 row(s) failed" in res.stderr  # the broken file, for both models
+    rd = read_rd_csv(out)
+    assert list(rd.columns) == rd_columns((0.0, 0.5))
+    good = rd[rd["error"] == ""]
+    assert sorted(good["codec"]) == ["bmshj2018-hyperprior", "bmshj2018-hyperprior-attn"]
+    assert (good["bpp"] > 0).all() and good["m_fpsnr_fp0.5"].notna().all()

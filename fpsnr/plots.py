@@ -1,0 +1,89 @@
+"""RD curves (the paper's Figure 6) and the Table 2 ratio, from an RD CSV.
+
+matplotlib is imported on use, with the non-interactive Agg backend.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from fpsnr.bdrate import metric_column
+from fpsnr.errors import ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["plot_rd", "ratio_table"]
+
+_LABELS = {
+    "psnr": "PSNR",
+    "mean_fpsnr": "mean F_PSNR",
+    "periphery_psnr": "periphery PSNR",
+    "ms_ssim": "MS-SSIM",
+}
+
+
+def _ok(rd: pd.DataFrame) -> pd.DataFrame:
+    return rd[rd["error"].fillna("").astype(str) == ""]
+
+
+def plot_rd(
+    rd: pd.DataFrame,
+    out: str | os.PathLike[str],
+    *,
+    metric: str = "psnr",
+    fp: float | None = None,
+    title: str | None = None,
+) -> None:
+    """One curve per codec: mean bpp against mean metric over images, per rate point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    column = metric_column(metric, fp)
+    if column not in rd.columns:
+        raise ParameterError(f"the RD file has no column {column!r}")
+    good = _ok(rd)
+    if good.empty:
+        raise ParameterError("the RD file has no successful rows to plot")
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
+    learned = {c for c in good["codec"].unique() if str(c).startswith("bmshj") or "hyperprior" in str(c)}
+    for codec, rows in good.groupby("codec", sort=True):
+        curve = rows.groupby("rate_point")[["bpp", column]].mean().sort_values("bpp")
+        style = "-o" if codec in learned else "--s"
+        ax.plot(curve["bpp"], curve[column], style, markersize=4, label=str(codec))
+    label = _LABELS.get(metric, f"M-FPSNR (Fp = {column.removeprefix('m_fpsnr_fp')})")
+    ax.set_xlabel("bits per pixel")
+    ax.set_ylabel(label if metric == "ms_ssim" else f"{label} (dB)")
+    images = good["image"].nunique()
+    ax.set_title(title or f"{label} against rate, mean over {images} image(s)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.fspath(out))
+    plt.close(fig)
+
+
+def ratio_table(rd: pd.DataFrame, codec: str, fps: list[float]) -> pd.DataFrame:
+    """Table 2: 100 · (M-FPSNR / PSNR − 1) in percent, rate point × Fp, mean over images.
+
+    The ratio is taken per image and then averaged, with an ``average`` column over Fp.
+    """
+    good = _ok(rd)
+    rows = good[good["codec"] == codec]
+    if rows.empty:
+        raise ParameterError(f"no successful rows for codec {codec!r}")
+    table = {}
+    for fp in fps:
+        column = metric_column("m_fpsnr", fp)
+        if column not in rows.columns:
+            raise ParameterError(f"the RD file has no column {column!r}")
+        table[f"Fp={fp:g}"] = (100 * (rows[column] / rows["psnr"] - 1)).groupby(rows["rate_point"]).mean()
+    import pandas as pd
+
+    out = pd.DataFrame(table)
+    out["average"] = out.mean(axis=1)
+    order = rows.groupby("rate_point")["bpp"].mean().sort_values().index
+    return out.loc[order]
