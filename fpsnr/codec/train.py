@@ -1,0 +1,401 @@
+"""Training the codec: rate–distortion loss, in-memory crops, exact resume, DDP.
+
+Data: every image under ``--data`` is decoded once and kept in memory (on the training
+device), and each step draws random 256×256 crops with horizontal flips from it, so
+the data pipeline never stalls a GPU. Images smaller than the crop are skipped (with
+a count in the log).
+
+Loss: L = λ·D + R, R the bits per pixel from the likelihoods of ŷ and ẑ, D = 255²·MSE
+or 1 − MS-SSIM (SPEC §4). Adam on the network, a separate Adam (lr 1e-3) on the
+entropy bottleneck's quantiles (CompressAI's aux loss), gradient clipping, and the
+learning rate divided by 10 at 90 % of ``max_steps``.
+
+A run directory holds ``last.safetensors`` (fpsnr weights, usable by every codec
+command), ``state.pt`` (optimizers, step, random-number states; read back with
+``torch.load(weights_only=True)``, which runs no pickled code) and ``log.csv``. Both
+files are replaced atomically, so an interrupted run keeps its last good checkpoint,
+and ``resume`` continues exactly: for a fixed seed the loss trajectory after a
+resume equals the uninterrupted run's.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in DistributedDataParallel
+(gloo on CPU, NCCL on CUDA); each rank draws its own crops, rank 0 writes the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fpsnr.batch import find_images
+from fpsnr.codec.models import build_model, get_spec
+from fpsnr.codec.weights import _load_into, _read_safetensors, save_weights
+from fpsnr.errors import CodecError
+from fpsnr.images import read_image
+
+__all__ = ["TrainConfig", "train"]
+
+LOG_COLUMNS = (
+    "step", "seconds", "loss", "bpp", "mse", "psnr", "aux_loss", "lr", "steps_per_s",
+    "skipped", "val_loss", "val_bpp", "val_psnr",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str
+    model: str
+    lmbda: float
+    out: str
+    distortion: str = "mse"
+    n: int | None = None
+    m: int | None = None
+    batch_size: int = 16
+    patch: int = 256
+    lr: float = 1e-4
+    aux_lr: float = 1e-3
+    clip: float = 1.0
+    max_steps: int | None = None
+    max_minutes: float | None = None
+    init: str | None = None
+    val: str | None = None
+    val_every: int = 500
+    checkpoint_every: int = 500
+    log_every: int = 50
+    seed: int = 0
+    device: str = "cpu"
+    max_bad_steps: int = 20
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CropSource:
+    """Random crops with flips from images held in memory on the training device."""
+
+    def __init__(self, folder: str, patch: int, device: str) -> None:
+        paths = [p for _, ps in sorted(find_images(folder).items()) for p in ps]
+        if not paths:
+            raise CodecError(f"{folder}: no training images found")
+        self.images: list[torch.Tensor] = []
+        self.skipped = 0
+        for path in paths:
+            img = read_image(path)
+            if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+                self.skipped += 1
+                continue
+            if img.shape[0] < patch or img.shape[1] < patch:
+                self.skipped += 1
+                continue
+            self.images.append(torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).to(device))
+        if not self.images:
+            raise CodecError(f"{folder}: no 8-bit RGB image is at least {patch}×{patch} pixels")
+        self.patch = patch
+        self.device = device
+
+    def batch(self, size: int, generator: torch.Generator) -> torch.Tensor:
+        picks = torch.randint(len(self.images), (size,), generator=generator).tolist()
+        crops = []
+        for k in picks:
+            img = self.images[k]
+            h, w = img.shape[1:]
+            y = int(torch.randint(h - self.patch + 1, (1,), generator=generator))
+            x = int(torch.randint(w - self.patch + 1, (1,), generator=generator))
+            crop = img[:, y : y + self.patch, x : x + self.patch]
+            if bool(torch.rand(1, generator=generator) < 0.5):
+                crop = crop.flip(-1)
+            crops.append(crop)
+        return torch.stack(crops).to(torch.float32) / 255.0
+
+
+def _rd_loss(out: dict[str, Any], x: torch.Tensor, lmbda: float, distortion: str) -> dict[str, Any]:
+    n, _, h, w = x.shape
+    pixels = n * h * w
+    bpp = sum(torch.log(lik).sum() for lik in out["likelihoods"].values()) / (-math.log(2) * pixels)
+    mse = F.mse_loss(out["x_hat"], x)
+    if distortion == "mse":
+        dist = 255**2 * mse
+    else:
+        from pytorch_msssim import ms_ssim
+
+        dist = 1 - ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0)
+    return {"loss": lmbda * dist + bpp, "bpp": bpp, "mse": mse}
+
+
+def _split_parameters(model: torch.nn.Module) -> tuple[list[torch.nn.Parameter], list[torch.nn.Parameter]]:
+    main = [p for n, p in model.named_parameters() if not n.endswith(".quantiles") and p.requires_grad]
+    aux = [p for n, p in model.named_parameters() if n.endswith(".quantiles") and p.requires_grad]
+    return main, aux
+
+
+def _init_from(model: torch.nn.Module, path: str) -> None:
+    tensors, _ = _read_safetensors(Path(path))
+    missing = [k for k in model.state_dict() if k not in tensors and ".attn." not in k]
+    if missing:
+        raise CodecError(f"{path}: cannot warm-start this model (it lacks {missing[:3]})")
+    _load_into(model, tensors, path, strict=False)
+    model.train()
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _validate(model: Any, images: list[torch.Tensor], cfg: TrainConfig) -> dict[str, float]:
+    model.eval()
+    losses, bpps, psnrs = [], [], []
+    with torch.no_grad():
+        for img in images:
+            x = img[None].to(torch.float32) / 255.0
+            h, w = x.shape[-2:]
+            x = x[..., : h - h % 64, : w - w % 64]
+            out = model(x)
+            parts = _rd_loss(out, x, cfg.lmbda, cfg.distortion)
+            losses.append(float(parts["loss"]))
+            bpps.append(float(parts["bpp"]))
+            mse = float(F.mse_loss(out["x_hat"].clamp(0, 1), x))
+            psnrs.append(10 * math.log10(1 / mse) if mse > 0 else math.inf)
+    model.train()
+    return {
+        "val_loss": float(np.mean(losses)),
+        "val_bpp": float(np.mean(bpps)),
+        "val_psnr": float(np.mean(psnrs)),
+    }
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def train(
+    cfg: TrainConfig, *, resume: bool = False, progress: bool = True, _crash_after: int | None = None
+) -> dict[str, Any]:
+    """Train (or resume) a run; return a summary of the last logged step.
+
+    ``_crash_after`` (tests only) raises KeyboardInterrupt after that many steps of
+    this call, without the final checkpoint, as a Ctrl-C or a kill would.
+    """
+    if cfg.max_steps is None and cfg.max_minutes is None:
+        raise CodecError("give a budget: --max-steps or --max-minutes")
+    if cfg.distortion not in ("mse", "ms-ssim"):
+        raise CodecError(f"distortion must be mse or ms-ssim, got {cfg.distortion!r}")
+    spec = get_spec(cfg.model)
+    rank, world = _distributed()
+    run = Path(cfg.out)
+    state_file, weights_file, log_file, config_file = (
+        run / "state.pt", run / "last.safetensors", run / "log.csv", run / "config.json",
+    )  # fmt: skip
+    if rank == 0:
+        if not resume and (state_file.exists() or weights_file.exists()):
+            raise CodecError(
+                f"{run} already holds a run; resume it with --resume {run}, or choose another --out"
+            )
+        run.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed + rank)
+    generator = torch.Generator().manual_seed(cfg.seed + 1000 * rank)
+    device = cfg.device
+    model: Any = build_model(spec.name, cfg.n, cfg.m).to(device)
+    model.train()
+    step = 0
+    if resume:
+        if not state_file.exists() or not weights_file.exists():
+            raise CodecError(f"{run}: nothing to resume (no state.pt and last.safetensors)")
+        tensors, _ = _read_safetensors(weights_file)
+        _load_into(model, tensors, str(weights_file), strict=True)
+        model.train()
+    elif cfg.init is not None:
+        _init_from(model, cfg.init)
+    net: Any = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # the quantiles learn from the aux loss only, outside DDP's forward: DDP must not
+        # sync them (its hooks would fire on their later gradients); we all-reduce them
+        quantiles = [n for n, _ in model.named_parameters() if n.endswith(".quantiles")]
+        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, quantiles)  # type: ignore[no-untyped-call]
+        net = DistributedDataParallel(model, find_unused_parameters=True)
+    main_params, aux_params = _split_parameters(model)
+    optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
+    aux_optimizer = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
+    seconds_before = 0.0
+    if resume:
+        state = torch.load(state_file, map_location=device, weights_only=True)
+        optimizer.load_state_dict(state["optimizer"])
+        aux_optimizer.load_state_dict(state["aux_optimizer"])
+        step = int(state["step"])
+        seconds_before = float(state["seconds"])
+        generator.set_state(
+            state["generator"][rank] if rank < len(state["generator"]) else state["generator"][0]
+        )
+        torch.set_rng_state(state["torch_rng"])
+    crops = CropSource(cfg.data, cfg.patch, device)
+    val_images = CropSource(cfg.val, 64, device).images if cfg.val else []
+    if rank == 0:
+        config_file.write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
+        if not resume:
+            with log_file.open("w", newline="") as handle:
+                csv.writer(handle).writerow(LOG_COLUMNS)
+        else:  # drop log rows written after the checkpoint we resume from
+            with log_file.open(newline="") as handle:
+                kept = [r for r in csv.reader(handle) if r and (r[0] == "step" or int(r[0]) <= step)]
+            with log_file.open("w", newline="") as handle:
+                csv.writer(handle).writerows(kept)
+    bar: Any = None
+    if progress and rank == 0:
+        from tqdm import tqdm  # type: ignore[import-untyped]
+
+        bar = tqdm(total=cfg.max_steps, initial=step, unit="step", desc=f"train {spec.name} λ={cfg.lmbda:g}")
+    decay_at = int(0.9 * cfg.max_steps) if cfg.max_steps else None
+    start = time.perf_counter()
+    window_start, window_steps = start, 0
+    bad_in_a_row, skipped = 0, 0
+    last: dict[str, Any] = {}
+    first_step = step
+
+    def elapsed() -> float:
+        return seconds_before + time.perf_counter() - start
+
+    def save() -> None:
+        if rank != 0:
+            return
+        save_weights(model, weights_file, arch=spec.name, lmbda=cfg.lmbda, distortion=cfg.distortion,
+                     steps=step, data=str(cfg.data), extra={"seed": cfg.seed, **cfg.extra})  # fmt: skip
+        _atomic_torch_save(
+            {
+                "step": step,
+                "seconds": elapsed(),
+                "optimizer": optimizer.state_dict(),
+                "aux_optimizer": aux_optimizer.state_dict(),
+                "generator": [generator.get_state()],
+                "torch_rng": torch.get_rng_state(),
+            },
+            state_file,
+        )
+
+    def lr_now() -> float:
+        return cfg.lr * (0.1 if decay_at is not None and step >= decay_at else 1.0)
+
+    try:
+        while True:
+            if cfg.max_steps is not None and step >= cfg.max_steps:
+                break
+            if cfg.max_minutes is not None and elapsed() >= 60 * cfg.max_minutes:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = lr_now()
+            x = crops.batch(cfg.batch_size, generator)
+            optimizer.zero_grad(set_to_none=True)
+            aux_optimizer.zero_grad(set_to_none=True)
+            out = net(x)
+            parts = _rd_loss(out, x, cfg.lmbda, cfg.distortion)
+            if not torch.isfinite(parts["loss"]):
+                skipped += 1
+                bad_in_a_row += 1
+                if bad_in_a_row >= cfg.max_bad_steps:
+                    raise CodecError(
+                        f"{bad_in_a_row} non-finite losses in a row at step {step}; stopped. The last good "
+                        f"checkpoint is {weights_file}; lower the learning rate or check the data"
+                    )
+                continue
+            bad_in_a_row = 0
+            parts["loss"].backward()
+            if cfg.clip > 0:
+                torch.nn.utils.clip_grad_norm_(main_params, cfg.clip)
+            optimizer.step()
+            aux_loss = model.aux_loss()
+            aux_loss.backward()
+            if world > 1:
+                import torch.distributed as dist
+
+                for p in aux_params:
+                    if p.grad is not None:
+                        dist.all_reduce(p.grad)
+                        p.grad /= world
+            aux_optimizer.step()
+            step += 1
+            window_steps += 1
+            if bar is not None:
+                bar.update(1)
+            if rank == 0 and (step % cfg.log_every == 0 or step == cfg.max_steps):
+                now = time.perf_counter()
+                mse = float(parts["mse"].detach())
+                last = {
+                    "step": step,
+                    "seconds": round(elapsed(), 3),
+                    "loss": float(parts["loss"].detach()),
+                    "bpp": float(parts["bpp"].detach()),
+                    "mse": mse,
+                    "psnr": 10 * math.log10(1 / mse) if mse > 0 else math.inf,
+                    "aux_loss": float(aux_loss.detach()),
+                    "lr": lr_now(),
+                    "steps_per_s": window_steps / max(now - window_start, 1e-9),
+                    "skipped": skipped,
+                }
+                if val_images and (step % cfg.val_every == 0 or step == cfg.max_steps):
+                    last.update(_validate(model, val_images, cfg))
+                with log_file.open("a", newline="") as handle:
+                    csv.writer(handle).writerow([last.get(c, "") for c in LOG_COLUMNS])
+                window_start, window_steps = now, 0
+                if bar is not None:
+                    bar.set_postfix(
+                        loss=f"{last['loss']:.3f}", bpp=f"{last['bpp']:.3f}", psnr=f"{last['psnr']:.2f}"
+                    )
+            if step % cfg.checkpoint_every == 0:
+                save()
+            if _crash_after is not None and step - first_step >= _crash_after:
+                raise KeyboardInterrupt
+    finally:
+        if bar is not None:
+            bar.close()
+    save()
+    model.update(force=True)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
+    return {
+        **last,
+        "step": step,
+        "skipped": skipped,
+        "images": len(crops.images),
+        "skipped_images": crops.skipped,
+    }
+
+
+def synthetic_rate(cfg: TrainConfig, steps: int = 20) -> float:
+    """Training steps per second on random tensors already on the device (no data)."""
+    torch.manual_seed(cfg.seed)
+    model: Any = build_model(cfg.model, cfg.n, cfg.m).to(cfg.device)
+    model.train()
+    main_params, aux_params = _split_parameters(model)
+    optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
+    aux_optimizer = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
+    x = torch.rand(cfg.batch_size, 3, cfg.patch, cfg.patch, device=cfg.device)
+    start = 0.0
+    for i in range(steps + 2):
+        if i == 2:
+            start = time.perf_counter()
+        optimizer.zero_grad()
+        aux_optimizer.zero_grad()
+        _rd_loss(model(x), x, cfg.lmbda, cfg.distortion)["loss"].backward()
+        optimizer.step()
+        model.aux_loss().backward()
+        aux_optimizer.step()
+    return steps / (time.perf_counter() - start)

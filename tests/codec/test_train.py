@@ -1,0 +1,135 @@
+"""Training on the CPU with tiny models and a few dozen steps."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("compressai")
+
+import fpsnr.codec.train as training  # noqa: E402
+from fpsnr.cli import cli  # noqa: E402
+from fpsnr.codec.train import TrainConfig, train  # noqa: E402
+from fpsnr.codec.weights import load_weights  # noqa: E402
+from fpsnr.errors import CodecError  # noqa: E402
+from fpsnr.images import write_image  # noqa: E402
+
+
+@pytest.fixture
+def photos(tmp_path, rng):
+    d = tmp_path / "photos"
+    d.mkdir()
+    for i in range(3):
+        yy, xx = np.mgrid[0:96, 0:120]
+        img = np.stack([xx * 2 + i * 30, yy * 2, xx + yy], 2) + rng.integers(0, 30, (96, 120, 3))
+        write_image(d / f"{i}.png", np.clip(img, 0, 255).astype(np.uint8))
+    write_image(d / "tiny.png", np.zeros((20, 20, 3), np.uint8))  # smaller than a crop: skipped
+    return d
+
+
+def _cfg(photos, out, **kw):
+    base = dict(data=str(photos), model="bmshj2018-hyperprior", lmbda=0.01, out=str(out), n=16, m=16,
+                batch_size=2, patch=64, max_steps=12, log_every=2, checkpoint_every=4)  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _log(run):
+    with open(run / "log.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_resume_continues_exactly(photos, tmp_path):
+    whole = train(_cfg(photos, tmp_path / "whole"), progress=False)
+    assert whole["step"] == 12 and whole["skipped_images"] == 1
+    cfg = _cfg(photos, tmp_path / "cut")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=False, _crash_after=6)  # killed after step 6; last checkpoint at 4
+    assert [r["step"] for r in _log(tmp_path / "cut")] == ["2", "4", "6"]
+    train(cfg, resume=True, progress=False)
+    a, b = _log(tmp_path / "whole"), _log(tmp_path / "cut")
+    assert [r["step"] for r in b] == [r["step"] for r in a]
+    assert [(r["loss"], r["bpp"], r["mse"]) for r in b] == [(r["loss"], r["bpp"], r["mse"]) for r in a]
+    wa, _ = load_weights(tmp_path / "whole" / "last.safetensors")
+    wb, info = load_weights(tmp_path / "cut" / "last.safetensors")
+    assert info.steps == 12 and torch.equal(wa.g_a[0].weight, wb.g_a[0].weight)
+
+
+def test_run_directory_rules(photos, tmp_path):
+    cfg = _cfg(photos, tmp_path / "run", max_steps=2)
+    train(cfg, progress=False)
+    with pytest.raises(CodecError, match="already holds a run"):
+        train(cfg, progress=False)
+    with pytest.raises(CodecError, match="nothing to resume"):
+        train(dataclasses.replace(cfg, out=str(tmp_path / "empty")), resume=True, progress=False)
+    with pytest.raises(CodecError, match="give a budget"):
+        train(dataclasses.replace(cfg, max_steps=None, out=str(tmp_path / "x")), progress=False)
+
+
+def test_attention_warm_starts_from_a_baseline(photos, tmp_path):
+    train(_cfg(photos, tmp_path / "base", max_steps=2), progress=False)
+    cfg = _cfg(photos, tmp_path / "attn", model="bmshj2018-hyperprior-attn", max_steps=0 or 1,
+               init=str(tmp_path / "base" / "last.safetensors"), lr=0.0)  # fmt: skip
+    train(cfg, progress=False)
+    base, _ = load_weights(tmp_path / "base" / "last.safetensors")
+    attn, info = load_weights(tmp_path / "attn" / "last.safetensors")
+    assert info.arch == "bmshj2018-hyperprior-attn"
+    assert torch.equal(base.g_s[6].weight, attn.g_s[6].weight)  # lr 0: the warm start itself
+
+
+def test_non_finite_losses_are_skipped_then_stop_the_run(photos, tmp_path, monkeypatch):
+    real = training._rd_loss
+    calls = {"n": 0}
+
+    def flaky(out, x, lmbda, distortion):
+        calls["n"] += 1
+        parts = real(out, x, lmbda, distortion)
+        if calls["n"] == 3 or calls["n"] > 6:
+            parts["loss"] = parts["loss"] * float("nan")
+        return parts
+
+    monkeypatch.setattr(training, "_rd_loss", flaky)
+    cfg = _cfg(photos, tmp_path / "run", max_steps=50, checkpoint_every=2, max_bad_steps=4)
+    with pytest.raises(CodecError, match="4 non-finite losses in a row at step 5; stopped"):
+        train(cfg, progress=False)
+    _, info = load_weights(tmp_path / "run" / "last.safetensors")
+    assert info.steps == 4  # the last good checkpoint is intact
+    assert _log(tmp_path / "run")[-1]["skipped"] == "1"
+
+
+def test_cli_train_then_roundtrip(runner, photos, tmp_path):
+    run = tmp_path / "run"
+    res = runner.invoke(cli, ["codec", "train", "--data", str(photos), "--lmbda", "0.01", "--out", str(run),
+                              "--N", "16", "--M", "16", "--batch-size", "2", "--patch", "64",
+                              "--max-steps", "4", "--log-every", "2", "--val", str(photos)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    rows = _log(run)
+    assert rows[-1]["val_psnr"] != "" and float(rows[-1]["steps_per_s"]) > 0
+    rt = runner.invoke(
+        cli, ["codec", "roundtrip", str(photos / "0.png"), "--weights", str(run / "last.safetensors")]
+    )
+    assert rt.exit_code == 0, rt.output
+    usage = runner.invoke(cli, ["codec", "train", "--data", str(photos)])
+    assert usage.exit_code == 2 and "needs --lmbda, --out" in usage.stderr
+
+
+@pytest.mark.slow
+def test_torchrun_with_two_gloo_processes(photos, tmp_path):
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "fpsnr", "codec", "train", "--data", str(photos), "--lmbda", "0.01", "--out", str(run),
+           "--N", "16", "--M", "16", "--batch-size", "2", "--patch", "64", "--max-steps", "4",
+           "--log-every", "2"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [r["step"] for r in _log(run)] == ["2", "4"]
+    _, info = load_weights(run / "last.safetensors")
+    assert info.steps == 4
