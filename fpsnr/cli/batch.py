@@ -14,6 +14,7 @@ from fpsnr.cli.options import (
     data_range_option,
     fp_option,
     max_db_option,
+    missing_regions_option,
     radius_options,
     translate_errors,
 )
@@ -37,12 +38,7 @@ from fpsnr.regions import load_region_index
 @click.option(
     "--label", "labels", multiple=True, help="Label of each TEST_DIR, in order (default: folder name)."
 )
-@click.option(
-    "--missing-regions", type=click.Choice(["error", "center", "suggest"]), default="error",
-    show_default=True,
-    help="Image without regions: an error row, one default-radius region at the centre, or "
-    "the regions 'fpsnr regions suggest' proposes.",
-)  # fmt: skip
+@missing_regions_option
 @click.option(
     "--workers", "-j", type=click.IntRange(min=1), default=None, help="Local processes [all cores]."
 )

@@ -12,7 +12,14 @@ from typing import Any
 import click
 import numpy as np
 
-from fpsnr.cli.options import FpList, alpha_option, radius_options, translate_errors
+from fpsnr.cli.options import (
+    alpha_option,
+    fp_option,
+    missing_regions_option,
+    radius_options,
+    sweep_fp_option,
+    translate_errors,
+)
 from fpsnr.errors import BitstreamError, FpsnrError, ImageReadError
 
 _MODEL_NAMES = ("bmshj2018-hyperprior", "bmshj2018-hyperprior-attn")
@@ -113,7 +120,7 @@ def decode_command(bitstream: Path, out: Path, weights: Path, model: str | None,
 @weights_option
 @model_option
 @click.option("--regions", "regions_path", type=click.Path(path_type=Path), help="Regions JSON for F_PSNR.")
-@click.option("--fp", "fps", type=FpList(), default="0.5", show_default=True, help="Foveal factor(s).")
+@fp_option
 @click.option(
     "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Also write the decoded image."
 )
@@ -237,10 +244,8 @@ def _write(path: Path, data: bytes) -> None:
     "--weights", "weights_files", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
     required=True, help="One weights file per rate point; repeat (models may differ).",
 )  # fmt: skip
-@click.option("--fp", "fps", type=FpList(), default="0,0.1,0.2,0.3,0.4,0.5", show_default=True)
-@click.option(
-    "--missing-regions", type=click.Choice(["error", "center", "suggest"]), default="error", show_default=True
-)
+@sweep_fp_option
+@missing_regions_option
 @click.option(
     "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
 )

@@ -62,6 +62,17 @@ fp_option = click.option(
     "--fp", "fps", type=FpList(), default="0.5", show_default=True,
     help="Foveal factor Fp in [0, 1], or a comma list to sweep (0,0.1,0.2,0.3,0.4,0.5).",
 )  # fmt: skip
+sweep_fp_option = click.option(
+    "--fp", "fps", type=FpList(), default="0,0.1,0.2,0.3,0.4,0.5", show_default=True,
+    help="Foveal factors of the M-FPSNR columns (the paper's Table 2 sweep).",
+)  # fmt: skip
+metric_fp_option = click.option("--fp", type=float, default=0.5, show_default=True, help="Fp of m_fpsnr.")
+missing_regions_option = click.option(
+    "--missing-regions", type=click.Choice(["error", "center", "suggest"]), default="error",
+    show_default=True,
+    help="Image without regions: an error row, one default-radius region at the centre, or "
+    "the regions 'fpsnr regions suggest' proposes.",
+)  # fmt: skip
 channel_option = click.option(
     "--channel", type=click.Choice(["rgb", "y"]), default="rgb", show_default=True,
     help="rgb pools all channels; y scores BT.601 luma.",

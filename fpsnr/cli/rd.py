@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import FpList, translate_errors
+from fpsnr.cli.options import metric_fp_option, missing_regions_option, sweep_fp_option, translate_errors
 from fpsnr.errors import ParameterError
 
 
@@ -26,10 +26,8 @@ from fpsnr.errors import ParameterError
     multiple=True,
     help="Quality points for every codec [each codec's sweep].",
 )
-@click.option("--fp", "fps", type=FpList(), default="0,0.1,0.2,0.3,0.4,0.5", show_default=True)
-@click.option(
-    "--missing-regions", type=click.Choice(["error", "center", "suggest"]), default="error", show_default=True
-)
+@sweep_fp_option
+@missing_regions_option
 @click.option(
     "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
 )
@@ -72,7 +70,7 @@ def anchors_command(
 @click.option("--metric", "metrics", multiple=True, default=("psnr",), show_default=True,
               type=click.Choice(["psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "ms_ssim"]),
               help="Repeat for a Table-3-style table of several metrics.")  # fmt: skip
-@click.option("--fp", type=float, default=0.5, show_default=True, help="Fp of m_fpsnr.")
+@metric_fp_option
 @click.option("--method", type=click.Choice(["akima", "pchip", "cubic"]), default="akima", show_default=True)
 @translate_errors
 def bdrate_command(
@@ -114,7 +112,7 @@ def plot_group() -> None:
 @click.argument("rd_csv", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--metric", type=click.Choice(["psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "ms_ssim"]),
               default="psnr", show_default=True)  # fmt: skip
-@click.option("--fp", type=float, default=0.5, show_default=True, help="Fp of m_fpsnr.")
+@metric_fp_option
 @click.option(
     "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PNG to write."
 )
@@ -135,7 +133,7 @@ def plot_rd_command(rd_csv: Path, metric: str, fp: float, out: Path, title: str 
 @plot_group.command("ratio")
 @click.argument("rd_csv", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--codec", required=True)
-@click.option("--fp", "fps", type=FpList(), default="0,0.1,0.2,0.3,0.4,0.5", show_default=True)
+@sweep_fp_option
 @translate_errors
 def plot_ratio_command(rd_csv: Path, codec: str, fps: tuple[float, ...]) -> None:
     """Print Table 2: 100·(M-FPSNR/PSNR − 1) % per rate point × Fp (markdown)."""
