@@ -25,3 +25,17 @@ def kodak_dir() -> Path:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+def write_photos(folder: Path, rng: np.random.Generator, *, count: int, height: int, width: int) -> Path:
+    """Smooth synthetic RGB photos with a little noise, written as PNG files 0.png, 1.png…"""
+    from fpsnr.images import write_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[0:height, 0:width]
+    for i in range(count):
+        img = np.stack([xx * 2 + 30 * i, yy * 2, (xx * yy) % 256], 2) + rng.integers(
+            0, 25, (height, width, 3)
+        )
+        write_image(folder / f"{i}.png", np.clip(img, 0, 255).astype(np.uint8))
+    return folder

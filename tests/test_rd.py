@@ -14,6 +14,7 @@ from fpsnr.bdrate import bd_rate
 from fpsnr.plots import plot_rd, ratio_table
 from fpsnr.rd import ANCHORS, fp_column, rd_columns, rd_row, read_rd_csv, run_anchors, write_rd_csv
 from fpsnr.regions import Region, Regions
+from tests.conftest import write_photos
 
 # Published example of the bjontegaard package (x265 presets): rate in kbps, PSNR in dB
 R1 = [9487.76, 4593.60, 2486.44, 1358.24]
@@ -103,15 +104,7 @@ def test_non_finite_decoded_image_is_an_error_row(rng):
 
 @pytest.fixture
 def photos(tmp_path, rng):
-    from fpsnr.images import write_image
-
-    data = tmp_path / "data"
-    data.mkdir()
-    for i in range(2):
-        yy, xx = np.mgrid[0:176, 0:192]
-        img = np.stack([xx + 20 * i, yy, (xx * yy) % 256], 2) + rng.integers(0, 25, (176, 192, 3))
-        write_image(data / f"p{i}.png", np.clip(img, 0, 255).astype(np.uint8))
-    return data
+    return write_photos(tmp_path / "data", rng, count=2, height=176, width=192)
 
 
 def test_anchors_follow_the_schema_and_real_bytes(photos, tmp_path):

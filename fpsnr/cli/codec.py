@@ -268,8 +268,9 @@ def eval_command(
     from tqdm import tqdm  # type: ignore[import-untyped]
 
     from fpsnr.batch import BatchOptions, fallback_regions, find_images
+    from fpsnr.cli.rd import write_rd_rows
     from fpsnr.images import read_image
-    from fpsnr.rd import rd_row, write_rd_csv
+    from fpsnr.rd import rd_row
     from fpsnr.regions import load_region_index
 
     coder, _ = _codec()
@@ -316,11 +317,7 @@ def eval_command(
                     )
                 )
                 bar.update(1)
-    write_rd_csv(rows, out, fps)
-    failed = sum(1 for r in rows if r["error"])
-    click.echo(f"wrote {out} ({len(rows)} rows)", err=True)
-    if failed:
-        raise click.ClickException(f"{failed} row(s) failed; see the error column of {out}")
+    write_rd_rows(rows, out, fps)
 
 
 @codec_group.command("train")

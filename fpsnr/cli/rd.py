@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from fpsnr.cli.options import metric_fp_option, missing_regions_option, sweep_fp_option, translate_errors
 from fpsnr.errors import ParameterError
+
+
+def write_rd_rows(rows: Sequence[dict[str, Any]], out: Path, fps: Sequence[float]) -> None:
+    """Write an RD CSV, say so on stderr, and fail (exit 1) if any row holds an error."""
+    from fpsnr.rd import write_rd_csv
+
+    write_rd_csv(rows, out, fps)
+    failed = sum(1 for r in rows if r["error"])
+    click.echo(f"wrote {out} ({len(rows)} rows)", err=True)
+    if failed:
+        raise click.ClickException(f"{failed} row(s) failed; see the error column of {out}")
 
 
 @click.command("anchors")
@@ -42,7 +54,7 @@ def anchors_command(
     out: Path,
 ) -> None:
     """Classical codecs (OpenCV/Pillow, in-process) over a quality sweep, as RD rows."""
-    from fpsnr.rd import avif_available, run_anchors, write_rd_csv
+    from fpsnr.rd import avif_available, run_anchors
     from fpsnr.regions import load_region_index
 
     names = [c.strip() for c in codecs.split(",") if c.strip()]
@@ -54,11 +66,7 @@ def anchors_command(
         data_dir, load_region_index(regions_path), names, fps=fps, qualities=sweep,
         missing_regions=missing_regions, progress=True,
     )  # fmt: skip
-    write_rd_csv(rows, out, fps)
-    failed = sum(1 for r in rows if r["error"])
-    click.echo(f"wrote {out} ({len(rows)} rows)", err=True)
-    if failed:
-        raise click.ClickException(f"{failed} row(s) failed; see the error column of {out}")
+    write_rd_rows(rows, out, fps)
 
 
 @click.command("bdrate")

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from fpsnr.cli import cli
-from fpsnr.images import write_image
+from tests.conftest import write_photos
 
 
 @pytest.fixture
 def data(tmp_path, rng):
-    d = tmp_path / "data"
-    d.mkdir()
-    for i in range(2):
-        yy, xx = np.mgrid[0:176, 0:192]
-        img = np.stack([xx + 20 * i, yy, (xx * yy) % 256], 2) + rng.integers(0, 25, (176, 192, 3))
-        write_image(d / f"p{i}.png", np.clip(img, 0, 255).astype(np.uint8))
-    return d
+    return write_photos(tmp_path / "data", rng, count=2, height=176, width=192)
 
 
 def test_anchors_bdrate_and_plots(runner, data, tmp_path):
@@ -29,7 +22,7 @@ def test_anchors_bdrate_and_plots(runner, data, tmp_path):
     res = runner.invoke(cli, args)
     # --regions points at a folder without JSON files: a clear error
     assert res.exit_code == 1 and "holds no .json regions files" in res.stderr
-    (data / "p0.json").write_text('{"width": 192, "height": 176, "regions": [{"center": [60, 50]}]}')
+    (data / "0.json").write_text('{"width": 192, "height": 176, "regions": [{"center": [60, 50]}]}')
     res = runner.invoke(cli, args)
     assert res.exit_code == 0, res.output
     out = runner.invoke(cli, ["bdrate", str(rd), "--anchor", "jpeg", "--test", "webp", "--metric", "psnr",

@@ -20,16 +20,12 @@ from fpsnr.codec.train import TrainConfig, train  # noqa: E402
 from fpsnr.codec.weights import load_weights  # noqa: E402
 from fpsnr.errors import CodecError  # noqa: E402
 from fpsnr.images import write_image  # noqa: E402
+from tests.conftest import write_photos  # noqa: E402
 
 
 @pytest.fixture
 def photos(tmp_path, rng):
-    d = tmp_path / "photos"
-    d.mkdir()
-    for i in range(3):
-        yy, xx = np.mgrid[0:96, 0:120]
-        img = np.stack([xx * 2 + i * 30, yy * 2, xx + yy], 2) + rng.integers(0, 30, (96, 120, 3))
-        write_image(d / f"{i}.png", np.clip(img, 0, 255).astype(np.uint8))
+    d = write_photos(tmp_path / "photos", rng, count=3, height=96, width=120)
     write_image(d / "tiny.png", np.zeros((20, 20, 3), np.uint8))  # smaller than a crop: skipped
     return d
 
