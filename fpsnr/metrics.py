@@ -517,10 +517,10 @@ def region_mse(
     foveal_angle: float = DEFAULT_FOVEAL_ANGLE,
 ) -> float:
     """Equation (8): F_MSE of one region, normalised by the pixels inside it."""
-    item = _single_region(
+    item, c, _ = _single_region(
         image_true, image_test, region, channel, data_range, alpha, viewing_distance, foveal_angle
     )
-    return item[0].sse / (item[1] * item[0].pixels)
+    return item.sse / (c * item.pixels)
 
 
 def region_psnr(

@@ -396,7 +396,7 @@ def test_window_cache_gives_the_masks_it_would_build_and_stays_bounded():
         got = cache.get(x, y, r, 50, 60)
         want = _disc_window_uncached(x, y, r, 50, 60)
         assert got[:2] == want[:2] and got[3] == want[3] and np.array_equal(got[2], want[2])
-        assert cache.get(x, y, r, 50, 60) is got or cache._bytes <= cache._max
+        assert cache.get(x, y, r, 50, 60) is got  # a hit: the stored mask, not a rebuilt one
         assert cache._bytes <= cache._max
     cache.clear()
     assert cache._bytes == 0

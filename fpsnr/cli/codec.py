@@ -180,7 +180,8 @@ def roundtrip_command(
         bpp_file=encoded.bpp_file,
         encode_seconds=encoded.seconds,
         decode_seconds=decoded.seconds,
-        psnr=psnr(original, decoded.image),
+        # measure() already has the frame PSNR when regions were given
+        psnr=scores[0].psnr if scores else psnr(original, decoded.image),
         scores=scores,
     )
     click.echo(format_roundtrip(result) if fmt == "table" else format_roundtrip_json(result))

@@ -86,13 +86,7 @@ def _pad(x: torch.Tensor) -> torch.Tensor:
     ph, pw = (-h) % _STRIDE, (-w) % _STRIDE
     if ph == 0 and pw == 0:
         return x
-    # replicate needs the pad to be smaller than the input in torch < 2.x for some
-    # modes; pad in steps that never exceed the current size
-    while ph or pw:
-        step_h, step_w = min(ph, x.shape[-2]), min(pw, x.shape[-1])
-        x = F.pad(x, (0, step_w, 0, step_h), mode="replicate")
-        ph, pw = ph - step_h, pw - step_w
-    return x
+    return F.pad(x, (0, pw, 0, ph), mode="replicate")
 
 
 def index_checksum(indexes: torch.Tensor) -> int:

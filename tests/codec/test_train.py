@@ -71,7 +71,7 @@ def test_run_directory_rules(photos, tmp_path):
 
 def test_attention_warm_starts_from_a_baseline(photos, tmp_path):
     train(_cfg(photos, tmp_path / "base", max_steps=2), progress=False)
-    cfg = _cfg(photos, tmp_path / "attn", model="bmshj2018-hyperprior-attn", max_steps=0 or 1,
+    cfg = _cfg(photos, tmp_path / "attn", model="bmshj2018-hyperprior-attn", max_steps=1,
                init=str(tmp_path / "base" / "last.safetensors"), lr=0.0)  # fmt: skip
     train(cfg, progress=False)
     base, _ = load_weights(tmp_path / "base" / "last.safetensors")
