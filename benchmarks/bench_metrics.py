@@ -30,7 +30,7 @@ import numpy as np
 from skimage.metrics import peak_signal_noise_ratio
 
 import fpsnr
-from fpsnr.metrics import _windows
+from fpsnr.regions import _windows
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak" / "kodim23.png"
 

@@ -6,7 +6,7 @@ learned codec lives in :mod:`fpsnr.codec` behind the ``codec`` extra.
 
 from __future__ import annotations
 
-from fpsnr.batch import BatchOptions, BatchResult, score_folders
+from fpsnr.batch import BatchResult, score_folders
 from fpsnr.errors import (
     EmptyRegionError,
     FpsnrError,
@@ -15,7 +15,7 @@ from fpsnr.errors import (
     ParameterError,
     RegionsError,
 )
-from fpsnr.images import prepare_pair, read_image
+from fpsnr.images import find_images, prepare_pair, read_image
 from fpsnr.metrics import (
     Measurement,
     disc_mask,
@@ -26,8 +26,10 @@ from fpsnr.metrics import (
     region_mse,
     region_psnr,
     score,
+    score_pair,
     sweep,
 )
+from fpsnr.options import DEFAULT_FP, SWEEP_FPS, BatchOptions, ScoreOptions
 from fpsnr.regions import (
     Disc,
     Region,
@@ -42,6 +44,8 @@ from fpsnr.results import RegionScore, Score
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_FP",
+    "SWEEP_FPS",
     "BatchOptions",
     "BatchResult",
     "Disc",
@@ -56,9 +60,11 @@ __all__ = [
     "Regions",
     "RegionsError",
     "Score",
+    "ScoreOptions",
     "__version__",
     "default_radius",
     "disc_mask",
+    "find_images",
     "load_region_index",
     "load_regions",
     "measure",
@@ -72,5 +78,6 @@ __all__ = [
     "region_psnr",
     "score",
     "score_folders",
+    "score_pair",
     "sweep",
 ]

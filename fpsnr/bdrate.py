@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fpsnr.errors import ParameterError
+from fpsnr.options import DEFAULT_FP
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +34,7 @@ def metric_column(metric: str, fp: float | None = None) -> str:
     if metric == "m_fpsnr":
         from fpsnr.rd import fp_column
 
-        return fp_column(0.5 if fp is None else fp)
+        return fp_column(DEFAULT_FP if fp is None else fp)
     return metric
 
 

@@ -13,7 +13,8 @@ import numpy.typing as npt
 
 from fpsnr.errors import ImageReadError
 from fpsnr.images import read_image, write_image
-from fpsnr.metrics import measure
+from fpsnr.metrics import score_pair
+from fpsnr.options import DEFAULT_FP, ScoreOptions
 from fpsnr.overlay import draw_regions
 from fpsnr.regions import Regions, parse_regions
 from fpsnr.results import Score
@@ -40,7 +41,7 @@ class DemoResult:
 
 
 def run_demo(
-    out_dir: str | os.PathLike[str], *, quality: int = 30, fps: tuple[float, ...] = (0.5,)
+    out_dir: str | os.PathLike[str], *, quality: int = 30, fps: tuple[float, ...] = (DEFAULT_FP,)
 ) -> DemoResult:
     """Write the example pair, its regions and overlay to ``out_dir`` and score it.
 
@@ -65,8 +66,8 @@ def run_demo(
     regions.dump(files["regions"])
     ref = read_image(files["reference"])
     test = read_image(files["test"])
-    result = measure(ref, test, regions)
-    scores = tuple(result.score(fp, ref=str(files["reference"]), test=str(files["test"])) for fp in fps)
+    names = {"ref": str(files["reference"]), "test": str(files["test"])}
+    scores = tuple(score_pair(ref, test, regions, ScoreOptions(fps=fps), **names))
     discs = regions.resolve(ref.shape[1], ref.shape[0])
     write_image(files["overlay"], draw_regions(test, discs))
     return DemoResult(scores=scores, files=files)

@@ -14,24 +14,33 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError, ImageReadError, ParameterError
+from fpsnr.options import ALPHA_MODES, CHANNELS, AlphaMode, Channel, check_choice
 
-__all__ = ["IMAGE_EXTENSIONS", "Pair", "peak_value", "prepare_pair", "read_image", "write_image"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "LUMA_WEIGHTS",
+    "Pair",
+    "drop_alpha",
+    "find_images",
+    "luma",
+    "peak_value",
+    "prepare_pair",
+    "read_image",
+    "write_image",
+]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 """File extensions treated as images when scanning folders."""
 
-AlphaMode = Literal["error", "drop"]
-Channel = Literal["rgb", "y"]
-
-# BT.601 luma weights (full range), applied in float64 and never rounded (SPEC §1).
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+"""BT.601 luma weights (full range), applied in float64 and never rounded (SPEC §1)."""
 _INTEGER_PEAKS = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
 
 
@@ -97,6 +106,46 @@ def read_image(path: str | os.PathLike[str]) -> npt.NDArray[np.generic]:
         elif image.shape[2] == 4:
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
     return np.ascontiguousarray(image)
+
+
+def find_images(root: str | os.PathLike[str]) -> dict[str, list[Path]]:
+    """Image files under ``root``, recursively, keyed by relative path without extension.
+
+    Keys use ``/`` on every platform. Two files with the same stem in one folder
+    (``a.png`` and ``a.jpg``) share a key: the caller decides what that means.
+    """
+    base = Path(root)
+    found: dict[str, list[Path]] = {}
+    for path in sorted(base.rglob("*")):
+        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+            key = path.relative_to(base).with_suffix("").as_posix()
+            found.setdefault(key, []).append(path)
+    return found
+
+
+def has_alpha(image: npt.NDArray[np.generic]) -> bool:
+    """Whether an image is gray + alpha ``(H, W, 2)`` or RGBA ``(H, W, 4)``."""
+    return image.ndim == 3 and image.shape[2] in (2, 4)
+
+
+def drop_alpha(image: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    """The image without its alpha channel: gray+alpha → ``(H, W)``, RGBA → ``(H, W, 3)``.
+
+    Images without alpha come back unchanged; whether dropping is allowed is the
+    caller's decision (the metric refuses alpha unless asked).
+    """
+    if not has_alpha(image):
+        return image
+    return image[:, :, 0] if image.shape[2] == 2 else image[:, :, :3]
+
+
+def luma(rgb: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
+    """BT.601 full-range luma of an ``(H, W, 3)`` image in float64, unrounded."""
+    f = rgb.astype(np.float64)
+    w0, w1, w2 = LUMA_WEIGHTS
+    # Written out term by term so the rounding is the same everywhere it is computed.
+    out: npt.NDArray[np.float64] = f[:, :, 0] * w0 + f[:, :, 1] * w1 + f[:, :, 2] * w2
+    return out
 
 
 def peak_value(dtype: npt.DTypeLike, data_range: float | None = None) -> float:
@@ -197,13 +246,13 @@ def _normalise_channels(
         return image[:, :, 0]
     if c == 3:
         return image
-    if c in (2, 4):
+    if has_alpha(image):
         if alpha != "drop":
             raise ImageError(
                 f"{name} image has an alpha channel ({c} channels); drop it explicitly "
                 "with alpha='drop' (--alpha drop) or remove it from the file"
             )
-        return image[:, :, 0] if c == 2 else image[:, :, :3]
+        return drop_alpha(image)
     raise ImageError(f"{name} image has {c} channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)")
 
 
@@ -241,10 +290,8 @@ def prepare_pair(
     ``channel="y"`` converts RGB to BT.601 luma in float64. Grayscale images are
     already luma, so ``channel="y"`` scores them unchanged.
     """
-    if channel not in ("rgb", "y"):
-        raise ParameterError(f"channel must be 'rgb' or 'y', got {channel!r}")
-    if alpha not in ("error", "drop"):
-        raise ParameterError(f"alpha must be 'error' or 'drop', got {alpha!r}")
+    check_choice("channel", channel, CHANNELS)
+    check_choice("alpha", alpha, ALPHA_MODES)
     ref = np.asarray(image_true)
     test = np.asarray(image_test)
     if ref.dtype != test.dtype:
@@ -272,8 +319,8 @@ def prepare_pair(
         ref = ref.astype(np.float64, copy=False)
         test = test.astype(np.float64, copy=False)
     if channel == "y" and ref.ndim == 3:
-        ref = _luma(ref)
-        test = _luma(test)
+        ref = luma(ref)
+        test = luma(test)
     return Pair(
         ref=np.ascontiguousarray(ref),
         test=np.ascontiguousarray(test),
@@ -281,12 +328,3 @@ def prepare_pair(
         channels=channels,
         channel=channel,
     )
-
-
-def _luma(image: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
-    rgb = image.astype(np.float64)
-    # Written out term by term so the rounding is the same everywhere it is computed.
-    luma: npt.NDArray[np.float64] = (
-        rgb[:, :, 0] * _LUMA[0] + rgb[:, :, 1] * _LUMA[1] + rgb[:, :, 2] * _LUMA[2]
-    )
-    return luma

@@ -10,8 +10,6 @@ subtracting would lose the small periphery error in rounding).
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -20,8 +18,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from fpsnr.errors import EmptyRegionError, ParameterError
-from fpsnr.images import AlphaMode, Channel, Pair, prepare_pair
+from fpsnr.errors import EmptyRegionError
+from fpsnr.images import Pair, prepare_pair
+from fpsnr.options import DEFAULT_FP, AlphaMode, Channel, ScoreOptions, check_fp, check_max_db
 from fpsnr.regions import (
     DEFAULT_FOVEAL_ANGLE,
     DEFAULT_VIEWING_DISTANCE,
@@ -29,6 +28,8 @@ from fpsnr.regions import (
     Region,
     Regions,
     as_discs,
+    disc_mask,
+    disc_window,
 )
 from fpsnr.results import RegionScore, Score
 
@@ -42,6 +43,7 @@ __all__ = [
     "region_mse",
     "region_psnr",
     "score",
+    "score_pair",
 ]
 
 # cv2.norm returns a float64 that can be off by a few ulps from the integer sum (its
@@ -78,105 +80,6 @@ def _sse(
             d = d.sum(axis=2)
         return int(d.sum() if mask is None else d[mask.view(bool)].sum())
     return float(cv2.norm(a, b, cv2.NORM_L2SQR, mask))  # type: ignore[arg-type]
-
-
-def _bounds(centre: float, radius: float, size: int) -> tuple[int, int]:
-    """Index range [lo, hi) that holds every pixel of a disc along one axis.
-
-    One pixel wider than the real disc on each side, so float rounding of the
-    membership test can never reach outside it; the mask decides exactly.
-    """
-    lo = centre - radius
-    hi = centre + radius
-    start = 0 if lo <= 0 else (size if lo >= size else math.floor(lo))
-    stop = size if hi >= size - 2 else (0 if hi < 0 else math.floor(hi) + 2)
-    return start, max(start, stop)
-
-
-def _disc_window_uncached(
-    x: float, y: float, radius: float, height: int, width: int
-) -> tuple[slice, slice, npt.NDArray[np.uint8], int]:
-    y0, y1 = _bounds(y, radius, height)
-    x0, x1 = _bounds(x, radius, width)
-    dy = np.arange(y0, y1, dtype=np.float64) - y
-    dx = np.arange(x0, x1, dtype=np.float64) - x
-    # (x − xc)² + (y − yc)² ≤ R², in float64, exactly as SPEC §1 defines membership.
-    inside = np.less_equal(np.add.outer(dy * dy, dx * dx), radius * radius).view(np.uint8)
-    pixels = cv2.countNonZero(inside) if inside.size else 0
-    return slice(y0, y1), slice(x0, x1), inside, pixels
-
-
-class _WindowCache:
-    """A small LRU of disc windows (box, mask, pixel count), bounded in bytes.
-
-    The same regions are scored against many test images (rate points, codecs, Fp
-    sweeps), and building the exact mask costs more than summing under it. Keys are
-    the disc geometry and the frame size, so a hit is the identical mask.
-    """
-
-    def __init__(self, max_bytes: int = 64 << 20) -> None:
-        self._items: OrderedDict[tuple[float, float, float, int, int], _Window] = OrderedDict()
-        self._bytes = 0
-        self._max = max_bytes
-        self._lock = threading.Lock()
-
-    def get(self, x: float, y: float, radius: float, height: int, width: int) -> _Window:
-        key = (x, y, radius, height, width)
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit
-        window = _disc_window_uncached(x, y, radius, height, width)
-        size = window[2].nbytes
-        if size <= self._max // 8:
-            with self._lock:
-                self._items[key] = window
-                self._bytes += size
-                while self._bytes > self._max:
-                    _, old = self._items.popitem(last=False)
-                    self._bytes -= old[2].nbytes
-        return window
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-
-_Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
-_windows = _WindowCache()
-
-
-def _disc_window(disc: Disc, height: int, width: int) -> _Window:
-    """The disc's bounding box, its exact 0/1 membership mask there, and its pixels."""
-    return _windows.get(disc.x, disc.y, disc.radius, height, width)
-
-
-def disc_mask(shape: tuple[int, ...], center: tuple[float, float], radius: float) -> npt.NDArray[np.bool_]:
-    """Full-frame 0/1 mask M_Φ of the disc Φ (SPEC §1), clipped to the image.
-
-    Parameters
-    ----------
-    shape : tuple
-        Image shape; only the first two entries (H, W) are used.
-    center : (float, float)
-        Disc centre (x, y) in pixels, x the column and y the row.
-    radius : float
-        Disc radius R in pixels.
-
-    Returns
-    -------
-    numpy.ndarray of bool, shape (H, W)
-        True where (x − xc)² + (y − yc)² ≤ R².
-    """
-    height, width = int(shape[0]), int(shape[1])
-    region = Region(center=center, radius=radius)
-    disc = Disc(x=region.center[0], y=region.center[1], radius=float(radius), label="")
-    rows, cols, inside, _ = _disc_window_uncached(disc.x, disc.y, disc.radius, height, width)
-    mask = np.zeros((height, width), dtype=bool)
-    mask[rows, cols] = inside.view(bool)
-    return mask
 
 
 def _may_overlap(discs: Sequence[Disc]) -> list[bool]:
@@ -234,7 +137,7 @@ class Measurement:
 
     def score(
         self,
-        fp: float = 0.5,
+        fp: float = DEFAULT_FP,
         *,
         max_db: float | None = None,
         ref: str | None = None,
@@ -245,9 +148,8 @@ class Measurement:
         ``max_db`` clips every PSNR (frame, each region, periphery) before averaging.
         ``ref`` and ``test`` are names recorded in the result.
         """
-        fp = _check_fp(fp)
-        if max_db is not None and not (max_db > 0 and math.isfinite(max_db)):
-            raise ParameterError(f"max_db must be a positive finite number of dB, got {max_db}")
+        fp = check_fp(fp)
+        check_max_db(max_db)
         c = self.scored_channels
         peak = self.peak
         frame = psnr_from_mse(self.total_sse / (c * self.width * self.height), peak, max_db=max_db)
@@ -300,14 +202,16 @@ class Measurement:
         )
 
 
-def _check_fp(fp: float) -> float:
-    try:
-        value = float(fp)
-    except (TypeError, ValueError) as err:
-        raise ParameterError(f"Fp must be a number in [0, 1], got {fp!r}") from err
-    if not 0.0 <= value <= 1.0:
-        raise ParameterError(f"Fp must be in [0, 1], got {fp!r}")
-    return value
+    def sweep(
+        self,
+        fps: Iterable[float],
+        *,
+        max_db: float | None = None,
+        ref: str | None = None,
+        test: str | None = None,
+    ) -> list[Score]:
+        """:meth:`score` at each Fp of ``fps``, in order (the Table 2 sweep)."""
+        return [self.score(fp, max_db=max_db, ref=ref, test=test) for fp in fps]
 
 
 def _measure_pair(pair: Pair, discs: Sequence[Disc]) -> Measurement:
@@ -321,7 +225,7 @@ def _measure_pair(pair: Pair, discs: Sequence[Disc]) -> Measurement:
     union_pixels = 0
     sums = []
     for disc, shared in zip(discs, overlap, strict=True):
-        rows, cols, mask, pixels = _disc_window(disc, height, width)
+        rows, cols, mask, pixels = disc_window(disc, height, width)
         if pixels == 0:
             raise EmptyRegionError(
                 f"region {disc.label!r} (centre ({disc.x:g}, {disc.y:g}), radius {disc.radius:g}) "
@@ -389,12 +293,41 @@ def measure(
     return _measure_pair(pair, discs)
 
 
+def score_pair(
+    image_true: npt.ArrayLike,
+    image_test: npt.ArrayLike,
+    regions: Regions | Sequence[Region],
+    options: ScoreOptions | None = None,
+    *,
+    ref: str | None = None,
+    test: str | None = None,
+) -> list[Score]:
+    """Measure a pair once and score it at every Fp of ``options`` (default: Fp = 0.5).
+
+    Every scoring path (``fpsnr score``, ``batch``, RD rows, ``codec roundtrip``) goes
+    through here, so each honours every field of :class:`~fpsnr.options.ScoreOptions`.
+    ``ref`` and ``test`` are names recorded in the scores.
+    """
+    opts = options or ScoreOptions()
+    measured = measure(
+        image_true,
+        image_test,
+        regions,
+        channel=opts.channel,
+        data_range=opts.data_range,
+        alpha=opts.alpha,
+        viewing_distance=opts.viewing_distance,
+        foveal_angle=opts.foveal_angle,
+    )
+    return measured.sweep(opts.fps, max_db=opts.max_db, ref=ref, test=test)
+
+
 def score(
     image_true: npt.ArrayLike,
     image_test: npt.ArrayLike,
     regions: Regions | Sequence[Region],
     *,
-    fp: float = 0.5,
+    fp: float = DEFAULT_FP,
     channel: Channel = "rgb",
     data_range: float | None = None,
     max_db: float | None = None,
@@ -458,17 +391,16 @@ def score(
     >>> s.mean_fpsnr
     inf
     """
-    result = measure(
-        image_true,
-        image_test,
-        regions,
+    options = ScoreOptions(
+        fps=(fp,),
         channel=channel,
         data_range=data_range,
+        max_db=max_db,
         alpha=alpha,
         viewing_distance=viewing_distance,
         foveal_angle=foveal_angle,
     )
-    return result.score(fp, max_db=max_db)
+    return score_pair(image_true, image_test, regions, options)[0]
 
 
 def mse(
@@ -561,5 +493,5 @@ def _single_region(
 
 
 def sweep(measurement: Measurement, fps: Iterable[float], *, max_db: float | None = None) -> list[Score]:
-    """Scores of one measurement at several foveal factors (the Table 2 sweep)."""
-    return [measurement.score(fp, max_db=max_db) for fp in fps]
+    """Scores of one measurement at several foveal factors (:meth:`Measurement.sweep`)."""
+    return measurement.sweep(fps, max_db=max_db)

@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError
-from fpsnr.metrics import disc_mask
-from fpsnr.regions import Disc
+from fpsnr.images import drop_alpha
+from fpsnr.regions import Disc, disc_mask
 
 __all__ = ["draw_regions"]
 
@@ -21,9 +21,7 @@ _SHIFT = 4  # cv2 drawing takes fixed-point coordinates with this many fraction 
 
 def _to_display(image: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
     """An 8-bit RGB copy for drawing (16-bit and float images are rescaled)."""
-    img: Any = np.asarray(image)
-    if img.ndim == 3 and img.shape[2] in (2, 4):
-        img = img[:, :, :-1]
+    img: Any = drop_alpha(np.asarray(image))
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     if img.dtype == np.uint16:

@@ -6,9 +6,11 @@ matplotlib is imported on use, with the non-interactive Agg backend.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from fpsnr.bdrate import metric_column
+from fpsnr.codec import MODEL_NAMES
 from fpsnr.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -35,8 +37,13 @@ def plot_rd(
     metric: str = "psnr",
     fp: float | None = None,
     title: str | None = None,
+    learned: Collection[str] = MODEL_NAMES,
 ) -> None:
-    """One curve per codec: mean bpp against mean metric over images, per rate point."""
+    """One curve per codec: mean bpp against mean metric over images, per rate point.
+
+    Codecs named in ``learned`` (default: every registered model) are drawn as solid
+    lines with circles, the others (anchors) dashed with squares.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,7 +56,6 @@ def plot_rd(
     if good.empty:
         raise ParameterError("the RD file has no successful rows to plot")
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
-    learned = {c for c in good["codec"].unique() if str(c).startswith("bmshj") or "hyperprior" in str(c)}
     for codec, rows in good.groupby("codec", sort=True):
         curve = rows.groupby("rate_point")[["bpp", column]].mean().sort_values("bpp")
         style = "-o" if codec in learned else "--s"

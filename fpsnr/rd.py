@@ -1,4 +1,4 @@
-"""Rate–distortion tables: the tidy RD CSV of SPEC §5 and the classical anchors.
+"""Rate–distortion tables: the tidy RD CSV of SPEC §5 and the loop that fills it.
 
 One row per codec × rate point × image, with the rate from real bytes and every
 quality number from the core engine on the decoded 8-bit image:
@@ -7,45 +7,61 @@ quality number from the core engine on the decoded 8-bit image:
 periphery_psnr, m_fpsnr_fp<Fp>… (one column per Fp of the sweep), ms_ssim,
 encode_seconds, decode_seconds, error``
 
-A decoded image that holds NaN or inf, or any failure, is a row with ``error`` set and
-the numbers empty — never a number. Anchors run in-process through OpenCV (JPEG,
-WebP, JPEG 2000) and Pillow (AVIF, where the installed Pillow has it).
+:func:`run_rd` is the one loop that makes those rows, over anything that follows the
+small :class:`RDCodec` interface: the classical anchors (:mod:`fpsnr.anchors`) and the
+learned codec (:mod:`fpsnr.codec.rd`, which needs torch) are two adapters of it. A
+decoded image that holds NaN or inf, or any failure, is a row with ``error`` set and
+the numbers empty — never a number.
 """
 
 from __future__ import annotations
 
-import io
+import csv
 import os
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
-from fpsnr.batch import BatchOptions, fallback_regions, find_images
 from fpsnr.errors import FpsnrError, ParameterError
-from fpsnr.images import read_image
-from fpsnr.metrics import measure
+from fpsnr.fallback import regions_for_image
+from fpsnr.files import atomic_open
+from fpsnr.formatting import csv_cell
+from fpsnr.images import find_images, read_image
+from fpsnr.metrics import score_pair
+from fpsnr.options import SWEEP_FPS, BatchOptions, ScoreOptions
+from fpsnr.progress import ProgressCallback
 from fpsnr.quality import ms_ssim
 from fpsnr.regions import Regions
 
 __all__ = [
-    "ANCHORS",
-    "Anchor",
-    "avif_available",
+    "DEFAULT_FPS",
+    "Coded",
+    "RDCodec",
+    "RatePoint",
     "fp_column",
     "rd_columns",
     "rd_row",
     "read_rd_csv",
-    "run_anchors",
+    "run_rd",
     "write_rd_csv",
 ]
 
-DEFAULT_FPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+DEFAULT_FPS = SWEEP_FPS
+
+_MOVED_TO_ANCHORS = ("ANCHORS", "Anchor", "avif_available", "run_anchors")
+
+
+def __getattr__(name: str) -> Any:
+    """Names that moved to :mod:`fpsnr.anchors` (which imports this module) stay importable."""
+    if name in _MOVED_TO_ANCHORS:
+        from fpsnr import anchors
+
+        return getattr(anchors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def fp_column(fp: float) -> str:
@@ -57,6 +73,41 @@ def rd_columns(fps: Sequence[float]) -> list[str]:
     head = ["codec", "rate_point", "quality", "image", "width", "height", "bytes", "bpp"]
     metrics = ["psnr", "mean_fpsnr", "periphery_psnr", *[fp_column(fp) for fp in fps], "ms_ssim"]
     return [*head, *metrics, "encode_seconds", "decode_seconds", "error"]
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    """One point of a codec's RD curve: the ``codec``, ``rate_point`` and ``quality`` cells."""
+
+    codec: str
+    rate_point: str
+    quality: float
+
+
+@dataclass(frozen=True)
+class Coded:
+    """An image through a codec and back: the bytes it cost and what came out."""
+
+    nbytes: int
+    encode_seconds: float
+    decoded: npt.NDArray[np.generic]
+    decode_seconds: float
+
+
+class RDCodec(Protocol):
+    """What :func:`run_rd` needs of a codec."""
+
+    def points(self) -> Sequence[RatePoint]:
+        """The rate points, in the order their rows are written."""
+        ...
+
+    def check(self, reference: npt.NDArray[np.generic], image: str) -> None:
+        """Raise :class:`~fpsnr.errors.FpsnrError` if this codec cannot code the image."""
+        ...
+
+    def code(self, reference: npt.NDArray[np.generic], point: RatePoint, image: str) -> Coded:
+        """Encode and decode ``image`` at one rate point; failures are :class:`FpsnrError`."""
+        ...
 
 
 def rd_row(
@@ -73,8 +124,16 @@ def rd_row(
     regions: Regions | None,
     fps: Sequence[float],
     error: str | None = None,
+    options: ScoreOptions | None = None,
 ) -> dict[str, Any]:
-    """One RD CSV row; the metrics come from :func:`fpsnr.measure` and :func:`ms_ssim`."""
+    """One RD CSV row; the metrics come from :func:`fpsnr.score_pair` and :func:`ms_ssim`.
+
+    ``options`` scores the pair (default: the default settings at the Fp of ``fps``);
+    its Fp list must be ``fps``, the M-FPSNR columns of the file.
+    """
+    opts = options or ScoreOptions(fps=tuple(fps))
+    if tuple(opts.fps) != tuple(float(fp) for fp in fps):
+        raise ParameterError(f"the options score Fp {list(opts.fps)} but the RD columns are {list(fps)}")
     height, width = reference.shape[:2]
     row: dict[str, Any] = dict.fromkeys(rd_columns(fps))
     row.update(codec=codec, rate_point=rate_point, quality=quality, image=image, width=width, height=height)
@@ -84,8 +143,7 @@ def rd_row(
         error = "no regions for this image"
     if error is None and decoded is not None and regions is not None:
         try:
-            result = measure(reference, decoded, regions)
-            scores = [result.score(fp) for fp in fps]
+            scores = score_pair(reference, decoded, regions, opts)
             row.update(
                 bytes=nbytes,
                 bpp=8 * nbytes / (width * height),
@@ -104,173 +162,97 @@ def rd_row(
     return row
 
 
-# ----------------------------------------------------------------------- anchors
+def failed_row(point: RatePoint, image: str, message: str, fps: Sequence[float]) -> dict[str, Any]:
+    """A row for a rate point that could not even start (unreadable image, no regions)."""
+    row: dict[str, Any] = dict.fromkeys(rd_columns(fps))
+    row.update(codec=point.codec, rate_point=point.rate_point, quality=point.quality, image=image,
+               error=message)  # fmt: skip
+    return row
 
 
-@dataclass(frozen=True)
-class Anchor:
-    """A classical codec run in-process: encode to bytes and decode back."""
-
-    name: str
-    qualities: tuple[int, ...]
-    code: Callable[[npt.NDArray[np.uint8], int], tuple[bytes, float, npt.NDArray[np.uint8], float]]
-
-
-def _opencv(ext: str, flag: int) -> Callable[[npt.NDArray[np.uint8], int], tuple[bytes, float, Any, float]]:
-    def code(rgb: npt.NDArray[np.uint8], q: int) -> tuple[bytes, float, Any, float]:
-        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        start = time.perf_counter()
-        ok, buf = cv2.imencode(ext, bgr, [flag, int(q)])
-        enc = time.perf_counter() - start
-        if not ok:
-            raise FpsnrError(f"OpenCV could not encode {ext} at quality {q}")
-        start = time.perf_counter()
-        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-        dec = time.perf_counter() - start
-        if out is None:
-            raise FpsnrError(f"OpenCV could not decode its own {ext}")
-        return buf.tobytes(), enc, cv2.cvtColor(out, cv2.COLOR_BGR2RGB), dec
-
-    return code
-
-
-def _pillow_avif(rgb: npt.NDArray[np.uint8], q: int) -> tuple[bytes, float, Any, float]:
-    from PIL import Image
-
-    start = time.perf_counter()
-    out = io.BytesIO()
-    Image.fromarray(rgb).save(out, format="AVIF", quality=int(q))
-    enc = time.perf_counter() - start
-    data = out.getvalue()
-    start = time.perf_counter()
-    back = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    return data, enc, back, time.perf_counter() - start
-
-
-def avif_available() -> bool:
-    """Whether the installed Pillow encodes and decodes AVIF."""
-    try:
-        from PIL import features
-
-        return bool(features.check("avif"))
-    except (ImportError, ValueError):
-        return False
-
-
-ANCHORS: dict[str, Anchor] = {
-    "jpeg": Anchor(
-        "jpeg", (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95), _opencv(".jpg", cv2.IMWRITE_JPEG_QUALITY)
-    ),
-    "webp": Anchor(
-        "webp", (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95), _opencv(".webp", cv2.IMWRITE_WEBP_QUALITY)
-    ),
-    # OpenCV's JPEG 2000 quality is the compression ratio × 1000 (1000 = lossless)
-    "jp2": Anchor(
-        "jp2",
-        (10, 20, 30, 50, 75, 100, 150, 200, 300),
-        _opencv(".jp2", cv2.IMWRITE_JPEG2000_COMPRESSION_X1000),
-    ),
-    "avif": Anchor("avif", (10, 20, 30, 40, 50, 60, 70, 80, 90), _pillow_avif),
-}
-
-
-def run_anchors(
+def run_rd(
     data_dir: str | os.PathLike[str],
-    regions: dict[str, Regions],
-    codecs: Iterable[str],
+    index: dict[str, Regions],
+    codecs: Sequence[RDCodec],
+    options: BatchOptions,
     *,
-    fps: Sequence[float] = DEFAULT_FPS,
-    qualities: dict[str, Sequence[int]] | None = None,
-    missing_regions: str = "error",
-    progress: bool = False,
-) -> list[dict[str, Any]]:
-    """RD rows of classical codecs over a quality sweep, one per codec × quality × image."""
-    names = list(codecs)
-    for name in names:
-        if name not in ANCHORS:
-            raise ParameterError(f"unknown anchor codec {name!r}; choose from {', '.join(ANCHORS)}")
-        if name == "avif" and not avif_available():
-            raise ParameterError(
-                "this Pillow cannot write AVIF; drop 'avif' or install a Pillow built with it"
-            )
+    progress: ProgressCallback | None = None,
+) -> Iterator[dict[str, Any]]:
+    """RD rows of every image under ``data_dir`` × codec × rate point, as they are made.
+
+    Images are taken in the order of their relative paths; for each, every codec's
+    points in order. Regions come from ``index`` (keyed by file stem) or, for an image
+    without, from ``options.missing_regions``. ``progress(done, total)`` counts codings.
+    """
     images = find_images(data_dir)
     if not images:
         raise ParameterError(f"{data_dir}: no images found")
-    options = BatchOptions(fps=tuple(fps), missing_regions=missing_regions)  # type: ignore[arg-type]
-    jobs = [(key, path) for key, paths in sorted(images.items()) for path in paths]
-    rows: list[dict[str, Any]] = []
-    bar: Any = None
-    if progress:
-        from tqdm import tqdm  # type: ignore[import-untyped]
-
-        total = sum(len((qualities or {}).get(n, ANCHORS[n].qualities)) for n in names) * len(jobs)
-        bar = tqdm(total=total, unit="code", desc="anchors")
-    for key, path in jobs:
+    paths = [path for _, found in sorted(images.items()) for path in found]
+    plan = [(codec, codec.points()) for codec in codecs]
+    total = len(paths) * sum(len(points) for _, points in plan)
+    done = 0
+    if progress is not None:
+        progress(done, total)
+    for path in paths:
+        image = str(path)
         try:
             reference = read_image(path)
-            if reference.dtype != np.uint8 or reference.ndim != 3 or reference.shape[2] != 3:
-                raise FpsnrError(
-                    f"{path}: anchors take 8-bit RGB images, got {reference.dtype} {reference.shape}"
-                )
-            image_regions = regions.get(Path(key).name) or fallback_regions(
-                reference, Path(key).name, options
-            )
+            regions: Regions | None = regions_for_image(index, path, reference, options)
         except FpsnrError as err:
-            for name in names:
-                for q in (qualities or {}).get(name, ANCHORS[name].qualities):
-                    rows.append(_failed(name, q, str(path), str(err), fps))
+            for _, points in plan:
+                for point in points:
+                    yield failed_row(point, image, str(err), options.fps)
+            done += sum(len(points) for _, points in plan)
+            if progress is not None:
+                progress(done, total)
             continue
-        for name in names:
-            anchor = ANCHORS[name]
-            for q in (qualities or {}).get(name, anchor.qualities):
+        for codec, points in plan:
+            try:
+                codec.check(reference, image)
+            except FpsnrError as err:
+                for point in points:
+                    yield failed_row(point, image, str(err), options.fps)
+                done += len(points)
+                if progress is not None:
+                    progress(done, total)
+                continue
+            for point in points:
+                coded: Coded | None = None
+                error = None
                 try:
-                    data, enc, decoded, dec = anchor.code(reference, q)  # type: ignore[arg-type]
-                    rows.append(
-                        rd_row(
-                            codec=name,
-                            rate_point=f"q{q}",
-                            quality=q,
-                            image=str(path),
-                            reference=reference,
-                            decoded=decoded,
-                            nbytes=len(data),
-                            encode_seconds=enc,
-                            decode_seconds=dec,
-                            regions=image_regions,
-                            fps=fps,
-                        )
-                    )
-                except (FpsnrError, cv2.error, OSError, ValueError) as err:
-                    rows.append(_failed(name, q, str(path), f"{type(err).__name__}: {err}", fps))
-                if bar is not None:
-                    bar.update(1)
-    if bar is not None:
-        bar.close()
-    return rows
-
-
-def _failed(codec: str, q: float, image: str, message: str, fps: Sequence[float]) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(rd_columns(fps))
-    row.update(codec=codec, rate_point=f"q{q}", quality=q, image=image, error=message)
-    return row
+                    coded = codec.code(reference, point, image)
+                except FpsnrError as err:
+                    error = str(err)
+                yield rd_row(
+                    codec=point.codec,
+                    rate_point=point.rate_point,
+                    quality=point.quality,
+                    image=image,
+                    reference=reference,
+                    decoded=None if coded is None else coded.decoded,
+                    nbytes=0 if coded is None else coded.nbytes,
+                    encode_seconds=0.0 if coded is None else coded.encode_seconds,
+                    decode_seconds=0.0 if coded is None else coded.decode_seconds,
+                    regions=regions,
+                    fps=options.fps,
+                    error=error,
+                    options=options,
+                )
+                done += 1
+                if progress is not None:
+                    progress(done, total)
 
 
 def write_rd_csv(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str], fps: Sequence[float]) -> None:
     """Write RD rows atomically (temporary file, then rename), full-precision numbers."""
-    import csv
-
-    from fpsnr.formatting import csv_cell
-
     target = Path(out)
     columns = rd_columns(fps)
-    tmp = target.with_name(target.name + ".tmp")
     try:
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
+        with atomic_open(target, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
             for row in rows:
                 writer.writerow([csv_cell(row.get(c)) for c in columns])
-        os.replace(tmp, target)
     except OSError as err:
         raise ParameterError(f"{target}: cannot write ({err.strerror or err})") from err
 

@@ -22,12 +22,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import cv2
+import numpy as np
+import numpy.typing as npt
+
 from fpsnr.errors import RegionsError
+from fpsnr.files import atomic_open
 
 __all__ = [
     "DEFAULT_FOVEAL_ANGLE",
@@ -35,7 +42,9 @@ __all__ = [
     "Disc",
     "Region",
     "Regions",
+    "check_radius_settings",
     "default_radius",
+    "disc_mask",
     "load_region_index",
     "load_regions",
     "parse_regions",
@@ -51,6 +60,18 @@ MAX_REGIONS = 100_000
 MAX_SIDE = 1 << 20
 
 
+MAX_FOVEAL_ANGLE = 180.0
+"""θ must lie in (0, 180) degrees: tan(θ/2) grows without bound towards 180°."""
+
+
+def check_radius_settings(viewing_distance: float, foveal_angle: float) -> None:
+    """Check v > 0 and θ ∈ (0, 180) degrees, the settings of the default radius."""
+    if not (math.isfinite(viewing_distance) and viewing_distance > 0):
+        raise RegionsError(f"viewing distance must be a positive number, got {viewing_distance}")
+    if not (math.isfinite(foveal_angle) and 0 < foveal_angle < MAX_FOVEAL_ANGLE):
+        raise RegionsError(f"foveal angle must be in (0, 180) degrees, got {foveal_angle}")
+
+
 def default_radius(
     width: int,
     height: int,
@@ -64,10 +85,7 @@ def default_radius(
     θ the foveal angle in degrees. On Kodak (768×512) with v = 3, θ = 5° this is
     3 · 512 · tan(2.5°) ≈ 67.06 px.
     """
-    if not (math.isfinite(viewing_distance) and viewing_distance > 0):
-        raise RegionsError(f"viewing distance must be a positive number, got {viewing_distance}")
-    if not (math.isfinite(foveal_angle) and 0 < foveal_angle < 180):
-        raise RegionsError(f"foveal angle must be in (0, 180) degrees, got {foveal_angle}")
+    check_radius_settings(viewing_distance, foveal_angle)
     return viewing_distance * min(width, height) * math.tan(math.radians(foveal_angle) / 2)
 
 
@@ -193,7 +211,110 @@ class Regions:
 
     def dump(self, path: str | os.PathLike[str]) -> None:
         """Write this image's regions as a SPEC §2 JSON file (UTF-8)."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        with atomic_open(path, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+# --------------------------------------------------------------------------- pixels
+
+
+def _bounds(centre: float, radius: float, size: int) -> tuple[int, int]:
+    """Index range [lo, hi) that holds every pixel of a disc along one axis.
+
+    One pixel wider than the real disc on each side, so float rounding of the
+    membership test can never reach outside it; the mask decides exactly.
+    """
+    lo = centre - radius
+    hi = centre + radius
+    start = 0 if lo <= 0 else (size if lo >= size else math.floor(lo))
+    stop = size if hi >= size - 2 else (0 if hi < 0 else math.floor(hi) + 2)
+    return start, max(start, stop)
+
+
+def _disc_window_uncached(
+    x: float, y: float, radius: float, height: int, width: int
+) -> tuple[slice, slice, npt.NDArray[np.uint8], int]:
+    y0, y1 = _bounds(y, radius, height)
+    x0, x1 = _bounds(x, radius, width)
+    dy = np.arange(y0, y1, dtype=np.float64) - y
+    dx = np.arange(x0, x1, dtype=np.float64) - x
+    # (x − xc)² + (y − yc)² ≤ R², in float64, exactly as SPEC §1 defines membership.
+    inside = np.less_equal(np.add.outer(dy * dy, dx * dx), radius * radius).view(np.uint8)
+    pixels = cv2.countNonZero(inside) if inside.size else 0
+    return slice(y0, y1), slice(x0, x1), inside, pixels
+
+
+class _WindowCache:
+    """A small LRU of disc windows (box, mask, pixel count), bounded in bytes.
+
+    The same regions are scored against many test images (rate points, codecs, Fp
+    sweeps), and building the exact mask costs more than summing under it. Keys are
+    the disc geometry and the frame size, so a hit is the identical mask.
+    """
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self._items: OrderedDict[tuple[float, float, float, int, int], _Window] = OrderedDict()
+        self._bytes = 0
+        self._max = max_bytes
+        self._lock = threading.Lock()
+
+    def get(self, x: float, y: float, radius: float, height: int, width: int) -> _Window:
+        key = (x, y, radius, height, width)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        window = _disc_window_uncached(x, y, radius, height, width)
+        size = window[2].nbytes
+        if size <= self._max // 8:
+            with self._lock:
+                self._items[key] = window
+                self._bytes += size
+                while self._bytes > self._max:
+                    _, old = self._items.popitem(last=False)
+                    self._bytes -= old[2].nbytes
+        return window
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+_Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
+_windows = _WindowCache()
+
+
+def disc_window(disc: Disc, height: int, width: int) -> _Window:
+    """The disc's bounding box, its exact 0/1 membership mask there, and its pixels."""
+    return _windows.get(disc.x, disc.y, disc.radius, height, width)
+
+
+def disc_mask(shape: tuple[int, ...], center: tuple[float, float], radius: float) -> npt.NDArray[np.bool_]:
+    """Full-frame 0/1 mask M_Φ of the disc Φ (SPEC §1), clipped to the image.
+
+    Parameters
+    ----------
+    shape : tuple
+        Image shape; only the first two entries (H, W) are used.
+    center : (float, float)
+        Disc centre (x, y) in pixels, x the column and y the row.
+    radius : float
+        Disc radius R in pixels.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (H, W)
+        True where (x − xc)² + (y − yc)² ≤ R².
+    """
+    height, width = int(shape[0]), int(shape[1])
+    region = Region(center=center, radius=radius)  # the same checks as every region
+    disc = Disc(x=region.center[0], y=region.center[1], radius=float(radius), label="")
+    rows, cols, inside, _ = _disc_window_uncached(disc.x, disc.y, disc.radius, height, width)
+    mask = np.zeros((height, width), dtype=bool)
+    mask[rows, cols] = inside.view(bool)
+    return mask
 
 
 def _plain_number(v: float) -> int | float:

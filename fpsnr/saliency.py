@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError, ParameterError
+from fpsnr.images import drop_alpha, luma
 from fpsnr.regions import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, Region, Regions, default_radius
 
 __all__ = ["spectral_residual_saliency", "suggest_regions"]
@@ -30,12 +31,9 @@ _WORK_SIDE = 64  # Hou & Zhang work on a 64-pixel-wide copy; larger maps get noi
 
 
 def _gray_float(image: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
-    img = np.asarray(image)
-    if img.ndim == 3 and img.shape[2] in (2, 4):
-        img = img[:, :, :-1]
+    img = drop_alpha(np.asarray(image))
     if img.ndim == 3 and img.shape[2] == 3:
-        rgb = img.astype(np.float64)
-        img = rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114
+        img = luma(img)
     elif img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     if img.ndim != 2 or img.size == 0:

@@ -279,8 +279,8 @@ def record_codec(r: Recorder, weights_from: Path | None) -> None:
     r.keep("codec-train-log.csv", "out/run/log.csv")
     r.keep("codec-train-weights.safetensors", "out/run/last.safetensors")
     r.keep("codec-train-config.json", "out/run/config.json")
-    r.run("codec-train-attn", [*train, "--out", "out/run-attn", "--max-steps", "2", "--model",
-                               "bmshj2018-hyperprior-attn", "--init", "out/run/last.safetensors"])  # fmt: skip
+    attn_run = ["--out", "out/run-attn", "--max-steps", "2", "--model", "bmshj2018-hyperprior-attn"]
+    r.run("codec-train-attn", [*train, *attn_run, "--init", "out/run/last.safetensors"])
     r.keep("codec-train-attn-weights.safetensors", "out/run-attn/last.safetensors")
     r.run("codec-train-exists", [*train, "--out", "out/run", "--max-steps", "3"])
 
@@ -288,7 +288,9 @@ def record_codec(r: Recorder, weights_from: Path | None) -> None:
 def compare(after: Path, before: Path) -> int:
     a, b = after / "record", before / "record"
     names = sorted({p.name for p in a.iterdir()} | {p.name for p in b.iterdir()})
-    differ = [n for n in names if not ((a / n).exists() and (b / n).exists() and filecmp.cmp(a / n, b / n, False))]
+    differ = [
+        n for n in names if not ((a / n).exists() and (b / n).exists() and filecmp.cmp(a / n, b / n, False))
+    ]
     print(f"{len(names)} recorded outputs, {len(differ)} differ")
     for n in differ:
         print(f"  differs: {n}")

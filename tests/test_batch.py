@@ -124,7 +124,11 @@ def test_several_test_folders_and_labels(tree, tmp_path):
 def test_workers_1_2_and_dask_give_identical_results(tree):
     ref, test, regions = tree
     opts = BatchOptions(fps=(0.0, 0.5))
-    one = fpsnr.score_folders(ref, test, regions, workers=1, options=opts)
+    calls = []
+    one = fpsnr.score_folders(ref, test, regions, workers=1, options=opts,
+                              progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    pairs = one.scores[["label", "ref"]].drop_duplicates().shape[0]
+    assert calls == [(k, pairs) for k in range(pairs + 1)]  # the library reports, the caller draws
     two = fpsnr.score_folders(ref, test, regions, workers=2, options=opts)
     assert one.scores.equals(two.scores) and one.regions.equals(two.regions)
     distributed = pytest.importorskip("distributed")

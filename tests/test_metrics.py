@@ -388,7 +388,7 @@ def test_region_rejects_non_finite_and_negative_values():
 
 
 def test_window_cache_gives_the_masks_it_would_build_and_stays_bounded():
-    from fpsnr.metrics import _disc_window_uncached, _WindowCache
+    from fpsnr.regions import _disc_window_uncached, _WindowCache
 
     cache = _WindowCache(max_bytes=8 * 40 * 40)
     for i in range(30):
@@ -403,7 +403,7 @@ def test_window_cache_gives_the_masks_it_would_build_and_stays_bounded():
 
 
 def test_cached_and_fresh_scores_are_bit_identical(rng):
-    from fpsnr.metrics import _windows
+    from fpsnr.regions import _windows
 
     ref, test = _jpeg_like(rng, (60, 80, 3), np.uint8, 255)
     regions = [Region((20.5, 30.25), 12.0), Region((25, 30), 10.0)]

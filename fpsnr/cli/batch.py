@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.batch import REGION_COLUMNS, SCORE_COLUMNS, BatchOptions, CsvSink, PairOutcome, score_folders
+from fpsnr.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
 from fpsnr.cli.options import (
     alpha_option,
     channel_option,
@@ -18,8 +18,10 @@ from fpsnr.cli.options import (
     radius_options,
     translate_errors,
 )
-from fpsnr.errors import ParameterError
+from fpsnr.options import BatchOptions
+from fpsnr.progress import ProgressBar
 from fpsnr.regions import load_region_index
+from fpsnr.sink import BatchSinks
 
 
 @click.command("batch")
@@ -79,6 +81,8 @@ def batch_command(
     """
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")
+    if regions_out is not None and regions_out.resolve() == out.resolve():
+        raise click.UsageError("--regions-out must differ from --out")
     options = BatchOptions(
         fps=fps,
         channel=channel,  # type: ignore[arg-type]
@@ -96,76 +100,40 @@ def batch_command(
         "labels": list(labels),
         "regions": str(regions_path),
     }
-    sinks = [CsvSink(out, SCORE_COLUMNS, ("label", "ref", "fp"), settings)]
-    if regions_out is not None:
-        if regions_out.resolve() == out.resolve():
-            raise click.UsageError("--regions-out must differ from --out")
-        sinks.append(CsvSink(regions_out, REGION_COLUMNS, ("label", "ref", "region"), settings))
-    for sink in sinks:
-        leftovers = [p for p in (sink.out, sink.partial) if p.exists()]
-        if leftovers and not (resume or overwrite):
-            hint = "--resume to finish it" if sink.partial.exists() else "--overwrite to replace it"
-            raise ParameterError(f"{leftovers[0]} exists; use {hint}")
-        if overwrite:
-            for p in (sink.partial, sink.settings_file):
-                p.unlink(missing_ok=True)
+    sinks = BatchSinks(out, regions_out, settings, score_columns=SCORE_COLUMNS, region_columns=REGION_COLUMNS)
+    sinks.prepare(resume=resume, overwrite=overwrite)
     index = load_region_index(regions_path)
-    done: set[tuple[str, str]] = set()
-    carried: list[list[dict[str, str]]] = [[] for _ in sinks]
+    sinks.start(fps=options.fps, resume=resume)
     if resume:
-        previous = sinks[0].previous_rows()
-        wanted = {repr(float(fp)) for fp in fps}
-        by_pair: dict[tuple[str, str], set[str]] = {}
-        for row in previous:
-            by_pair.setdefault((row["label"], row["ref"]), set()).add(row["fp"])
-        done = {key for key, got in by_pair.items() if wanted <= got}
-        carried[0] = [r for r in previous if (r["label"], r["ref"]) in done and r["fp"] in wanted]
-        if regions_out is not None:
-            carried[1] = [r for r in sinks[1].previous_rows() if (r["label"], r["ref"]) in done]
-        click.echo(f"resuming: {len(done)} pair(s) already scored", err=True)
-    for sink, rows in zip(sinks, carried, strict=True):
-        sink.start(rows)
-
-    failed = {(r["label"], r["ref"]) for r in carried[0] if r["error"]}
-
-    def write(outcome: PairOutcome) -> None:
-        sinks[0].write(outcome.rows)
-        if regions_out is not None:
-            sinks[1].write(outcome.region_rows)
-        if outcome.error is not None:
-            failed.add(outcome.key)
-
+        click.echo(f"resuming: {len(sinks.done)} pair(s) already scored", err=True)
     try:
-        result = score_folders(
-            ref_dir,
-            test_dirs,
-            index,
-            labels=labels or None,
-            options=options,
-            workers=workers or os.cpu_count() or 1,
-            scheduler=scheduler,
-            progress=True,
-            skip=done,
-            on_outcome=write,
-        )
+        with ProgressBar("scoring", "pair", dynamic_ncols=True) as bar:
+            result = score_folders(
+                ref_dir,
+                test_dirs,
+                index,
+                labels=labels or None,
+                options=options,
+                workers=workers or os.cpu_count() or 1,
+                scheduler=scheduler,
+                progress=bar,
+                skip=sinks.done,
+                on_outcome=lambda o: sinks.write(o.key, o.rows, o.region_rows, o.error),
+            )
     except KeyboardInterrupt:
-        for sink in sinks:
-            sink.close()
+        sinks.close()
         click.echo(
-            f"\ninterrupted: finished pairs are kept in {sinks[0].partial}; "
+            f"\ninterrupted: finished pairs are kept in {sinks.scores.partial}; "
             "run the same command with --resume",
             err=True,
         )
         raise click.exceptions.Exit(130) from None
     except BaseException:
-        for sink in sinks:
-            sink.close()
+        sinks.close()
         raise
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    written = sinks[0].finish()
-    for sink in sinks[1:]:
-        sink.finish()
+    written = sinks.finish()
     click.echo(f"wrote {out} ({written} rows)", err=True)
-    if failed:
-        raise click.ClickException(f"{len(failed)} pair(s) failed; see the error column of {out}")
+    if sinks.failed:
+        raise click.ClickException(f"{len(sinks.failed)} pair(s) failed; see the error column of {out}")

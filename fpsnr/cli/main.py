@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from fpsnr import __version__
+from fpsnr.cli.anchors import anchors_command
 from fpsnr.cli.batch import batch_command
+from fpsnr.cli.bdrate import bdrate_command
 from fpsnr.cli.codec import codec_group
 from fpsnr.cli.demo import demo_command
-from fpsnr.cli.rd import anchors_command, bdrate_command, plot_group
+from fpsnr.cli.plot import plot_group
 from fpsnr.cli.regions import regions_group
 from fpsnr.cli.score import score_command
 

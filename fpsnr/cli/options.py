@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 import click
 
 from fpsnr.errors import FpsnrError
-from fpsnr.regions import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE
+from fpsnr.options import ALPHA_MODES, CHANNELS, DEFAULT_FP, MISSING_REGIONS, SWEEP_FPS
+from fpsnr.regions import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, MAX_FOVEAL_ANGLE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,23 +59,26 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     return value
 
 
+_SWEEP = ",".join(f"{fp:g}" for fp in SWEEP_FPS)
 fp_option = click.option(
-    "--fp", "fps", type=FpList(), default="0.5", show_default=True,
-    help="Foveal factor Fp in [0, 1], or a comma list to sweep (0,0.1,0.2,0.3,0.4,0.5).",
+    "--fp", "fps", type=FpList(), default=f"{DEFAULT_FP:g}", show_default=True,
+    help=f"Foveal factor Fp in [0, 1], or a comma list to sweep ({_SWEEP}).",
 )  # fmt: skip
 sweep_fp_option = click.option(
-    "--fp", "fps", type=FpList(), default="0,0.1,0.2,0.3,0.4,0.5", show_default=True,
+    "--fp", "fps", type=FpList(), default=_SWEEP, show_default=True,
     help="Foveal factors of the M-FPSNR columns (the paper's Table 2 sweep).",
 )  # fmt: skip
-metric_fp_option = click.option("--fp", type=float, default=0.5, show_default=True, help="Fp of m_fpsnr.")
+metric_fp_option = click.option(
+    "--fp", type=float, default=DEFAULT_FP, show_default=True, help="Fp of m_fpsnr."
+)
 missing_regions_option = click.option(
-    "--missing-regions", type=click.Choice(["error", "center", "suggest"]), default="error",
+    "--missing-regions", type=click.Choice(MISSING_REGIONS), default="error",
     show_default=True,
     help="Image without regions: an error row, one default-radius region at the centre, or "
     "the regions 'fpsnr regions suggest' proposes.",
 )  # fmt: skip
 channel_option = click.option(
-    "--channel", type=click.Choice(["rgb", "y"]), default="rgb", show_default=True,
+    "--channel", type=click.Choice(CHANNELS), default="rgb", show_default=True,
     help="rgb pools all channels; y scores BT.601 luma.",
 )  # fmt: skip
 max_db_option = click.option(
@@ -86,7 +90,7 @@ data_range_option = click.option(
     help="Peak value MAX; required for float images, overrides 255/65535 for integers.",
 )  # fmt: skip
 alpha_option = click.option(
-    "--alpha", type=click.Choice(["error", "drop"]), default="error", show_default=True,
+    "--alpha", type=click.Choice(ALPHA_MODES), default="error", show_default=True,
     help="What to do with an alpha channel: refuse it, or drop it.",
 )  # fmt: skip
 viewing_distance_option = click.option(
@@ -95,8 +99,8 @@ viewing_distance_option = click.option(
     help="v in picture heights, for the default radius R = v·min(H,W)·tan(θ/2).",
 )  # fmt: skip
 foveal_angle_option = click.option(
-    "--foveal-angle", type=float, default=DEFAULT_FOVEAL_ANGLE, show_default=True,
-    callback=_positive, help="θ in degrees, for the default radius.",
+    "--foveal-angle", type=click.FloatRange(0, MAX_FOVEAL_ANGLE, min_open=True, max_open=True),
+    default=DEFAULT_FOVEAL_ANGLE, show_default=True, help="θ in degrees, for the default radius.",
 )  # fmt: skip
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",

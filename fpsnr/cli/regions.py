@@ -9,9 +9,8 @@ import click
 from fpsnr.cli.options import radius_options, translate_errors
 from fpsnr.errors import FpsnrError, RegionsError
 from fpsnr.images import read_image, write_image
-from fpsnr.metrics import disc_mask
 from fpsnr.overlay import draw_regions
-from fpsnr.regions import load_region_index, load_regions
+from fpsnr.regions import disc_mask, load_region_index, load_regions
 from fpsnr.saliency import suggest_regions
 
 

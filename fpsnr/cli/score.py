@@ -18,7 +18,8 @@ from fpsnr.cli.options import (
 )
 from fpsnr.formatting import format_csv, format_json, format_table
 from fpsnr.images import read_image
-from fpsnr.metrics import measure
+from fpsnr.metrics import score_pair
+from fpsnr.options import ScoreOptions
 from fpsnr.regions import load_regions
 
 
@@ -51,17 +52,16 @@ def score_command(
     foveal_angle: float,
 ) -> None:
     """Score TEST against REF: PSNR, F_PSNR per region, periphery PSNR and M-FPSNR."""
-    regions = load_regions(regions_path, image=ref.name)
-    result = measure(
-        read_image(ref),
-        read_image(test),
-        regions,
+    options = ScoreOptions(
+        fps=fps,
         channel=channel,  # type: ignore[arg-type]
         data_range=data_range,
+        max_db=max_db,
         alpha=alpha,  # type: ignore[arg-type]
         viewing_distance=viewing_distance,
         foveal_angle=foveal_angle,
     )
-    scores = [result.score(fp, max_db=max_db, ref=str(ref), test=str(test)) for fp in fps]
+    regions = load_regions(regions_path, image=ref.name)
+    scores = score_pair(read_image(ref), read_image(test), regions, options, ref=str(ref), test=str(test))
     formatter = {"table": format_table, "json": format_json, "csv": format_csv}[fmt]
     click.echo(formatter(scores).rstrip("\n"))

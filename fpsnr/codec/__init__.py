@@ -18,7 +18,12 @@ import warnings
 
 from fpsnr.errors import CodecUnavailableError
 
-__all__ = ["require_codec"]
+__all__ = ["MODEL_NAMES", "require_codec"]
+
+MODEL_NAMES = ("bmshj2018-hyperprior", "bmshj2018-hyperprior-attn")
+"""Every registered model name, readable without torch (the CLI's choices, the plots'
+learned codecs). :mod:`fpsnr.codec.models` holds one registry record per name and
+refuses to import if the two disagree."""
 
 
 def require_codec() -> None:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from fpsnr.codec.bitstream import Header, latent_shape, pack, unpack
 from fpsnr.codec.weights import WeightsInfo
 from fpsnr.errors import BitstreamError, CodecError, DesyncError, ImageError
+from fpsnr.images import LUMA_WEIGHTS
 
 __all__ = ["Decoded", "Encoded", "decode", "encode", "index_checksum"]
 
@@ -94,20 +95,51 @@ def index_checksum(indexes: torch.Tensor) -> int:
     return zlib.crc32(indexes.detach().to("cpu", torch.int32).contiguous().numpy().tobytes())
 
 
-def encode(model: Any, info: WeightsInfo, image: npt.NDArray[np.generic], *, device: str = "cpu") -> Encoded:
-    """Compress an 8-bit image into a self-describing bitstream."""
-    start = time.perf_counter()
-    x, channels = _to_tensor(image)
-    height, width = x.shape[-2:]
+# The two functions below mirror CompressAI 1.2.8's ScaleHyperprior.compress and
+# .decompress (compressai/models/google.py) step for step. They are copied rather than
+# called because the desync check needs the scale indexes in the middle: the encoder
+# stores their checksum, the decoder compares it before it decodes y. Keep them in step
+# with the CompressAI version the ``codec`` extra pins.
+
+
+def _compress_latents(model: Any, x: torch.Tensor) -> tuple[bytes, bytes, torch.Tensor]:
+    """ScaleHyperprior.compress: the z and y strings of a padded batch of one, and the indexes."""
     with torch.no_grad():
-        xp = _pad(x).to(device)
-        y = model.g_a(xp)
+        y = model.g_a(x)
         z = model.h_a(torch.abs(y))
         z_strings = model.entropy_bottleneck.compress(z)
         z_hat = model.entropy_bottleneck.decompress(z_strings, z.shape[-2:])
         scales = model.h_s(z_hat)
         indexes = model.gaussian_conditional.build_indexes(scales)
         y_strings = model.gaussian_conditional.compress(y, indexes)
+    return z_strings[0], y_strings[0], indexes
+
+
+def _decompress_latents(
+    model: Any, header: Header, z_string: bytes, y_string: bytes, *, source: str, device: str
+) -> torch.Tensor:
+    """ScaleHyperprior.decompress, refusing to decode y when the indexes' checksum differs."""
+    with torch.no_grad():
+        z_hat = model.entropy_bottleneck.decompress([z_string], header.z_shape).to(device)
+        scales = model.h_s(z_hat)
+        indexes = model.gaussian_conditional.build_indexes(scales)
+        if index_checksum(indexes) != header.index_crc:
+            raise DesyncError(
+                f"{source}: the hyper-decoder here computes other scale indexes than the encoder "
+                "did (entropy-coding desync: different hardware or library arithmetic); decode "
+                "on the kind of machine that encoded it, on the CPU"
+            )
+        y_hat = model.gaussian_conditional.decompress([y_string], indexes, z_hat.dtype)
+        x_hat: torch.Tensor = model.g_s(y_hat).clamp_(0, 1)
+    return x_hat
+
+
+def encode(model: Any, info: WeightsInfo, image: npt.NDArray[np.generic], *, device: str = "cpu") -> Encoded:
+    """Compress an 8-bit image into a self-describing bitstream."""
+    start = time.perf_counter()
+    x, channels = _to_tensor(image)
+    height, width = x.shape[-2:]
+    z_string, y_string, indexes = _compress_latents(model, _pad(x).to(device))
     header = Header(
         model=info.arch,
         weights_id=info.weights_id,
@@ -117,10 +149,10 @@ def encode(model: Any, info: WeightsInfo, image: npt.NDArray[np.generic], *, dev
         channels=channels,
         z_shape=latent_shape(int(height), int(width)),
         index_crc=index_checksum(indexes),
-        z_length=len(z_strings[0]),
-        y_length=len(y_strings[0]),
+        z_length=len(z_string),
+        y_length=len(y_string),
     )
-    data = pack(header, z_strings[0], y_strings[0])
+    data = pack(header, z_string, y_string)
     return Encoded(
         data=data,
         payload_bytes=header.payload_length,
@@ -146,18 +178,7 @@ def decode(
             f"({info.id_hex}); decode with the weights that encoded it"
         )
     try:
-        with torch.no_grad():
-            z_hat = model.entropy_bottleneck.decompress([z_string], header.z_shape).to(device)
-            scales = model.h_s(z_hat)
-            indexes = model.gaussian_conditional.build_indexes(scales)
-            if index_checksum(indexes) != header.index_crc:
-                raise DesyncError(
-                    f"{source}: the hyper-decoder here computes other scale indexes than the encoder "
-                    "did (entropy-coding desync: different hardware or library arithmetic); decode "
-                    "on the kind of machine that encoded it, on the CPU"
-                )
-            y_hat = model.gaussian_conditional.decompress([y_string], indexes, z_hat.dtype)
-            x_hat = model.g_s(y_hat).clamp_(0, 1)
+        x_hat = _decompress_latents(model, header, z_string, y_string, source=source, device=device)
     except BitstreamError:
         raise
     except (RuntimeError, ValueError, IndexError) as err:
@@ -167,7 +188,9 @@ def decode(
         raise CodecError(f"{source}: the decoder produced NaN or inf values; decode on the CPU")
     rgb = (x_hat.permute(1, 2, 0).cpu().numpy() * 255.0).round().astype(np.uint8)
     if header.channels == 1:
-        luma = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        # a matrix product, not images.luma's sum term by term: the two round differently
+        # in the last bit, and decoded pixels of existing bitstreams must not change
+        luma = rgb.astype(np.float64) @ np.array(LUMA_WEIGHTS)
         image: npt.NDArray[np.uint8] = np.clip(luma.round(), 0, 255).astype(np.uint8)
     else:
         image = np.ascontiguousarray(rgb)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from fpsnr.codec import require_codec
+from fpsnr.codec import MODEL_NAMES, require_codec
 from fpsnr.codec.layers import ChannelAttention
 from fpsnr.errors import CodecError
 
@@ -97,6 +97,10 @@ MODELS: dict[str, ModelSpec] = {
         ),
     )
 }
+
+
+if tuple(MODELS) != MODEL_NAMES:  # one registry: the torch-free name list must follow it
+    raise ImportError(f"fpsnr.codec.MODEL_NAMES {MODEL_NAMES} differs from the registry {tuple(MODELS)}")
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -28,7 +28,8 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fpsnr.batch import find_images
 from fpsnr.codec.models import build_model, get_spec
 from fpsnr.codec.weights import _load_into, _read_safetensors, save_weights
 from fpsnr.errors import CodecError
-from fpsnr.images import read_image
+from fpsnr.files import atomic_path
+from fpsnr.images import find_images, read_image
+from fpsnr.progress import ProgressBar, ProgressCallback
 
-__all__ = ["TrainConfig", "train"]
+__all__ = ["TrainConfig", "resume_config", "train"]
 
 LOG_COLUMNS = (
     "step", "seconds", "loss", "bpp", "mse", "psnr", "aux_loss", "lr", "steps_per_s",
@@ -145,9 +147,8 @@ def _init_from(model: torch.nn.Module, path: str) -> None:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _validate(model: Any, images: list[torch.Tensor], cfg: TrainConfig) -> dict[str, float]:
@@ -183,13 +184,93 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def resume_config(
+    run_dir: str | os.PathLike[str], *, max_steps: int | None = None, max_minutes: float | None = None
+) -> TrainConfig:
+    """The configuration of the run in ``run_dir``, with its budget optionally extended."""
+    run = Path(run_dir)
+    config_file = run / "config.json"
+    if not config_file.exists():
+        raise CodecError(f"{run}: no config.json; not a training run directory")
+    cfg = TrainConfig(**json.loads(config_file.read_text()))
+    if max_steps is not None:
+        cfg = replace(cfg, max_steps=max_steps)
+    if max_minutes is not None:
+        cfg = replace(cfg, max_minutes=max_minutes)
+    return replace(cfg, out=str(run))
+
+
+class _Run:
+    """One training run's files: weights, optimizer state, log and configuration."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        run = Path(cfg.out)
+        self.dir = run
+        self.state = run / "state.pt"
+        self.weights = run / "last.safetensors"
+        self.log = run / "log.csv"
+        self.config = run / "config.json"
+
+    def claim(self, *, resume: bool) -> None:
+        if not resume and (self.state.exists() or self.weights.exists()):
+            raise CodecError(
+                f"{self.dir} already holds a run; resume it with --resume {self.dir}, or choose another --out"
+            )
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def start_log(self, cfg: TrainConfig, *, resume: bool, step: int) -> None:
+        self.config.write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
+        if not resume:
+            with self.log.open("w", newline="") as handle:
+                csv.writer(handle).writerow(LOG_COLUMNS)
+        else:  # drop log rows written after the checkpoint we resume from
+            with self.log.open(newline="") as handle:
+                kept = [r for r in csv.reader(handle) if r and (r[0] == "step" or int(r[0]) <= step)]
+            with self.log.open("w", newline="") as handle:
+                csv.writer(handle).writerows(kept)
+
+    def append_log(self, row: dict[str, Any]) -> None:
+        with self.log.open("a", newline="") as handle:
+            csv.writer(handle).writerow([row.get(c, "") for c in LOG_COLUMNS])
+
+
+def _wrap_distributed(model: Any, world: int) -> Any:
+    if world <= 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    # the quantiles learn from the aux loss only, outside DDP's forward: DDP must not
+    # sync them (its hooks would fire on their later gradients); we all-reduce them
+    quantiles = [n for n, _ in model.named_parameters() if n.endswith(".quantiles")]
+    DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, quantiles)  # type: ignore[no-untyped-call]
+    return DistributedDataParallel(model, find_unused_parameters=True)
+
+
+def _average_aux_gradients(aux_params: list[torch.nn.Parameter], world: int) -> None:
+    if world <= 1:
+        return
+    import torch.distributed as dist
+
+    for p in aux_params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= world
+
+
 def train(
-    cfg: TrainConfig, *, resume: bool = False, progress: bool = True, _crash_after: int | None = None
+    cfg: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: ProgressCallback | bool | None = None,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) a run; return a summary of the last logged step.
 
-    ``_crash_after`` (tests only) raises KeyboardInterrupt after that many steps of
-    this call, without the final checkpoint, as a Ctrl-C or a kill would.
+    ``progress(step, max_steps)`` is called at the start and after every step (``True``
+    draws a tqdm bar); ``on_log(row)`` with every row written to ``log.csv``;
+    ``on_step(step)`` after every step — an exception it raises stops the run the way
+    a crash would (no final checkpoint), which is how the tests simulate a kill.
     """
     if cfg.max_steps is None and cfg.max_minutes is None:
         raise CodecError("give a budget: --max-steps or --max-minutes")
@@ -197,16 +278,9 @@ def train(
         raise CodecError(f"distortion must be mse or ms-ssim, got {cfg.distortion!r}")
     spec = get_spec(cfg.model)
     rank, world = _distributed()
-    run = Path(cfg.out)
-    state_file, weights_file, log_file, config_file = (
-        run / "state.pt", run / "last.safetensors", run / "log.csv", run / "config.json",
-    )  # fmt: skip
+    run = _Run(cfg)
     if rank == 0:
-        if not resume and (state_file.exists() or weights_file.exists()):
-            raise CodecError(
-                f"{run} already holds a run; resume it with --resume {run}, or choose another --out"
-            )
-        run.mkdir(parents=True, exist_ok=True)
+        run.claim(resume=resume)
     torch.manual_seed(cfg.seed + rank)
     generator = torch.Generator().manual_seed(cfg.seed + 1000 * rank)
     device = cfg.device
@@ -214,28 +288,20 @@ def train(
     model.train()
     step = 0
     if resume:
-        if not state_file.exists() or not weights_file.exists():
-            raise CodecError(f"{run}: nothing to resume (no state.pt and last.safetensors)")
-        tensors, _ = _read_safetensors(weights_file)
-        _load_into(model, tensors, str(weights_file), strict=True)
+        if not run.state.exists() or not run.weights.exists():
+            raise CodecError(f"{run.dir}: nothing to resume (no state.pt and last.safetensors)")
+        tensors, _ = _read_safetensors(run.weights)
+        _load_into(model, tensors, str(run.weights), strict=True)
         model.train()
     elif cfg.init is not None:
         _init_from(model, cfg.init)
-    net: Any = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        # the quantiles learn from the aux loss only, outside DDP's forward: DDP must not
-        # sync them (its hooks would fire on their later gradients); we all-reduce them
-        quantiles = [n for n, _ in model.named_parameters() if n.endswith(".quantiles")]
-        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, quantiles)  # type: ignore[no-untyped-call]
-        net = DistributedDataParallel(model, find_unused_parameters=True)
+    net = _wrap_distributed(model, world)
     main_params, aux_params = _split_parameters(model)
     optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
     seconds_before = 0.0
     if resume:
-        state = torch.load(state_file, map_location=device, weights_only=True)
+        state = torch.load(run.state, map_location=device, weights_only=True)
         optimizer.load_state_dict(state["optimizer"])
         aux_optimizer.load_state_dict(state["aux_optimizer"])
         step = int(state["step"])
@@ -247,26 +313,16 @@ def train(
     crops = CropSource(cfg.data, cfg.patch, device)
     val_images = CropSource(cfg.val, 64, device).images if cfg.val else []
     if rank == 0:
-        config_file.write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
-        if not resume:
-            with log_file.open("w", newline="") as handle:
-                csv.writer(handle).writerow(LOG_COLUMNS)
-        else:  # drop log rows written after the checkpoint we resume from
-            with log_file.open(newline="") as handle:
-                kept = [r for r in csv.reader(handle) if r and (r[0] == "step" or int(r[0]) <= step)]
-            with log_file.open("w", newline="") as handle:
-                csv.writer(handle).writerows(kept)
-    bar: Any = None
-    if progress and rank == 0:
-        from tqdm import tqdm  # type: ignore[import-untyped]
-
-        bar = tqdm(total=cfg.max_steps, initial=step, unit="step", desc=f"train {spec.name} λ={cfg.lmbda:g}")
+        run.start_log(cfg, resume=resume, step=step)
+    bar = ProgressBar(f"train {spec.name} λ={cfg.lmbda:g}", "step") if progress is True else None
+    report: ProgressCallback | None = bar if bar is not None else (progress or None)  # type: ignore[assignment]
+    if rank != 0:
+        report = None
     decay_at = int(0.9 * cfg.max_steps) if cfg.max_steps else None
     start = time.perf_counter()
     window_start, window_steps = start, 0
     bad_in_a_row, skipped = 0, 0
     last: dict[str, Any] = {}
-    first_step = step
 
     def elapsed() -> float:
         return seconds_before + time.perf_counter() - start
@@ -274,7 +330,7 @@ def train(
     def save() -> None:
         if rank != 0:
             return
-        save_weights(model, weights_file, arch=spec.name, lmbda=cfg.lmbda, distortion=cfg.distortion,
+        save_weights(model, run.weights, arch=spec.name, lmbda=cfg.lmbda, distortion=cfg.distortion,
                      steps=step, data=str(cfg.data), extra={"seed": cfg.seed, **cfg.extra})  # fmt: skip
         _atomic_torch_save(
             {
@@ -285,12 +341,14 @@ def train(
                 "generator": [generator.get_state()],
                 "torch_rng": torch.get_rng_state(),
             },
-            state_file,
+            run.state,
         )
 
     def lr_now() -> float:
         return cfg.lr * (0.1 if decay_at is not None and step >= decay_at else 1.0)
 
+    if report is not None:
+        report(step, cfg.max_steps)
     try:
         while True:
             if cfg.max_steps is not None and step >= cfg.max_steps:
@@ -302,15 +360,14 @@ def train(
             x = crops.batch(cfg.batch_size, generator)
             optimizer.zero_grad(set_to_none=True)
             aux_optimizer.zero_grad(set_to_none=True)
-            out = net(x)
-            parts = _rd_loss(out, x, cfg.lmbda, cfg.distortion)
+            parts = _rd_loss(net(x), x, cfg.lmbda, cfg.distortion)
             if not torch.isfinite(parts["loss"]):
                 skipped += 1
                 bad_in_a_row += 1
                 if bad_in_a_row >= cfg.max_bad_steps:
                     raise CodecError(
                         f"{bad_in_a_row} non-finite losses in a row at step {step}; stopped. The last good "
-                        f"checkpoint is {weights_file}; lower the learning rate or check the data"
+                        f"checkpoint is {run.weights}; lower the learning rate or check the data"
                     )
                 continue
             bad_in_a_row = 0
@@ -320,46 +377,27 @@ def train(
             optimizer.step()
             aux_loss = model.aux_loss()
             aux_loss.backward()
-            if world > 1:
-                import torch.distributed as dist
-
-                for p in aux_params:
-                    if p.grad is not None:
-                        dist.all_reduce(p.grad)
-                        p.grad /= world
+            _average_aux_gradients(aux_params, world)
             aux_optimizer.step()
             step += 1
             window_steps += 1
-            if bar is not None:
-                bar.update(1)
+            if report is not None:
+                report(step, cfg.max_steps)
             if rank == 0 and (step % cfg.log_every == 0 or step == cfg.max_steps):
                 now = time.perf_counter()
-                mse = float(parts["mse"].detach())
-                last = {
-                    "step": step,
-                    "seconds": round(elapsed(), 3),
-                    "loss": float(parts["loss"].detach()),
-                    "bpp": float(parts["bpp"].detach()),
-                    "mse": mse,
-                    "psnr": 10 * math.log10(1 / mse) if mse > 0 else math.inf,
-                    "aux_loss": float(aux_loss.detach()),
-                    "lr": lr_now(),
-                    "steps_per_s": window_steps / max(now - window_start, 1e-9),
-                    "skipped": skipped,
-                }
+                rate = window_steps / max(now - window_start, 1e-9)
+                last = _log_row(parts, aux_loss, step=step, seconds=elapsed(), lr=lr_now(),
+                                steps_per_s=rate, skipped=skipped)  # fmt: skip
                 if val_images and (step % cfg.val_every == 0 or step == cfg.max_steps):
                     last.update(_validate(model, val_images, cfg))
-                with log_file.open("a", newline="") as handle:
-                    csv.writer(handle).writerow([last.get(c, "") for c in LOG_COLUMNS])
+                run.append_log(last)
                 window_start, window_steps = now, 0
-                if bar is not None:
-                    bar.set_postfix(
-                        loss=f"{last['loss']:.3f}", bpp=f"{last['bpp']:.3f}", psnr=f"{last['psnr']:.2f}"
-                    )
+                if on_log is not None:
+                    on_log(last)
             if step % cfg.checkpoint_every == 0:
                 save()
-            if _crash_after is not None and step - first_step >= _crash_after:
-                raise KeyboardInterrupt
+            if on_step is not None:
+                on_step(step)
     finally:
         if bar is not None:
             bar.close()
@@ -376,6 +414,25 @@ def train(
         "skipped": skipped,
         "images": len(crops.images),
         "skipped_images": crops.skipped,
+    }
+
+
+def _log_row(
+    parts: dict[str, Any], aux_loss: torch.Tensor, *, step: int, seconds: float, lr: float,
+    steps_per_s: float, skipped: int,
+) -> dict[str, Any]:  # fmt: skip
+    mse = float(parts["mse"].detach())
+    return {
+        "step": step,
+        "seconds": round(seconds, 3),
+        "loss": float(parts["loss"].detach()),
+        "bpp": float(parts["bpp"].detach()),
+        "mse": mse,
+        "psnr": 10 * math.log10(1 / mse) if mse > 0 else math.inf,
+        "aux_loss": float(aux_loss.detach()),
+        "lr": lr,
+        "steps_per_s": steps_per_s,
+        "skipped": skipped,
     }
 
 

@@ -27,6 +27,7 @@ from torch import nn
 
 from fpsnr.codec.models import build_model, get_spec
 from fpsnr.errors import CodecError
+from fpsnr.files import atomic_path
 
 __all__ = ["WeightsInfo", "convert_compressai", "load_weights", "save_weights"]
 
@@ -179,10 +180,8 @@ def save_weights(
     }
     for key, value in (extra or {}).items():
         metadata[key] = value if isinstance(value, str) else json.dumps(value)
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    save_file(state, str(tmp), metadata=metadata)
-    os.replace(tmp, target)
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=metadata)
 
 
 def _read_compressai(path: Path) -> dict[str, torch.Tensor]:

@@ -75,3 +75,9 @@ def test_attention_sits_at_the_end_of_g_a_and_the_start_of_g_s():
 def test_unknown_model_name():
     with pytest.raises(CodecError, match="unknown model 'cheng2020'; choose one of bmshj2018-hyperprior"):
         get_spec("cheng2020")
+
+
+def test_the_torch_free_name_list_follows_the_registry():
+    from fpsnr.codec import MODEL_NAMES
+
+    assert tuple(MODELS) == MODEL_NAMES

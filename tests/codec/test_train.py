@@ -42,12 +42,22 @@ def _log(run):
         return list(csv.DictReader(handle))
 
 
+def _crash_after(steps):
+    """An on_step hook that raises KeyboardInterrupt after ``steps`` steps, as a Ctrl-C would."""
+
+    def hook(step):
+        if step >= steps:
+            raise KeyboardInterrupt
+
+    return hook
+
+
 def test_resume_continues_exactly(photos, tmp_path):
     whole = train(_cfg(photos, tmp_path / "whole"), progress=False)
     assert whole["step"] == 12 and whole["skipped_images"] == 1
     cfg = _cfg(photos, tmp_path / "cut")
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, progress=False, _crash_after=6)  # killed after step 6; last checkpoint at 4
+        train(cfg, progress=False, on_step=_crash_after(6))  # killed after step 6; last checkpoint at 4
     assert [r["step"] for r in _log(tmp_path / "cut")] == ["2", "4", "6"]
     train(cfg, resume=True, progress=False)
     a, b = _log(tmp_path / "whole"), _log(tmp_path / "cut")

@@ -1,0 +1,61 @@
+"""``fpsnr anchors``: classical codecs over a quality sweep, as RD rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.options import missing_regions_option, sweep_fp_option, translate_errors
+from fpsnr.cli.output import write_rd_rows
+from fpsnr.options import BatchOptions
+from fpsnr.progress import ProgressBar
+from fpsnr.regions import load_region_index
+
+
+@click.command("anchors")
+@click.option(
+    "--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True
+)
+@click.option("--regions", "regions_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--codec", "codecs", default="jpeg,webp", show_default=True, help="Comma list of jpeg, webp, jp2, avif."
+)
+@click.option(
+    "--quality",
+    "qualities",
+    type=int,
+    multiple=True,
+    help="Quality points for every codec [each codec's sweep].",
+)
+@sweep_fp_option
+@missing_regions_option
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
+)
+@translate_errors
+def anchors_command(
+    data_dir: Path,
+    regions_path: Path,
+    codecs: str,
+    qualities: tuple[int, ...],
+    fps: tuple[float, ...],
+    missing_regions: str,
+    out: Path,
+) -> None:
+    """Classical codecs (OpenCV/Pillow, in-process) over a quality sweep, as RD rows."""
+    from fpsnr.anchors import anchor_codecs, avif_available
+    from fpsnr.rd import run_rd
+
+    names = [c.strip() for c in codecs.split(",") if c.strip()]
+    if "avif" in names and not avif_available():
+        click.echo("warning: this Pillow has no AVIF support; skipping avif", err=True)
+        names.remove("avif")
+    sweep: dict[str, Sequence[int]] | None = {n: list(qualities) for n in names} if qualities else None
+    index = load_region_index(regions_path)
+    adapters = anchor_codecs(names, sweep)
+    options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
+    with ProgressBar("anchors", "code") as bar:
+        rows = list(run_rd(data_dir, index, adapters, options, progress=bar))
+    write_rd_rows(rows, out, fps)

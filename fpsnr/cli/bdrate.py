@@ -1,0 +1,51 @@
+"""``fpsnr bdrate``: Bjøntegaard delta rates between codecs of an RD CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.options import metric_fp_option, translate_errors
+
+
+@click.command("bdrate")
+@click.argument("rd_csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--anchor", required=True, help="Reference codec (the codec column).")
+@click.option(
+    "--test", "tests", multiple=True, required=True, help="Codec(s) to compare; repeat for several."
+)
+@click.option("--metric", "metrics", multiple=True, default=("psnr",), show_default=True,
+              type=click.Choice(["psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "ms_ssim"]),
+              help="Repeat for a Table-3-style table of several metrics.")  # fmt: skip
+@metric_fp_option
+@click.option("--method", type=click.Choice(["akima", "pchip", "cubic"]), default="akima", show_default=True)
+@translate_errors
+def bdrate_command(
+    rd_csv: Path, anchor: str, tests: tuple[str, ...], metrics: tuple[str, ...], fp: float, method: str
+) -> None:
+    """Bjøntegaard delta rate (%) of each --test codec against --anchor.
+
+    Negative: fewer bits for the same quality. Curves are averaged over images per
+    rate point first (mean bpp, mean metric).
+    """
+    from fpsnr.bdrate import bd_rate
+    from fpsnr.rd import read_rd_csv
+
+    rd = read_rd_csv(rd_csv)
+    names = {"psnr": "PSNR", "mean_fpsnr": "F_PSNR", "periphery_psnr": "periphery", "ms_ssim": "MS-SSIM",
+             "m_fpsnr": f"M-FPSNR (Fp={fp:g})"}  # fmt: skip
+    header = [f"{'vs ' + anchor:28s}"] + [f"{names[m]:>20s}" for m in metrics]
+    click.echo("".join(header))
+    for test in tests:
+        cells = []
+        for metric in metrics:
+            result = bd_rate(rd, anchor, test, metric=metric, fp=fp, method=method)
+            if result.overlap < 0.75:
+                click.echo(
+                    f"warning: {test} vs {anchor} under {result.metric}: the curves overlap on "
+                    f"{result.overlap:.0%} of their quality range; the BD-rate extrapolates",
+                    err=True,
+                )
+            cells.append(f"{result.bd_rate:+19.2f}%")
+        click.echo(f"{test:28s}" + "".join(cells))

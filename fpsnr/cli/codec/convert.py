@@ -1,0 +1,39 @@
+"""``fpsnr codec convert``: a CompressAI state dict into fpsnr weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.codec.common import codec_modules
+from fpsnr.cli.options import translate_errors
+from fpsnr.codec import MODEL_NAMES
+
+
+@click.command("convert")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True)
+@click.option("--lmbda", type=float, required=True, help="λ the checkpoint was trained with.")
+@click.option("--distortion", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True)
+@click.option("--steps", type=click.IntRange(min=0), default=0, help="Training steps, for the record.")
+@click.option("--data", default="unknown", help="Training data, for the record.")
+@click.option("--half", is_flag=True, help="Store floats as float16 (half the size).")
+@translate_errors
+def convert_command(
+    source: Path, out: Path, model: str, lmbda: float, distortion: str, steps: int, data: str, half: bool
+) -> None:
+    """Convert a CompressAI bmshj2018-hyperprior state dict into fpsnr weights.
+
+    SOURCE is a .safetensors file or a .pth state dict (read with weights_only=True:
+    no pickled code runs). With --model bmshj2018-hyperprior-attn the attention
+    blocks start fresh (a warm start for training).
+    """
+    _, weights = codec_modules()
+    info = weights.convert_compressai(
+        source, out, arch=model, lmbda=lmbda, distortion=distortion, steps=steps, data=data, half=half
+    )
+    click.echo(
+        f"wrote {out}: {info.arch}, N={info.n}, M={info.m}, λ={info.lmbda:g}, id {info.id_hex}", err=True
+    )

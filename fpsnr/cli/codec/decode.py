@@ -1,0 +1,40 @@
+"""``fpsnr codec decode``: an .fpc bitstream back into an image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.codec.common import (
+    codec_modules,
+    device_option,
+    load,
+    model_option,
+    read_bitstream,
+    weights_option,
+)
+from fpsnr.cli.options import translate_errors
+
+
+@click.command("decode")
+@click.argument("bitstream", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Image to write."
+)
+@weights_option
+@model_option
+@device_option
+@translate_errors
+def decode_command(bitstream: Path, out: Path, weights: Path, model: str | None, device: str) -> None:
+    """Decompress BITSTREAM into an image (PNG recommended: lossless)."""
+    from fpsnr.images import write_image
+
+    coder, _ = codec_modules()
+    data = read_bitstream(bitstream)
+    net, info = load(weights, model, device)
+    decoded = coder.decode(net, info, data, source=str(bitstream), device=device)
+    write_image(out, decoded.image)
+    click.echo(
+        f"wrote {out}: {decoded.header.width}×{decoded.header.height}, {decoded.seconds:.2f} s", err=True
+    )

@@ -1,0 +1,43 @@
+"""``fpsnr codec encode``: an image into an .fpc bitstream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.codec.common import (
+    codec_modules,
+    device_option,
+    load,
+    model_option,
+    weights_option,
+    without_alpha,
+    write_bitstream,
+)
+from fpsnr.cli.options import alpha_option, translate_errors
+
+
+@click.command("encode")
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help=".fpc file."
+)
+@weights_option
+@model_option
+@alpha_option
+@device_option
+@translate_errors
+def encode_command(image: Path, out: Path, weights: Path, model: str | None, alpha: str, device: str) -> None:
+    """Compress IMAGE (8-bit RGB or gray) into an .fpc bitstream."""
+    from fpsnr.images import read_image
+
+    coder, _ = codec_modules()
+    net, info = load(weights, model, device)
+    encoded = coder.encode(net, info, without_alpha(read_image(image), alpha), device=device)
+    write_bitstream(out, encoded.data)
+    click.echo(
+        f"wrote {out}: {len(encoded.data)} bytes, {encoded.bpp_payload:.4f} bpp payload, "
+        f"{encoded.bpp_file:.4f} bpp file, {encoded.seconds:.2f} s",
+        err=True,
+    )

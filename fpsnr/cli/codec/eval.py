@@ -1,0 +1,55 @@
+"""``fpsnr codec eval``: the learned codec's RD rows over a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.codec.common import codec_modules, device_option
+from fpsnr.cli.options import missing_regions_option, sweep_fp_option, translate_errors
+from fpsnr.cli.output import write_rd_rows
+
+
+@click.command("eval")
+@click.option(
+    "--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True
+)
+@click.option("--regions", "regions_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--weights", "weights_files", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+    required=True, help="One weights file per rate point; repeat (models may differ).",
+)  # fmt: skip
+@sweep_fp_option
+@missing_regions_option
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
+)
+@device_option
+@translate_errors
+def eval_command(
+    data_dir: Path,
+    regions_path: Path,
+    weights_files: tuple[Path, ...],
+    fps: tuple[float, ...],
+    missing_regions: str,
+    out: Path,
+    device: str,
+) -> None:
+    """Really encode and decode every image with each weights file; write the RD CSV.
+
+    bpp comes from the bitstream bytes (payload); quality numbers from the core engine
+    on the 8-bit decoded image. The codec column is the model name, the rate point its λ.
+    """
+    from fpsnr.options import BatchOptions
+    from fpsnr.progress import ProgressBar
+    from fpsnr.regions import load_region_index
+
+    codec_modules()
+    from fpsnr.codec.rd import run_eval
+
+    index = load_region_index(regions_path)
+    options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
+    with ProgressBar("eval", "code") as bar:
+        rows = list(run_eval(data_dir, index, weights_files, options, device=device, progress=bar))
+    write_rd_rows(rows, out, fps)

@@ -1,0 +1,68 @@
+"""``fpsnr codec roundtrip``: encode, decode and score one image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.codec.common import (
+    codec_modules,
+    device_option,
+    load,
+    model_option,
+    weights_option,
+    without_alpha,
+)
+from fpsnr.cli.options import alpha_option, fp_option, radius_options, translate_errors
+
+
+@click.command("roundtrip")
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@weights_option
+@model_option
+@click.option("--regions", "regions_path", type=click.Path(path_type=Path), help="Regions JSON for F_PSNR.")
+@fp_option
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Also write the decoded image."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@alpha_option
+@radius_options
+@device_option
+@translate_errors
+def roundtrip_command(
+    image: Path,
+    weights: Path,
+    model: str | None,
+    regions_path: Path | None,
+    fps: tuple[float, ...],
+    out: Path | None,
+    fmt: str,
+    alpha: str,
+    viewing_distance: float,
+    foveal_angle: float,
+    device: str,
+) -> None:
+    """Encode and decode IMAGE, then score the 8-bit result with the core engine.
+
+    The decoder runs on the CPU unless --device says otherwise.
+    """
+    from fpsnr.formatting import format_roundtrip, format_roundtrip_json
+    from fpsnr.images import read_image, write_image
+    from fpsnr.options import ScoreOptions
+    from fpsnr.regions import load_regions
+
+    codec_modules()
+    from fpsnr.codec.rd import roundtrip
+
+    options = ScoreOptions(fps=fps, viewing_distance=viewing_distance, foveal_angle=foveal_angle)
+    original = without_alpha(read_image(image), alpha)
+    net, info = load(weights, model, device)
+    regions = None if regions_path is None else load_regions(regions_path, image=image.name)
+    result, decoded = roundtrip(
+        net, info, original, name=str(image), regions=regions, options=options, device=device
+    )
+    if out is not None:
+        write_image(out, decoded)
+    click.echo(format_roundtrip(result) if fmt == "table" else format_roundtrip_json(result))

@@ -1,0 +1,101 @@
+"""``fpsnr codec train``: start or resume a training run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fpsnr.cli.codec.common import codec_modules, device_option
+from fpsnr.cli.options import translate_errors
+from fpsnr.codec import MODEL_NAMES
+from fpsnr.progress import ProgressBar
+
+
+@click.command("train")
+@click.option(
+    "--data", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Training images."
+)
+@click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True)
+@click.option("--lmbda", type=float, help="λ of L = λ·D + R (CompressAI MSE scale: 0.0018…0.18).")
+@click.option("--distortion", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True)
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Run directory (new).")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Continue the run in this directory exactly where it stopped.")  # fmt: skip
+@click.option(
+    "--init", type=click.Path(dir_okay=False, path_type=Path), help="Warm-start weights (.safetensors)."
+)
+@click.option("--max-steps", type=click.IntRange(min=1), default=None)
+@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--patch", type=click.IntRange(min=64), default=256, show_default=True, help="Crop side.")
+@click.option("--lr", type=float, default=1e-4, show_default=True)
+@click.option("--clip", type=float, default=1.0, show_default=True, help="Gradient-norm clip (0: off).")
+@click.option("--N", "n_channels", type=click.IntRange(min=1), default=None, help="N channels (default 128).")
+@click.option("--M", "m_channels", type=click.IntRange(min=1), default=None, help="M channels (default 192).")
+@click.option(
+    "--val", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Validation images."
+)
+@click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--log-every", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-bad-steps", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Stop after this many non-finite losses in a row.")  # fmt: skip
+@device_option
+@translate_errors
+def train_command(
+    data: Path | None,
+    model: str,
+    lmbda: float | None,
+    distortion: str,
+    out: Path | None,
+    resume_dir: Path | None,
+    init: Path | None,
+    max_steps: int | None,
+    max_minutes: float | None,
+    batch_size: int,
+    patch: int,
+    lr: float,
+    clip: float,
+    n_channels: int | None,
+    m_channels: int | None,
+    val: Path | None,
+    val_every: int,
+    checkpoint_every: int,
+    log_every: int,
+    seed: int,
+    max_bad_steps: int,
+    device: str,
+) -> None:
+    """Train a codec: random crops in memory, Adam + aux Adam, checkpoints, CSV log.
+
+    Start a run with --data, --lmbda and --out; continue it with --resume RUN_DIR
+    (the run's settings are reused; --max-steps/--max-minutes may extend it). Runs
+    under torchrun with DistributedDataParallel.
+    """
+    codec_modules()
+    from fpsnr.codec.train import TrainConfig, resume_config, train
+
+    if resume_dir is not None:
+        cfg = resume_config(resume_dir, max_steps=max_steps, max_minutes=max_minutes)
+    else:
+        missing = [name for name, v in (("--data", data), ("--lmbda", lmbda), ("--out", out)) if v is None]
+        if missing or data is None or lmbda is None or out is None:
+            raise click.UsageError(f"a new run needs {', '.join(missing)} (or --resume RUN_DIR)")
+        cfg = TrainConfig(
+            data=str(data), model=model, lmbda=lmbda, out=str(out), distortion=distortion, n=n_channels,
+            m=m_channels, batch_size=batch_size, patch=patch, lr=lr, clip=clip, max_steps=max_steps,
+            max_minutes=max_minutes, init=str(init) if init else None, val=str(val) if val else None,
+            val_every=val_every, checkpoint_every=checkpoint_every, log_every=log_every, seed=seed,
+            device=device, max_bad_steps=max_bad_steps,
+        )  # fmt: skip
+    with ProgressBar(f"train {cfg.model} λ={cfg.lmbda:g}", "step") as bar:
+
+        def show(row: dict[str, Any]) -> None:
+            bar.postfix(loss=f"{row['loss']:.3f}", bpp=f"{row['bpp']:.3f}", psnr=f"{row['psnr']:.2f}")
+
+        summary = train(cfg, resume=resume_dir is not None, progress=bar, on_log=show)
+    shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
+    click.echo(f"done: {shown}; weights in {Path(cfg.out) / 'last.safetensors'}", err=True)

@@ -1,0 +1,120 @@
+"""The learned codec measured: one image through and back, and RD rows over a folder.
+
+:class:`LearnedCodec` is the learned codec as an :class:`~fpsnr.rd.RDCodec`, one rate
+point per weights file.
+
+Every image is really encoded and decoded; the rate is the bitstream's payload bytes
+(comparable with the literature), the codec column the model name, the rate point its
+λ. The RD loop itself is the core's :func:`fpsnr.rd.run_rd`, shared with the anchors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from fpsnr.codec import coder
+from fpsnr.codec.weights import WeightsInfo, load_weights
+from fpsnr.errors import CodecError
+from fpsnr.metrics import psnr, score_pair
+from fpsnr.options import BatchOptions, ScoreOptions
+from fpsnr.progress import ProgressCallback
+from fpsnr.rd import Coded, RatePoint, run_rd
+from fpsnr.regions import Regions
+from fpsnr.results import RoundtripResult, Score
+
+__all__ = ["LearnedCodec", "roundtrip", "run_eval"]
+
+
+class LearnedCodec:
+    """Loaded weights files, each one rate point of the learned codec."""
+
+    def __init__(self, weights: Sequence[str | os.PathLike[str]], *, device: str = "cpu") -> None:
+        self.device = device
+        self.models: list[tuple[Any, WeightsInfo]] = []
+        for path in weights:
+            net, info = load_weights(Path(path))
+            self.models.append((net.to(device), info))
+        points = [(info.arch, f"{info.lmbda:g}") for _, info in self.models]
+        if len(set(points)) != len(points):
+            raise CodecError("two weights files share model and λ; give each rate point once")
+        self._by_point = {
+            RatePoint(info.arch, f"{info.lmbda:g}", info.lmbda): (net, info) for net, info in self.models
+        }
+
+    def points(self) -> list[RatePoint]:
+        return list(self._by_point)
+
+    def check(self, reference: npt.NDArray[np.generic], image: str) -> None:
+        """Nothing to check up front: the coder refuses what it cannot code, per point."""
+
+    def code(self, reference: npt.NDArray[np.generic], point: RatePoint, image: str) -> Coded:
+        net, info = self._by_point[point]
+        enc = coder.encode(net, info, reference, device=self.device)
+        dec = coder.decode(net, info, enc.data, source=image, device=self.device)
+        return Coded(
+            nbytes=enc.payload_bytes,
+            encode_seconds=enc.seconds,
+            decoded=dec.image,
+            decode_seconds=dec.seconds,
+        )
+
+
+def run_eval(
+    data_dir: str | os.PathLike[str],
+    index: dict[str, Regions],
+    weights: Sequence[str | os.PathLike[str]],
+    options: BatchOptions,
+    *,
+    device: str = "cpu",
+    progress: ProgressCallback | None = None,
+) -> Iterator[dict[str, Any]]:
+    """RD rows of the learned codec at each weights file, image by image."""
+    return run_rd(data_dir, index, [LearnedCodec(weights, device=device)], options, progress=progress)
+
+
+def roundtrip(
+    net: Any,
+    info: WeightsInfo,
+    image: npt.NDArray[np.generic],
+    *,
+    name: str,
+    regions: Regions | None = None,
+    options: ScoreOptions | None = None,
+    device: str = "cpu",
+) -> tuple[RoundtripResult, npt.NDArray[np.uint8]]:
+    """Encode and decode one image, then score the 8-bit result with the core engine.
+
+    ``name`` is the image's name in the result; with ``regions`` the scores hold F_PSNR
+    and M-FPSNR at every Fp of ``options``, without them only the frame PSNR is
+    computed. Returns the result and the decoded image.
+    """
+    encoded = coder.encode(net, info, image, device=device)
+    decoded = coder.decode(net, info, encoded.data, source=name, device=device)
+    height, width = image.shape[:2]
+    scores: tuple[Score, ...] = ()
+    if regions is not None:
+        scores = tuple(score_pair(image, decoded.image, regions, options, ref=name))
+    result = RoundtripResult(
+        image=name,
+        model=info.arch,
+        weights=f"{Path(info.path).name} ({info.id_hex})",
+        lmbda=info.lmbda,
+        width=width,
+        height=height,
+        bytes=len(encoded.data),
+        payload_bytes=encoded.payload_bytes,
+        bpp_payload=encoded.bpp_payload,
+        bpp_file=encoded.bpp_file,
+        encode_seconds=encoded.seconds,
+        decode_seconds=decoded.seconds,
+        # score_pair already has the frame PSNR when regions were given
+        psnr=scores[0].psnr if scores else psnr(image, decoded.image),
+        scores=scores,
+    )
+    return result, decoded.image
