@@ -16,9 +16,9 @@ the numbers empty — never a number.
 
 from __future__ import annotations
 
-import csv
+import itertools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,14 +28,13 @@ import numpy.typing as npt
 
 from fpsnr.errors import FpsnrError, ParameterError
 from fpsnr.fallback import regions_for_image
-from fpsnr.files import atomic_open
-from fpsnr.formatting import csv_cell
 from fpsnr.images import find_images, read_image
 from fpsnr.metrics import score_pair
 from fpsnr.options import SWEEP_FPS, BatchOptions, ScoreOptions
 from fpsnr.progress import ProgressCallback
 from fpsnr.quality import ms_ssim
 from fpsnr.regions import Regions
+from fpsnr.sink import CsvSink
 
 __all__ = [
     "DEFAULT_FPS",
@@ -45,6 +44,7 @@ __all__ = [
     "fp_column",
     "rd_columns",
     "rd_row",
+    "rd_sink",
     "read_rd_csv",
     "run_rd",
     "write_rd_csv",
@@ -243,16 +243,40 @@ def run_rd(
                     progress(done, total)
 
 
-def write_rd_csv(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str], fps: Sequence[float]) -> None:
-    """Write RD rows atomically (temporary file, then rename), full-precision numbers."""
+def rd_sink(out: str | os.PathLike[str], fps: Sequence[float]) -> CsvSink:
+    """A crash-safe RD CSV output that keeps rows in the order they are written.
+
+    Any earlier output is replaced (as ``anchors`` and ``codec eval`` always did);
+    call ``start([])``, then ``write`` rows as they come, then ``finish``.
+    """
+    sink = CsvSink(Path(out), rd_columns(fps), None, {"rd_columns": rd_columns(fps)})
+    sink.prepare(resume=False, overwrite=True)
+    return sink
+
+
+def write_rd_csv(
+    rows: Iterable[dict[str, Any]], out: str | os.PathLike[str], fps: Sequence[float]
+) -> list[dict[str, Any]]:
+    """Write RD rows as they come, crash-safe, full-precision numbers; return them.
+
+    Rows go to ``<out>.partial`` one by one and the final file replaces ``out``
+    atomically at the end (see :class:`fpsnr.sink.CsvSink`).
+    """
     target = Path(out)
-    columns = rd_columns(fps)
+    iterator = iter(rows)
+    first = next(iterator, None)  # a run refused before any row (no images...) leaves no file
+    written: list[dict[str, Any]] = []
     try:
-        with atomic_open(target, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([csv_cell(row.get(c)) for c in columns])
+        sink = rd_sink(target, fps)
+        sink.start([])
+        try:
+            for row in iterator if first is None else itertools.chain([first], iterator):
+                sink.write([row])
+                written.append(row)
+        finally:
+            sink.close()
+        sink.finish()
+        return written
     except OSError as err:
         raise ParameterError(f"{target}: cannot write ({err.strerror or err})") from err
 

@@ -12,6 +12,7 @@ continue under other settings.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -121,20 +122,32 @@ def _sortable(value: str) -> tuple[int, float, str]:
 
 
 def _read_whole_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
-    """CSV rows of ``path``; a last line cut short by a crash is dropped."""
+    """CSV rows of ``path``, parsed as CSV (a cell may hold any character, newlines too).
+
+    A last row cut short by a crash (no line end after it, or an unclosed quote) is
+    dropped: it is redone on resume.
+    """
     if not path.exists():
         return []
-    text = path.read_text(encoding="utf-8")
-    if not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-    reader = csv.DictReader(text.splitlines())
-    if reader.fieldnames is None:
+    with path.open(newline="", encoding="utf-8") as handle:
+        text = handle.read()
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    parsed: list[list[str]] = []
+    try:
+        for row in reader:
+            parsed.append(row)
+    except csv.Error:
+        pass  # an unclosed quote at the end: the row being written when it stopped
+    else:
+        if parsed and not text.endswith(("\n", "\r")):
+            parsed.pop()
+    if not parsed:
         return []
-    if list(reader.fieldnames) != list(columns):
+    if parsed[0] != list(columns):
         raise ParameterError(
             f"{path}: not an fpsnr batch file (columns differ); use --overwrite or another --out"
         )
-    return [row for row in reader if None not in row.values() and len(row) == len(columns)]
+    return [dict(zip(columns, row, strict=True)) for row in parsed[1:] if len(row) == len(columns)]
 
 
 class BatchSinks:

@@ -184,3 +184,26 @@ def test_one_rd_loop_for_every_codec(photos, tmp_path):
     assert {r["error"] for r in rows[6:]} == {rows[6]["error"]} and "cannot decode" in rows[6]["error"]
     assert all(r["width"] is None and r["height"] is None for r in rows[6:])
     assert calls[0] == (0, 9) and calls[-1] == (9, 9) and len(calls) >= 4
+
+
+def test_rd_csv_is_written_as_rows_come_and_a_refused_run_leaves_nothing(photos, tmp_path):
+    out = tmp_path / "out" / "rd.csv"
+    seen = []
+
+    def rows():
+        for k in range(3):
+            if k == 1:  # the first row is already on disk, in the partial file
+                seen.append((tmp_path / "out" / "rd.csv.partial").read_text().count("\n"))
+            yield {"codec": "c", "rate_point": f"p{k}", "quality": k, "image": "a.png",
+                   "error": "line one\nline two" if k == 2 else ""}  # fmt: skip
+
+    written = write_rd_csv(rows(), out, (0.5,))
+    assert len(written) == 3 and seen == [2]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["rd.csv"]
+    back = read_rd_csv(out)
+    assert list(back["rate_point"]) == ["p0", "p1", "p2"] and back["error"][2] == "line one\nline two"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(fpsnr.ParameterError, match="no images found"):
+        write_rd_csv(run_rd(empty, {}, [_FakeCodec("a", (1,))], BatchOptions()), tmp_path / "no.csv", (0.5,))
+    assert not list(tmp_path.glob("no.csv*"))

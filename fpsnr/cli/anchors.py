@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.options import missing_regions_option, sweep_fp_option, translate_errors
-from fpsnr.cli.output import write_rd_rows
+from fpsnr.cli.output import report_rd_rows
 from fpsnr.options import BatchOptions
 from fpsnr.progress import ProgressBar
 from fpsnr.regions import load_region_index
@@ -46,7 +46,7 @@ def anchors_command(
 ) -> None:
     """Classical codecs (OpenCV/Pillow, in-process) over a quality sweep, as RD rows."""
     from fpsnr.anchors import anchor_codecs, avif_available
-    from fpsnr.rd import run_rd
+    from fpsnr.rd import run_rd, write_rd_csv
 
     names = [c.strip() for c in codecs.split(",") if c.strip()]
     if "avif" in names and not avif_available():
@@ -57,5 +57,5 @@ def anchors_command(
     adapters = anchor_codecs(names, sweep)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
     with ProgressBar("anchors", "code") as bar:
-        rows = list(run_rd(data_dir, index, adapters, options, progress=bar))
-    write_rd_rows(rows, out, fps)
+        rows = write_rd_csv(run_rd(data_dir, index, adapters, options, progress=bar), out, fps)
+    report_rd_rows(rows, out)

@@ -8,7 +8,7 @@ import click
 
 from fpsnr.cli.codec.common import codec_modules, device_option
 from fpsnr.cli.options import missing_regions_option, sweep_fp_option, translate_errors
-from fpsnr.cli.output import write_rd_rows
+from fpsnr.cli.output import report_rd_rows
 
 
 @click.command("eval")
@@ -43,6 +43,7 @@ def eval_command(
     """
     from fpsnr.options import BatchOptions
     from fpsnr.progress import ProgressBar
+    from fpsnr.rd import write_rd_csv
     from fpsnr.regions import load_region_index
 
     codec_modules()
@@ -51,5 +52,6 @@ def eval_command(
     index = load_region_index(regions_path)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
     with ProgressBar("eval", "code") as bar:
-        rows = list(run_eval(data_dir, index, weights_files, options, device=device, progress=bar))
-    write_rd_rows(rows, out, fps)
+        rows = write_rd_csv(run_eval(data_dir, index, weights_files, options, device=device, progress=bar),
+                            out, fps)  # fmt: skip
+    report_rd_rows(rows, out)
