@@ -22,7 +22,7 @@ from fpsnr.errors import FpsnrError, ParameterError
 from fpsnr.options import BatchOptions
 from fpsnr.progress import ProgressBar
 from fpsnr.rd import DEFAULT_FPS, Coded, RatePoint, run_rd
-from fpsnr.regions import Regions
+from fpsnr.regions import RegionIndex
 
 __all__ = ["ANCHORS", "Anchor", "AnchorCodec", "avif_available", "run_anchors"]
 
@@ -136,7 +136,7 @@ def anchor_codecs(
 
 def run_anchors(
     data_dir: str | os.PathLike[str],
-    regions: dict[str, Regions],
+    regions: RegionIndex,
     codecs: Iterable[str],
     *,
     fps: Sequence[float] = DEFAULT_FPS,

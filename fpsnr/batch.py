@@ -30,7 +30,7 @@ from fpsnr.pairing import plan_pairs
 from fpsnr.parallel import map_dask
 from fpsnr.parallel import map_local as map_local
 from fpsnr.progress import ProgressBar, ProgressCallback
-from fpsnr.regions import Regions, load_region_index
+from fpsnr.regions import RegionIndex, Regions, load_region_index
 from fpsnr.sink import CsvSink as CsvSink
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ def run_pairs(
 def score_folders(
     ref_dir: str | os.PathLike[str],
     test_dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    regions: str | os.PathLike[str] | Regions | dict[str, Regions] | None,
+    regions: str | os.PathLike[str] | Regions | RegionIndex | None,
     *,
     labels: Sequence[str] | None = None,
     options: BatchOptions | None = None,

@@ -12,7 +12,7 @@ from typing import Any
 
 from fpsnr.errors import FpsnrError
 from fpsnr.options import BatchOptions
-from fpsnr.regions import Region, Regions
+from fpsnr.regions import Region, RegionIndex, Regions
 from fpsnr.saliency import suggest_regions
 
 __all__ = ["fallback_regions", "regions_for_image"]
@@ -35,7 +35,7 @@ def fallback_regions(reference: Any, stem: str, options: BatchOptions) -> Region
 
 
 def regions_for_image(
-    index: dict[str, Regions], image: str | Path, reference: Any, options: BatchOptions
+    index: RegionIndex, image: str | Path, reference: Any, options: BatchOptions
 ) -> Regions:
     """The regions of ``image`` from an index keyed by file stem, or the policy's fallback."""
     stem = Path(image).stem

@@ -26,7 +26,7 @@ from fpsnr.regions import (
     DEFAULT_VIEWING_DISTANCE,
     Disc,
     Region,
-    Regions,
+    RegionsLike,
     as_discs,
     disc_mask,
     disc_window,
@@ -272,7 +272,7 @@ def _measure_pair(pair: Pair, discs: Sequence[Disc]) -> Measurement:
 def measure(
     image_true: npt.ArrayLike,
     image_test: npt.ArrayLike,
-    regions: Regions | Sequence[Region],
+    regions: RegionsLike,
     *,
     channel: Channel = "rgb",
     data_range: float | None = None,
@@ -296,7 +296,7 @@ def measure(
 def score_pair(
     image_true: npt.ArrayLike,
     image_test: npt.ArrayLike,
-    regions: Regions | Sequence[Region],
+    regions: RegionsLike,
     options: ScoreOptions | None = None,
     *,
     ref: str | None = None,
@@ -325,7 +325,7 @@ def score_pair(
 def score(
     image_true: npt.ArrayLike,
     image_test: npt.ArrayLike,
-    regions: Regions | Sequence[Region],
+    regions: RegionsLike,
     *,
     fp: float = DEFAULT_FP,
     channel: Channel = "rgb",

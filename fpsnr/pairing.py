@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fpsnr.errors import ParameterError
 from fpsnr.images import IMAGE_EXTENSIONS, find_images
-from fpsnr.regions import Regions
+from fpsnr.regions import RegionIndex, Regions
 
 __all__ = ["PairTask", "plan_pairs"]
 
@@ -38,7 +38,7 @@ class PairTask:
 def plan_pairs(
     ref_dir: str | os.PathLike[str],
     test_dirs: Sequence[str | os.PathLike[str]],
-    regions: Regions | dict[str, Regions] | None,
+    regions: Regions | RegionIndex | None,
     *,
     labels: Sequence[str] | None = None,
 ) -> tuple[list[PairTask], list[str]]:
@@ -92,7 +92,7 @@ def plan_pairs(
     return tasks, warnings
 
 
-def _regions_for(regions: Regions | dict[str, Regions] | None, stem: str) -> Regions | None:
+def _regions_for(regions: Regions | RegionIndex | None, stem: str) -> Regions | None:
     if regions is None:
         return None
     if isinstance(regions, Regions):

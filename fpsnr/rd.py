@@ -33,7 +33,7 @@ from fpsnr.metrics import score_pair
 from fpsnr.options import SWEEP_FPS, BatchOptions, ScoreOptions
 from fpsnr.progress import ProgressCallback
 from fpsnr.quality import ms_ssim
-from fpsnr.regions import Regions
+from fpsnr.regions import RegionIndex, Regions
 from fpsnr.sink import CsvSink
 
 __all__ = [
@@ -172,7 +172,7 @@ def failed_row(point: RatePoint, image: str, message: str, fps: Sequence[float])
 
 def run_rd(
     data_dir: str | os.PathLike[str],
-    index: dict[str, Regions],
+    index: RegionIndex,
     codecs: Sequence[RDCodec],
     options: BatchOptions,
     *,

@@ -41,7 +41,9 @@ __all__ = [
     "DEFAULT_VIEWING_DISTANCE",
     "Disc",
     "Region",
+    "RegionIndex",
     "Regions",
+    "RegionsLike",
     "check_radius_settings",
     "default_radius",
     "disc_mask",
@@ -317,6 +319,13 @@ def disc_mask(shape: tuple[int, ...], center: tuple[float, float], radius: float
     return mask
 
 
+RegionIndex = dict[str, Regions]
+"""The regions of many images, keyed by image file stem (``load_region_index``)."""
+RegionsLike = Regions | Sequence[Region]
+"""What the metric takes for one image: a file's :class:`Regions` (scaled to the
+image), or plain :class:`Region` objects in the image's own pixels."""
+
+
 def _plain_number(v: float) -> int | float:
     return int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v)
 
@@ -488,7 +497,7 @@ def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> R
     raise RegionsError(f"{p}: no regions for image {stem!r}")
 
 
-def load_region_index(path: str | os.PathLike[str]) -> dict[str, Regions]:
+def load_region_index(path: str | os.PathLike[str]) -> RegionIndex:
     """Regions of many images, keyed by image file stem.
 
     ``path`` may be a folder of single-image files (``kodim23.json`` holds the regions
@@ -496,7 +505,7 @@ def load_region_index(path: str | os.PathLike[str]) -> dict[str, Regions]:
     ``image`` field, or by its own stem when that is absent).
     """
     p = Path(path)
-    index: dict[str, Regions] = {}
+    index: RegionIndex = {}
     if p.is_dir():
         for file in sorted(p.glob("*.json")):
             entries = parse_regions(_read_document(file), source=str(file))
@@ -516,7 +525,7 @@ def load_region_index(path: str | os.PathLike[str]) -> dict[str, Regions]:
 
 
 def as_discs(
-    regions: Regions | Sequence[Region],
+    regions: RegionsLike,
     width: int,
     height: int,
     *,

@@ -25,7 +25,7 @@ from fpsnr.metrics import psnr, score_pair
 from fpsnr.options import BatchOptions, ScoreOptions
 from fpsnr.progress import ProgressCallback
 from fpsnr.rd import Coded, RatePoint, run_rd
-from fpsnr.regions import Regions
+from fpsnr.regions import RegionIndex, Regions
 from fpsnr.results import RoundtripResult, Score
 
 __all__ = ["LearnedCodec", "roundtrip", "run_eval"]
@@ -67,7 +67,7 @@ class LearnedCodec:
 
 def run_eval(
     data_dir: str | os.PathLike[str],
-    index: dict[str, Regions],
+    index: RegionIndex,
     weights: Sequence[str | os.PathLike[str]],
     options: BatchOptions,
     *,

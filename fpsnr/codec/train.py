@@ -234,6 +234,33 @@ class _Run:
             csv.writer(handle).writerow([row.get(c, "") for c in LOG_COLUMNS])
 
 
+def _starting_model(cfg: TrainConfig, run: _Run, *, resume: bool) -> Any:
+    """A fresh model, or the run's last weights on resume, or ``cfg.init``'s warm start."""
+    model: Any = build_model(cfg.model, cfg.n, cfg.m).to(cfg.device)
+    model.train()
+    if resume:
+        if not run.state.exists() or not run.weights.exists():
+            raise CodecError(f"{run.dir}: nothing to resume (no state.pt and last.safetensors)")
+        tensors, _ = _read_safetensors(run.weights)
+        _load_into(model, tensors, str(run.weights), strict=True)
+        model.train()
+    elif cfg.init is not None:
+        _init_from(model, cfg.init)
+    return model
+
+
+def _restore_state(
+    run: _Run, optimizer: Any, aux_optimizer: Any, generator: torch.Generator, rank: int, device: str
+) -> tuple[int, float]:
+    """Optimizers and random-number states of the last checkpoint; its step and seconds."""
+    state = torch.load(run.state, map_location=device, weights_only=True)
+    optimizer.load_state_dict(state["optimizer"])
+    aux_optimizer.load_state_dict(state["aux_optimizer"])
+    generator.set_state(state["generator"][rank] if rank < len(state["generator"]) else state["generator"][0])
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["step"]), float(state["seconds"])
+
+
 def _wrap_distributed(model: Any, world: int) -> Any:
     if world <= 1:
         return model
@@ -284,32 +311,14 @@ def train(
     torch.manual_seed(cfg.seed + rank)
     generator = torch.Generator().manual_seed(cfg.seed + 1000 * rank)
     device = cfg.device
-    model: Any = build_model(spec.name, cfg.n, cfg.m).to(device)
-    model.train()
-    step = 0
-    if resume:
-        if not run.state.exists() or not run.weights.exists():
-            raise CodecError(f"{run.dir}: nothing to resume (no state.pt and last.safetensors)")
-        tensors, _ = _read_safetensors(run.weights)
-        _load_into(model, tensors, str(run.weights), strict=True)
-        model.train()
-    elif cfg.init is not None:
-        _init_from(model, cfg.init)
+    model = _starting_model(cfg, run, resume=resume)
     net = _wrap_distributed(model, world)
     main_params, aux_params = _split_parameters(model)
     optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
-    seconds_before = 0.0
+    step, seconds_before = 0, 0.0
     if resume:
-        state = torch.load(run.state, map_location=device, weights_only=True)
-        optimizer.load_state_dict(state["optimizer"])
-        aux_optimizer.load_state_dict(state["aux_optimizer"])
-        step = int(state["step"])
-        seconds_before = float(state["seconds"])
-        generator.set_state(
-            state["generator"][rank] if rank < len(state["generator"]) else state["generator"][0]
-        )
-        torch.set_rng_state(state["torch_rng"])
+        step, seconds_before = _restore_state(run, optimizer, aux_optimizer, generator, rank, device)
     crops = CropSource(cfg.data, cfg.patch, device)
     val_images = CropSource(cfg.val, 64, device).images if cfg.val else []
     if rank == 0:
@@ -358,10 +367,8 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr_now()
             x = crops.batch(cfg.batch_size, generator)
-            optimizer.zero_grad(set_to_none=True)
-            aux_optimizer.zero_grad(set_to_none=True)
-            parts = _rd_loss(net(x), x, cfg.lmbda, cfg.distortion)
-            if not torch.isfinite(parts["loss"]):
+            done = _optimise(net, model, x, cfg, (optimizer, aux_optimizer), (main_params, aux_params), world)
+            if done is None:
                 skipped += 1
                 bad_in_a_row += 1
                 if bad_in_a_row >= cfg.max_bad_steps:
@@ -370,15 +377,8 @@ def train(
                         f"checkpoint is {run.weights}; lower the learning rate or check the data"
                     )
                 continue
+            parts, aux_loss = done
             bad_in_a_row = 0
-            parts["loss"].backward()
-            if cfg.clip > 0:
-                torch.nn.utils.clip_grad_norm_(main_params, cfg.clip)
-            optimizer.step()
-            aux_loss = model.aux_loss()
-            aux_loss.backward()
-            _average_aux_gradients(aux_params, world)
-            aux_optimizer.step()
             step += 1
             window_steps += 1
             if report is not None:
@@ -417,6 +417,29 @@ def train(
     }
 
 
+def _optimise(
+    net: Any, model: Any, x: torch.Tensor, cfg: TrainConfig, optimizers: tuple[Any, Any],
+    params: tuple[list[torch.nn.Parameter], list[torch.nn.Parameter]], world: int,
+) -> tuple[dict[str, Any], torch.Tensor] | None:  # fmt: skip
+    """One step of both optimizers on a batch; ``None`` (nothing changed) if the loss is not finite."""
+    optimizer, aux_optimizer = optimizers
+    main_params, aux_params = params
+    optimizer.zero_grad(set_to_none=True)
+    aux_optimizer.zero_grad(set_to_none=True)
+    parts = _rd_loss(net(x), x, cfg.lmbda, cfg.distortion)
+    if not torch.isfinite(parts["loss"]):
+        return None
+    parts["loss"].backward()
+    if cfg.clip > 0:
+        torch.nn.utils.clip_grad_norm_(main_params, cfg.clip)
+    optimizer.step()
+    aux_loss = model.aux_loss()
+    aux_loss.backward()
+    _average_aux_gradients(aux_params, world)
+    aux_optimizer.step()
+    return parts, aux_loss
+
+
 def _log_row(
     parts: dict[str, Any], aux_loss: torch.Tensor, *, step: int, seconds: float, lr: float,
     steps_per_s: float, skipped: int,
@@ -437,22 +460,20 @@ def _log_row(
 
 
 def synthetic_rate(cfg: TrainConfig, steps: int = 20) -> float:
-    """Training steps per second on random tensors already on the device (no data)."""
+    """Training steps per second on random tensors already on the device (no data).
+
+    The same optimisation step as :func:`train` (clipping included), so the ratio to a
+    real run measures the data pipeline alone.
+    """
     torch.manual_seed(cfg.seed)
     model: Any = build_model(cfg.model, cfg.n, cfg.m).to(cfg.device)
     model.train()
     main_params, aux_params = _split_parameters(model)
-    optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
-    aux_optimizer = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
+    optimizers = (torch.optim.Adam(main_params, lr=cfg.lr), torch.optim.Adam(aux_params, lr=cfg.aux_lr))
     x = torch.rand(cfg.batch_size, 3, cfg.patch, cfg.patch, device=cfg.device)
     start = 0.0
     for i in range(steps + 2):
         if i == 2:
             start = time.perf_counter()
-        optimizer.zero_grad()
-        aux_optimizer.zero_grad()
-        _rd_loss(model(x), x, cfg.lmbda, cfg.distortion)["loss"].backward()
-        optimizer.step()
-        model.aux_loss().backward()
-        aux_optimizer.step()
+        _optimise(model, model, x, cfg, optimizers, (main_params, aux_params), 1)
     return steps / (time.perf_counter() - start)
