@@ -8,16 +8,7 @@ from pathlib import Path
 import click
 
 from fpsnr.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
-from fpsnr.cli.options import (
-    alpha_option,
-    channel_option,
-    data_range_option,
-    fp_option,
-    max_db_option,
-    missing_regions_option,
-    radius_options,
-    translate_errors,
-)
+from fpsnr.cli.options import score_options, translate_errors
 from fpsnr.options import BatchOptions
 from fpsnr.progress import ProgressBar
 from fpsnr.regions import load_region_index
@@ -40,19 +31,13 @@ from fpsnr.sink import BatchSinks
 @click.option(
     "--label", "labels", multiple=True, help="Label of each TEST_DIR, in order (default: folder name)."
 )
-@missing_regions_option
 @click.option(
     "--workers", "-j", type=click.IntRange(min=1), default=None, help="Local processes [all cores]."
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Run on this Dask distributed scheduler instead.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run; finished pairs are kept.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
-@fp_option
-@channel_option
-@max_db_option
-@data_range_option
-@alpha_option
-@radius_options
+@score_options(batch=True)
 @translate_errors
 def batch_command(
     ref_dir: Path,
@@ -61,18 +46,11 @@ def batch_command(
     out: Path,
     regions_out: Path | None,
     labels: tuple[str, ...],
-    missing_regions: str,
     workers: int | None,
     scheduler: str | None,
     resume: bool,
     overwrite: bool,
-    fps: tuple[float, ...],
-    channel: str,
-    max_db: float | None,
-    data_range: float | None,
-    alpha: str,
-    viewing_distance: float,
-    foveal_angle: float,
+    options: BatchOptions,
 ) -> None:
     """Score every image of REF_DIR against the same-named image in each TEST_DIR.
 
@@ -83,16 +61,6 @@ def batch_command(
         raise click.UsageError("--resume and --overwrite exclude each other")
     if regions_out is not None and regions_out.resolve() == out.resolve():
         raise click.UsageError("--regions-out must differ from --out")
-    options = BatchOptions(
-        fps=fps,
-        channel=channel,  # type: ignore[arg-type]
-        data_range=data_range,
-        max_db=max_db,
-        alpha=alpha,  # type: ignore[arg-type]
-        viewing_distance=viewing_distance,
-        foveal_angle=foveal_angle,
-        missing_regions=missing_regions,  # type: ignore[arg-type]
-    )
     settings = {
         "options": options.to_json(),
         "ref_dir": str(ref_dir),

@@ -10,7 +10,15 @@ from typing import Any, TypeVar
 import click
 
 from fpsnr.errors import FpsnrError
-from fpsnr.options import ALPHA_MODES, CHANNELS, DEFAULT_FP, MISSING_REGIONS, SWEEP_FPS
+from fpsnr.options import (
+    ALPHA_MODES,
+    CHANNELS,
+    DEFAULT_FP,
+    MISSING_REGIONS,
+    SWEEP_FPS,
+    BatchOptions,
+    ScoreOptions,
+)
 from fpsnr.regions import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, MAX_FOVEAL_ANGLE
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,3 +118,38 @@ format_option = click.option(
 
 def radius_options(func: F) -> F:
     return viewing_distance_option(foveal_angle_option(func))
+
+
+_SCORE_FIELDS = ("fps", "channel", "max_db", "data_range", "alpha", "viewing_distance", "foveal_angle")
+
+
+def score_options(*, batch: bool = False) -> Callable[[F], F]:
+    """The options that say how a pair is scored, handed to the command as one record.
+
+    Adds ``--fp``, ``--channel``, ``--max-db``, ``--data-range``, ``--alpha``,
+    ``--viewing-distance`` and ``--foveal-angle`` (and ``--missing-regions`` with
+    ``batch=True``); the command receives them as ``options``, a
+    :class:`~fpsnr.options.ScoreOptions` (or :class:`~fpsnr.options.BatchOptions`)
+    checked once, here. A value the record refuses is exit status 1, one line.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in _SCORE_FIELDS}
+            if batch:
+                values["missing_regions"] = kwargs.pop("missing_regions")
+            try:
+                options = (BatchOptions if batch else ScoreOptions)(**values)
+            except FpsnrError as err:
+                raise click.ClickException(str(err)) from err
+            return func(*args, options=options, **kwargs)
+
+        decorated: Any = radius_options(wrapper)
+        for option in (alpha_option, data_range_option, max_db_option, channel_option, fp_option):
+            decorated = option(decorated)
+        if batch:
+            decorated = missing_regions_option(decorated)
+        return decorated  # type: ignore[no-any-return]
+
+    return decorate

@@ -6,16 +6,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import (
-    alpha_option,
-    channel_option,
-    data_range_option,
-    format_option,
-    fp_option,
-    max_db_option,
-    radius_options,
-    translate_errors,
-)
+from fpsnr.cli.options import format_option, score_options, translate_errors
 from fpsnr.formatting import format_csv, format_json, format_table
 from fpsnr.images import read_image
 from fpsnr.metrics import score_pair
@@ -30,37 +21,17 @@ from fpsnr.regions import load_regions
     "--regions", "regions_path", type=click.Path(path_type=Path), required=True,
     help="Regions JSON file (single image, or a collection holding REF's stem).",
 )  # fmt: skip
-@fp_option
 @format_option
-@channel_option
-@max_db_option
-@data_range_option
-@alpha_option
-@radius_options
+@score_options()
 @translate_errors
 def score_command(
     ref: Path,
     test: Path,
     regions_path: Path,
-    fps: tuple[float, ...],
     fmt: str,
-    channel: str,
-    max_db: float | None,
-    data_range: float | None,
-    alpha: str,
-    viewing_distance: float,
-    foveal_angle: float,
+    options: ScoreOptions,
 ) -> None:
     """Score TEST against REF: PSNR, F_PSNR per region, periphery PSNR and M-FPSNR."""
-    options = ScoreOptions(
-        fps=fps,
-        channel=channel,  # type: ignore[arg-type]
-        data_range=data_range,
-        max_db=max_db,
-        alpha=alpha,  # type: ignore[arg-type]
-        viewing_distance=viewing_distance,
-        foveal_angle=foveal_angle,
-    )
     regions = load_regions(regions_path, image=ref.name)
     scores = score_pair(read_image(ref), read_image(test), regions, options, ref=str(ref), test=str(test))
     formatter = {"table": format_table, "json": format_json, "csv": format_csv}[fmt]
