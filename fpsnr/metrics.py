@@ -201,7 +201,6 @@ class Measurement:
             regions=tuple(region_scores),
         )
 
-
     def sweep(
         self,
         fps: Iterable[float],
