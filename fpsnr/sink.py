@@ -80,16 +80,17 @@ class CsvSink:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.settings_file.write_text(json.dumps(self.settings, sort_keys=True), encoding="utf-8")
         with atomic_open(self.partial, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            writer = _RowWriter(handle)
             writer.writerow(self.columns)
             for row in carried:
                 writer.writerow([row.get(c, "") for c in self.columns])
         self._handle = self.partial.open("a", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._handle, lineterminator="\n")
+        self._writer = _RowWriter(self._handle)
 
     def write(self, rows: Iterable[dict[str, Any]]) -> None:
         text_rows = [[csv_cell(row.get(c)) for c in self.columns] for row in rows]
-        self._writer.writerows(text_rows)
+        for cells in text_rows:
+            self._writer.writerow(cells)
         self._handle.flush()
 
     def finish(self) -> int:
@@ -100,7 +101,7 @@ class CsvSink:
         if keys is not None:
             rows.sort(key=lambda row: tuple(_sortable(row[k]) for k in keys))
         with atomic_open(self.out, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            writer = _RowWriter(handle)
             writer.writerow(self.columns)
             for row in rows:
                 writer.writerow([row[c] for c in self.columns])
@@ -112,6 +113,24 @@ class CsvSink:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+class _RowWriter:
+    """CSV rows ending in a line feed, quoted only where needed — carriage returns included.
+
+    Python's csv writer quotes a cell holding a character of its line terminator, so
+    with a line feed alone a carriage return in a file name went out unquoted and split
+    the row when read back. A row holding one is written with every cell quoted (same values, read back
+    exactly); every other row keeps the minimal quoting it always had.
+    """
+
+    def __init__(self, handle: Any) -> None:
+        self._minimal = csv.writer(handle, lineterminator="\n")
+        self._quoted = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, cells: Sequence[Any]) -> None:
+        carriage = any(isinstance(c, str) and "\r" in c for c in cells)
+        (self._quoted if carriage else self._minimal).writerow(cells)
 
 
 def _sortable(value: str) -> tuple[int, float, str]:

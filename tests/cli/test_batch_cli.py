@@ -234,3 +234,33 @@ def test_kodak_against_jpeg_copies(runner, kodak_dir, tmp_path):
     )
     assert float(row["m_fpsnr"]) == want.m_fpsnr and row["n_regions"] == "2"
     assert 20 < float(row["psnr"]) < 40
+
+
+NAMES = ["plain", "b\x0cc", "v\x0bv", "fs\x1cx", "nel\x85x", "ls\u2028x", "new\nline", "cr\rx",
+         'q"uote,comma']  # fmt: skip
+
+
+def test_every_name_and_label_comes_back_exactly_and_resume_redoes_none(runner, tmp_path, rng):
+    # names with line-break characters of every kind: str.splitlines() split rows on them
+    ref, test = tmp_path / "ref", tmp_path / "test"
+    ref.mkdir()
+    test.mkdir()
+    for name in NAMES:
+        img = rng.integers(0, 256, (24, 30, 3), dtype=np.uint8)
+        write_image(ref / f"{name}.png", img)
+        write_image(test / f"{name}.png", img // 2 * 2)
+    out = tmp_path / "s.csv"
+    args = ["batch", str(ref), str(test), "--regions", str(tmp_path), "--missing-regions", "center",
+            "--label", "q\f30\r", "--out", str(out), "--regions-out", str(tmp_path / "r.csv"),
+            "--workers", "1"]  # fmt: skip
+    (tmp_path / "none.json").write_text('{"width": 1, "height": 1, "regions": [{"center": [0, 0]}]}')
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["ref"] for r in rows) == sorted(str(ref / f"{n}.png") for n in NAMES)
+    assert {r["label"] for r in rows} == {"q\f30\r"}
+    before = out.read_bytes()
+    again = runner.invoke(cli, [*args, "--resume"])
+    assert again.exit_code == 0 and f"resuming: {len(NAMES)} pair(s) already scored" in again.stderr
+    assert out.read_bytes() == before
