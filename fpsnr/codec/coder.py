@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from fpsnr.codec.bitstream import Header, latent_shape, pack, unpack
 from fpsnr.codec.weights import WeightsInfo
 from fpsnr.errors import BitstreamError, CodecError, DesyncError, ImageError
-from fpsnr.images import LUMA_WEIGHTS
+from fpsnr.images import LUMA_WEIGHTS, has_alpha
 
 __all__ = ["Decoded", "Encoded", "decode", "encode", "index_checksum"]
 
@@ -72,7 +72,7 @@ def _to_tensor(image: npt.NDArray[np.generic]) -> tuple[torch.Tensor, int]:
         img = np.repeat(img[:, :, None], 3, axis=2)
     elif img.ndim == 3 and img.shape[2] == 3:
         channels = 3
-    elif img.ndim == 3 and img.shape[2] in (2, 4):
+    elif has_alpha(img):
         raise ImageError("the codec does not code alpha; drop it first (--alpha drop)")
     else:
         raise ImageError(f"the codec takes (H, W) or (H, W, 3) images; got shape {img.shape}")
