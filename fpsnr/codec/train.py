@@ -138,11 +138,16 @@ def _split_parameters(model: torch.nn.Module) -> tuple[list[torch.nn.Parameter],
 
 
 def _init_from(model: torch.nn.Module, path: str) -> None:
+    """Warm start; an attention model from plain weights starts as the identity on top."""
     tensors, _ = _read_safetensors(Path(path))
     missing = [k for k in model.state_dict() if k not in tensors and ".attn." not in k]
     if missing:
         raise CodecError(f"{path}: cannot warm-start this model (it lacks {missing[:3]})")
     _load_into(model, tensors, path, strict=False)
+    identity = getattr(model, "make_identity_attention", None)
+    if identity is not None and not any(".attn." in k for k in tensors):
+        identity()
+        model.update(force=True)  # type: ignore[operator]
     model.train()
 
 

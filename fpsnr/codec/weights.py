@@ -29,7 +29,15 @@ from fpsnr.codec.models import build_model, get_spec
 from fpsnr.errors import CodecError
 from fpsnr.files import atomic_path
 
-__all__ = ["WeightsInfo", "convert_compressai", "load_weights", "save_weights"]
+__all__ = [
+    "WeightsInfo",
+    "convert_compressai",
+    "default_weights",
+    "load_weights",
+    "read_metadata",
+    "save_weights",
+    "weights_id",
+]
 
 FORMAT = "fpsnr-weights"
 REQUIRED = ("arch", "N", "M", "lmbda", "distortion", "steps", "data", "fpsnr_version")
@@ -55,6 +63,11 @@ class WeightsInfo:
     @property
     def id_hex(self) -> str:
         return self.weights_id.hex()
+
+
+def weights_id(path: str | os.PathLike[str]) -> bytes:
+    """The 8-byte identifier a bitstream records: the start of the file's SHA-256."""
+    return _file_id(Path(path))
 
 
 def _file_id(path: Path) -> bytes:
@@ -98,6 +111,36 @@ def _load_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: str, 
             raise CodecError(f"{source}: unexpected tensors {unexpected[:3]} for this model")
     model.update(force=True)  # type: ignore[operator]
     model.eval()
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """A weights file's metadata, without reading its tensors."""
+    p = Path(path)
+    try:
+        with safe_open(str(p), framework="pt") as handle:  # type: ignore[no-untyped-call]
+            return dict(handle.metadata() or {})
+    except FileNotFoundError as err:
+        raise CodecError(f"{p}: no such weights file") from err
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CodecError(f"{p}: not a readable safetensors file ({err})") from err
+
+
+def default_weights(model: str) -> Path:
+    """The weights shipped inside the package for a registered model.
+
+    Raises :class:`CodecError` (one line, with the fix) when the model has none or a
+    broken installation lost the file.
+    """
+    spec = get_spec(model)
+    if spec.default_weights is None:
+        raise CodecError(f"model {model!r} has no default weights; pass a weights file (--weights)")
+    path = spec.default_weights.path
+    if not path.is_file():
+        raise CodecError(
+            f"the default weights of {model} are missing from this installation ({path}); "
+            "reinstall fpsnr with the codec extra, or pass a weights file (--weights)"
+        )
+    return path
 
 
 def load_weights(path: str | os.PathLike[str], model: str | None = None) -> tuple[nn.Module, WeightsInfo]:
@@ -220,7 +263,10 @@ def convert_compressai(
     ``source`` is a ``.safetensors`` file or a ``.pth``/``.pt`` state dict (read with
     ``torch.load(weights_only=True)``, which refuses pickled code). With
     ``arch="bmshj2018-hyperprior-attn"`` the baseline weights go into the attention
-    model, whose new attention weights keep their fresh initialisation.
+    model and its attention blocks start as the identity
+    (:meth:`~fpsnr.codec.models.AttentionScaleHyperprior.make_identity_attention`): the
+    converted model computes exactly what the plain one does, a sound start for
+    fine-tuning.
     """
     src = Path(source)
     tensors = _read_compressai(src)
@@ -232,12 +278,18 @@ def convert_compressai(
     model = build_model(arch, n, m)
     attention = arch != "bmshj2018-hyperprior"
     _load_into(model, tensors, str(src), strict=not attention)
+    extra = None
     if attention:
         loaded = set(tensors)
         foreign = [k for k in model.state_dict() if k not in loaded and ".attn." not in k]
         if foreign:
             raise CodecError(f"{src}: the state dict lacks {foreign[:3]}")
+        if not any(".attn." in k for k in loaded):
+            model.make_identity_attention()  # type: ignore[operator]
+            model.update(force=True)  # type: ignore[operator]
+            extra = {"init": "attention identity (computes the plain model's function)"}
     save_weights(
-        model, target, arch=arch, lmbda=lmbda, distortion=distortion, steps=steps, data=data, half=half
-    )
+        model, target, arch=arch, lmbda=lmbda, distortion=distortion, steps=steps, data=data, half=half,
+        extra=extra,
+    )  # fmt: skip
     return load_weights(target, arch)[1]

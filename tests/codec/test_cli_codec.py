@@ -139,29 +139,6 @@ def test_convert_command(runner, tmp_path):
     assert "N=16, M=16, λ=0.0035" in res.stderr
 
 
-@pytest.mark.kodak
-@pytest.mark.slow
-def test_warm_start_checkpoint_round_trip_on_kodak(runner, kodak_dir, tmp_path):
-    pytest.importorskip("compressai")
-    ckpt = (
-        kodak_dir.parents[1]
-        / "reference"
-        / "weights"
-        / "bmshj2018-hyperprior-mse-0.0130-warmstart.safetensors"
-    )
-    if not ckpt.is_file():
-        pytest.skip("no warm-start checkpoint in ../shared/reference")
-    w = tmp_path / "w.safetensors"
-    assert (
-        runner.invoke(cli, ["codec", "convert", str(ckpt), "-o", str(w), "--lmbda", "0.013"]).exit_code == 0
-    )
-    res = runner.invoke(
-        cli, ["codec", "roundtrip", str(kodak_dir / "kodim23.png"), "--weights", str(w), "--format", "json"]
-    )
-    data = json.loads(res.stdout)
-    assert 0.2 < data["bpp_payload"] < 0.6 and 31 < data["psnr"] < 37  # a briefly trained hyperprior
-
-
 def test_eval_writes_the_rd_schema_from_real_bitstreams(runner, tiny_weights, tmp_path, rng):
     from fpsnr.rd import rd_columns, read_rd_csv
 

@@ -22,11 +22,43 @@ def codec_modules() -> Any:
     return coder, weights
 
 
-def load(weights_path: Path, model: str | None, device: str) -> tuple[Any, Any]:
-    """A model and its :class:`WeightsInfo` from a weights file, on ``device``."""
+def load(weights_path: Path | None, model: str | None, device: str) -> tuple[Any, Any]:
+    """A model and its :class:`WeightsInfo` from a weights file, on ``device``.
+
+    Without a file: the default weights of ``model`` (of the plain hyperprior when
+    ``model`` is not given either).
+    """
     _, weights = codec_modules()
-    net, info = weights.load_weights(weights_path, model)
+    path = weights_path if weights_path is not None else weights.default_weights(model or MODEL_NAMES[0])
+    net, info = weights.load_weights(path, model)
     return net.to(device), info
+
+
+def load_for_bitstream(weights_path: Path | None, model: str | None, data: bytes, source: str,
+                       device: str) -> tuple[Any, Any]:  # fmt: skip
+    """The model that decodes ``data``: the given weights, or the default weights its header names."""
+    if weights_path is not None:
+        return load(weights_path, model, device)
+    from fpsnr.codec.bitstream import unpack
+
+    _, weights = codec_modules()
+    header = unpack(data, source=source)[0]
+    if model is not None and model != header.model:
+        raise BitstreamError(f"{source}: encoded with model {header.model!r}, not {model!r}")
+    from fpsnr.codec.models import MODELS
+
+    if header.model not in MODELS or MODELS[header.model].default_weights is None:
+        raise BitstreamError(
+            f"{source}: encoded with model {header.model!r}, which has no default weights here; "
+            "pass the weights that encoded it with --weights"
+        )
+    path = weights.default_weights(header.model)
+    if weights.weights_id(path) != header.weights_id:
+        raise BitstreamError(
+            f"{source}: encoded with weights {header.weights_id.hex()}, not with the default weights of "
+            f"{header.model}; pass the weights that encoded it with --weights"
+        )
+    return load(path, header.model, device)
 
 
 def without_alpha(image: Any, alpha: str) -> Any:
@@ -64,8 +96,9 @@ model_option = click.option(
     help="Model name; must match the weights (default: the weights' own).",
 )  # fmt: skip
 weights_option = click.option(
-    "--weights", type=click.Path(dir_okay=False, path_type=Path), required=True,
-    help="fpsnr weights file (.safetensors) from 'fpsnr codec train' or 'fpsnr codec convert'.",
+    "--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="fpsnr weights file (.safetensors) from 'fpsnr codec train' or 'convert' "
+    "[default: the model's shipped weights, see 'fpsnr codec models'].",
 )  # fmt: skip
 device_option = click.option(
     "--device", default="cpu", show_default=True, help="torch device; cuda is opt-in (decode on the CPU)."

@@ -28,7 +28,9 @@ def convert_command(
 
     SOURCE is a .safetensors file or a .pth state dict (read with weights_only=True:
     no pickled code runs). With --model bmshj2018-hyperprior-attn the attention
-    blocks start fresh (a warm start for training).
+    blocks start as the identity (W1 = 0, the layers around them doubled), so the
+    converted model computes exactly what the plain one does: a sound start for
+    fine-tuning.
     """
     _, weights = codec_modules()
     info = weights.convert_compressai(

@@ -9,7 +9,7 @@ import click
 from fpsnr.cli.codec.common import (
     codec_modules,
     device_option,
-    load,
+    load_for_bitstream,
     model_option,
     read_bitstream,
     weights_option,
@@ -26,13 +26,17 @@ from fpsnr.cli.options import translate_errors
 @model_option
 @device_option
 @translate_errors
-def decode_command(bitstream: Path, out: Path, weights: Path, model: str | None, device: str) -> None:
-    """Decompress BITSTREAM into an image (PNG recommended: lossless)."""
+def decode_command(bitstream: Path, out: Path, weights: Path | None, model: str | None, device: str) -> None:
+    """Decompress BITSTREAM into an image (PNG recommended: lossless).
+
+    Without --weights the model's shipped weights decode it, chosen from the bitstream's
+    header (which records the model and the weights that encoded it).
+    """
     from fpsnr.images import write_image
 
     coder, _ = codec_modules()
     data = read_bitstream(bitstream)
-    net, info = load(weights, model, device)
+    net, info = load_for_bitstream(weights, model, data, str(bitstream), device)
     decoded = coder.decode(net, info, data, source=str(bitstream), device=device)
     write_image(out, decoded.image)
     click.echo(

@@ -28,7 +28,9 @@ from fpsnr.cli.options import alpha_option, translate_errors
 @alpha_option
 @device_option
 @translate_errors
-def encode_command(image: Path, out: Path, weights: Path, model: str | None, alpha: str, device: str) -> None:
+def encode_command(
+    image: Path, out: Path, weights: Path | None, model: str | None, alpha: str, device: str
+) -> None:
     """Compress IMAGE (8-bit RGB or gray) into an .fpc bitstream."""
     from fpsnr.images import read_image
 

@@ -9,6 +9,7 @@ import click
 from fpsnr.cli.codec.common import codec_modules, device_option
 from fpsnr.cli.options import missing_regions_option, sweep_fp_option, translate_errors
 from fpsnr.cli.output import report_rd_rows
+from fpsnr.codec import MODEL_NAMES
 
 
 @click.command("eval")
@@ -18,7 +19,12 @@ from fpsnr.cli.output import report_rd_rows
 @click.option("--regions", "regions_path", type=click.Path(path_type=Path), required=True)
 @click.option(
     "--weights", "weights_files", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
-    required=True, help="One weights file per rate point; repeat (models may differ).",
+    help="One weights file per rate point; repeat (models may differ).",
+)  # fmt: skip
+@click.option(
+    "--model", "models", type=click.Choice(MODEL_NAMES), multiple=True,
+    help="Without --weights: evaluate this model's shipped weights; repeat for several "
+    f"[default: {MODEL_NAMES[0]}].",
 )  # fmt: skip
 @sweep_fp_option
 @missing_regions_option
@@ -31,6 +37,7 @@ def eval_command(
     data_dir: Path,
     regions_path: Path,
     weights_files: tuple[Path, ...],
+    models: tuple[str, ...],
     fps: tuple[float, ...],
     missing_regions: str,
     out: Path,
@@ -40,14 +47,20 @@ def eval_command(
 
     bpp comes from the bitstream bytes (payload); quality numbers from the core engine
     on the 8-bit decoded image. The codec column is the model name, the rate point its λ.
+    Without --weights, the shipped weights of each --model are evaluated.
     """
+    if weights_files and models:
+        raise click.UsageError("give --weights files or --model names, not both")
     from fpsnr.options import BatchOptions
     from fpsnr.progress import ProgressBar
     from fpsnr.rd import write_rd_csv
     from fpsnr.regions import load_region_index
 
-    codec_modules()
+    _, weights = codec_modules()
     from fpsnr.codec.rd import run_eval
+
+    if not weights_files:
+        weights_files = tuple(weights.default_weights(m) for m in (models or MODEL_NAMES[:1]))
 
     index = load_region_index(regions_path)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]

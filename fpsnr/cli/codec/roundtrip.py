@@ -33,7 +33,7 @@ from fpsnr.cli.options import alpha_option, fp_option, radius_options, translate
 @translate_errors
 def roundtrip_command(
     image: Path,
-    weights: Path,
+    weights: Path | None,
     model: str | None,
     regions_path: Path | None,
     fps: tuple[float, ...],
