@@ -6,8 +6,10 @@ matplotlib is imported on use, with the non-interactive Agg backend.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from fpsnr.bdrate import metric_column
 from fpsnr.codec import MODEL_NAMES
@@ -38,11 +40,15 @@ def plot_rd(
     fp: float | None = None,
     title: str | None = None,
     learned: Collection[str] = MODEL_NAMES,
+    references: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    xlim: tuple[float, float] | None = None,
 ) -> None:
     """One curve per codec: mean bpp against mean metric over images, per rate point.
 
     Codecs named in ``learned`` (default: every registered model) are drawn as solid
-    lines with circles, the others (anchors) dashed with squares.
+    lines with circles, the others (anchors) dashed with squares. ``references`` adds
+    published curves, ``{label: (bpp values, metric values)}``, dotted, for comparison.
+    ``xlim`` limits the bpp axis (the quality axis follows the points inside it).
     """
     import matplotlib
 
@@ -60,7 +66,19 @@ def plot_rd(
         curve = rows.groupby("rate_point")[["bpp", column]].mean().sort_values("bpp")
         style = "-o" if codec in learned else "--s"
         ax.plot(curve["bpp"], curve[column], style, markersize=4, label=str(codec))
+    for name, (rates, values) in (references or {}).items():
+        ax.plot(rates, values, ":x", color="black", markersize=4, label=name)
     label = _LABELS.get(metric, f"M-FPSNR (Fp = {column.removeprefix('m_fpsnr_fp')})")
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+        inside: list[float] = []
+        for line in ax.get_lines():
+            xs = np.asarray(line.get_xdata(), dtype=float)
+            ys = np.asarray(line.get_ydata(), dtype=float)
+            inside += ys[(xs >= xlim[0]) & (xs <= xlim[1])].tolist()
+        if inside:
+            pad = 0.03 * (max(inside) - min(inside) or 1.0)
+            ax.set_ylim(min(inside) - pad, max(inside) + pad)
     ax.set_xlabel("bits per pixel")
     ax.set_ylabel(label if metric == "ms_ssim" else f"{label} (dB)")
     images = good["image"].nunique()

@@ -1,10 +1,16 @@
 """Write docs/reproduction.md (Tables 1–3, Figure 6, training budget) from a Kodak study.
 
-    python scripts/make_reproduction.py study-out/rd.csv study-out/budget.json [--out docs]
+    python scripts/make_reproduction.py ../shared/reference/kodak-study --out docs
+        --compressai ../shared/reference/compressai-kodak       (one line)
 
-Inputs come from ``scripts/kodak_study.sh``. Every number in the report is computed
-here from the RD CSV; the paper's numbers and CompressAI's published hyperprior curve
-are printed beside them for comparison, never mixed into them.
+STUDY is a folder as ``scripts/kodak_study.sh`` leaves it (and as the study of
+2026-11-26 is stored): ``rd.csv`` (``fpsnr codec eval`` and ``fpsnr anchors`` rows),
+``runs/<model>-<λ>/log.csv`` and ``config.json`` of each training, optionally
+``runs/<model>-<λ>/train.log`` (its last ``done: step=N`` line), ``runs/study.log``
+(first line: the GPU, as nvidia-smi printed it) and ``weights/*.safetensors`` (their
+metadata says how each model started). Every number of ours is computed here from
+those files; the paper's numbers and CompressAI's published curve (read from
+``--compressai``) are printed beside them, never mixed into them.
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from fpsnr.bdrate import bd_rate
 from fpsnr.errors import FpsnrError
@@ -23,18 +32,9 @@ from fpsnr.plots import plot_rd, ratio_table
 from fpsnr.rd import fp_column, read_rd_csv
 
 PLAIN, ATTN = "bmshj2018-hyperprior", "bmshj2018-hyperprior-attn"
-# CompressAI's published bmshj2018-hyperprior (MSE) on Kodak, quality 1–8: (bpp, PSNR-RGB dB)
-COMPRESSAI = [
-    (0.131, 27.58),
-    (0.209, 29.20),
-    (0.320, 30.97),
-    (0.478, 32.84),
-    (0.669, 34.53),
-    (0.939, 36.74),
-    (1.259, 38.58),
-    (1.660, 40.56),
-]
-# The paper's Table 1 (λ on an unstated scale) and Table 3
+COMPRESSAI = "CompressAI hyperprior (published)"
+SWEEP = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+# The paper's Table 1 (its λ scale is unstated), Table 2 (Ballé rows) and Table 3
 PAPER_T1 = {
     "λ": ["0.01", "0.03", "0.20", "0.40", "0.80", "1.0"],
     "Ballé PSNR": [31.55, 34.30, 38.21, 38.94, 39.26, 39.45],
@@ -44,150 +44,221 @@ PAPER_T1 = {
     "AB F_PSNR": [31.70, 34.54, 39.81, 41.14, 41.83, 42.29],
     "AB M-FPSNR": [32.08, 34.96, 40.13, 41.47, 42.18, 42.66],
 }
+PAPER_T2 = {
+    "0.01": [0.495, 0.458, 0.424, 0.384, 0.354, 0.318, 0.406],
+    "0.03": [0.677, 0.641, 0.597, 0.561, 0.525, 0.485, 0.581],
+    "0.20": [5.811, 5.652, 5.491, 5.337, 5.185, 5.029, 5.417],
+    "0.40": [7.358, 7.186, 7.012, 6.837, 6.953, 6.504, 6.975],
+    "0.80": [13.701, 13.482, 13.265, 13.050, 12.837, 12.620, 13.159],
+    "1.00": [12.113, 11.942, 11.769, 11.595, 11.423, 11.251, 11.682],
+}
 PAPER_T3 = {"psnr": -12.73, "mean_fpsnr": -13.98, "m_fpsnr": -15.91}
+METRIC_NAMES = {
+    "psnr": "PSNR", "mean_fpsnr": "mean F_PSNR", "m_fpsnr": "M-FPSNR (Fp 0.5)", "ms_ssim": "MS-SSIM",
+}  # fmt: skip
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
+def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def _compressai_psnr_at(bpp: float) -> float:
-    x = np.log([b for b, _ in COMPRESSAI])
-    return float(np.interp(math.log(bpp), x, [d for _, d in COMPRESSAI], left=np.nan, right=np.nan))
+def _compressai(folder: Path | None) -> tuple[list[float], list[float]] | None:
+    path = None if folder is None else folder / "compressai-bmshj2018-hyperprior_mse_cuda.json"
+    if path is None or not path.is_file():
+        return None
+    results = json.loads(path.read_text())["results"]
+    return list(results["bpp"]), list(results["psnr-rgb"])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("rd_csv", type=Path)
-    parser.add_argument("budget", type=Path)
-    parser.add_argument("--out", type=Path, default=Path("docs"))
-    args = parser.parse_args()
-    rd = read_rd_csv(args.rd_csv)
-    budget = json.loads(args.budget.read_text())
+def _psnr_at(curve: tuple[list[float], list[float]] | None, bpp: float) -> float:
+    if curve is None:
+        return math.nan
+    return float(np.interp(math.log(bpp), np.log(curve[0]), curve[1], left=np.nan, right=np.nan))
+
+
+def _budget(study: Path) -> dict[str, Any]:
+    """What each training run cost, from its log, configuration and final message."""
+    runs: dict[str, Any] = {}
+    for log in sorted(study.glob("runs/*/log.csv")):
+        run = log.parent
+        rows = pd.read_csv(log)
+        config = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
+        steps = int(rows["step"].iloc[-1])
+        for text in (run / "train.log", run.with_suffix(".log")):
+            if text.is_file():
+                found = re.findall(r"done: step=(\d+)", text.read_text(errors="replace"))
+                steps = int(found[-1]) if found else steps
+        runs[run.name] = {"steps": steps, "seconds": float(rows["seconds"].iloc[-1]),
+                          "loss": float(rows["loss"].iloc[-1]), "bpp": float(rows["bpp"].iloc[-1]),
+                          "config": config}  # fmt: skip
+    gpu = "not recorded"
+    log = study / "runs" / "study.log"
+    if log.is_file():
+        first = log.read_text(errors="replace").splitlines()[:1]
+        gpu = first[0].split(",")[0].strip() if first and "NVIDIA" in first[0] else gpu
+    starts = {}
+    for weights in sorted(study.glob("weights/*.safetensors")):
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(weights), framework="pt") as handle:
+                starts[weights.stem] = (handle.metadata() or {}).get("init", "")
+        except ImportError:
+            break
+    return {"runs": runs, "gpu": gpu, "starts": starts}
+
+
+def _bd(rd: pd.DataFrame, anchor: str, test: str, metric: str) -> str:
+    try:
+        result = bd_rate(rd, anchor, test, metric=metric, fp=0.5)
+    except FpsnrError as err:
+        return f"not computed ({err})"
+    note = "" if result.overlap >= 0.75 else f" (curves overlap on {result.overlap:.0%}: extrapolated)"
+    return f"{result.bd_rate:+.2f} %{note}"
+
+
+def report(study: Path, out: Path, compressai_dir: Path | None) -> str:
+    rd = read_rd_csv(study / "rd.csv")
     good = rd[rd["error"] == ""]
-    figures = args.out / "figures"
+    compressai = _compressai(compressai_dir)
+    budget = _budget(study)
+    figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     m05 = fp_column(0.5)
-    steps = sorted({r["steps"] for r in budget["runs"].values()})
-    smoke = budget.get("gpu", "none") == "none" or max(steps) < 100
-    out: list[str] = ["# Reproducing the paper on Kodak", ""]
-    if smoke:
-        out += [
-            "> **Smoke run, not results.** These tables come from a few CPU steps of tiny models",
-            "> and only show that the pipeline works end to end. The real study needs a GPU (issue 7).",
+    steps = [r["steps"] for r in budget["runs"].values()]
+    images = good["image"].nunique()
+    lines: list[str] = ["# Reproducing the paper on Kodak", ""]
+    if not steps or max(steps) < 100:
+        lines += ["> **Smoke run, not results.** A few CPU steps of tiny models: these tables only show",
+                  "> that the pipeline works end to end.", ""]  # fmt: skip
+    lines += [
+        f"Generated by `scripts/make_reproduction.py` from `{study.name}/` ({images} Kodak images, the "
+        "hand-made regions of `data/regions/`, real entropy coding decoded on the CPU, bpp of the payload).",
+        "",
+        "Whose numbers: **ours** — every table row marked ours and both figures' solid and dashed curves, "
+        "computed from the study's RD CSV; **the paper's** — its Tables 1–3 as printed; **CompressAI's** — "
+        "its published `bmshj2018-hyperprior` (MSE) results on Kodak (dotted curve, and the column "
+        "“CompressAI PSNR at this bpp”, interpolated in log bpp).",
+        "",
+        "## Training budget (ours)",
+        "",
+    ]
+    configs = [r["config"] for r in budget["runs"].values() if r["config"]]
+    if configs:
+        c = configs[0]
+        lines += [
+            f"GPU: {budget['gpu']}. All runs side by side on it, batch {c.get('batch_size')} of "
+            f"{c.get('patch')}² crops, Adam at {c.get('lr')} (÷ 10 at 90 % of {c.get('max_steps')} steps), "
+            f"at most {c.get('max_minutes')} minutes each: equal wall-clock budgets.",
             "",
         ]
-    images = good["image"].nunique()
-    out += [
-        f"Generated by `scripts/make_reproduction.py` from `{args.rd_csv}` ({images} Kodak images, "
-        "the hand-made regions in `data/regions/`, real entropy coding on the CPU, bpp of the payload).",
-        "",
-    ]
-    # Training budget
-    start = (
-        "Both models started from the same warm-start hyperprior (λ = 0.0130, 9,045 steps, "
-        f"`{budget['warm_start']}`), the attention model adding only its attention blocks"
-        if budget.get("warm_start")
-        else "Both models started from random initialisation"
-    )
-    out += [
-        "## Training budget",
-        "",
-        f"GPU: {budget.get('gpu')}; trainings side by side took {budget.get('train_seconds_wall')} s of "
-        f"wall time, the whole study {budget.get('total_seconds')} s. {start}; equal step budgets:",
-        "",
-    ]
-    out.append(
-        _md_table(
-            ["run", "steps", "seconds", "final loss", "final bpp (train)"],
-            [
-                [k, str(v["steps"]), f"{v['seconds']:.0f}", f"{v['final_loss']:.3f}", f"{v['final_bpp']:.3f}"]
-                for k, v in sorted(budget["runs"].items())
-            ],
-        )
-    )
+    starts = sorted({s for s in budget["starts"].values() if s})
+    if starts:
+        lines += [f"Starting point, from the weights' metadata: {'; '.join(starts)}.", ""]
+    lines.append(_table(["run", "steps", "seconds", "final train loss", "final train bpp"], [
+        [k, str(v["steps"]), f"{v['seconds']:.0f}", f"{v['loss']:.3f}", f"{v['bpp']:.3f}"]
+        for k, v in sorted(budget["runs"].items())
+    ]))  # fmt: skip
     # Table 1
-    out += ["", "## Table 1 — PSNR, F_PSNR and M-FPSNR per λ (ours)", ""]
+    lines += ["", "## Table 1 — bpp, PSNR, F_PSNR and M-FPSNR per λ (ours)", ""]
     rows = []
     for codec in (PLAIN, ATTN):
         part = good[good["codec"] == codec]
         for point, g in sorted(part.groupby("rate_point"), key=lambda kv: float(kv[0])):
-            ca = _compressai_psnr_at(g["bpp"].mean()) if codec == PLAIN else float("nan")
-            rows.append(
-                [
-                    codec,
-                    point,
-                    f"{g['bpp'].mean():.3f}",
-                    f"{g['psnr'].mean():.2f}",
-                    f"{g['mean_fpsnr'].mean():.2f}",
-                    f"{g[m05].mean():.2f}",
-                    "—" if math.isnan(ca) else f"{ca:.2f}",
-                ]
-            )
-    out.append(
-        _md_table(
-            [
-                "model",
-                "λ",
-                "bpp",
-                "PSNR",
-                "mean F_PSNR",
-                "M-FPSNR (Fp 0.5)",
-                "CompressAI hyperprior PSNR at this bpp",
-            ],
-            rows,
-        )
-    )
-    out += ["", "The paper's Table 1 (its λ scale is unstated, so rows do not correspond to ours):", ""]
+            ca = _psnr_at(compressai, g["bpp"].mean())
+            rows.append([codec, str(point), f"{g['bpp'].mean():.3f}", f"{g['psnr'].mean():.2f}",
+                         f"{g['mean_fpsnr'].mean():.2f}", f"{g['periphery_psnr'].mean():.2f}",
+                         f"{g[m05].mean():.2f}", "—" if math.isnan(ca) else f"{ca:.2f}"])  # fmt: skip
+    lines.append(_table(["model", "λ", "bpp", "PSNR", "mean F_PSNR", "periphery PSNR", "M-FPSNR (Fp 0.5)",
+                         "CompressAI PSNR at this bpp"], rows))  # fmt: skip
+    lines += ["", "The paper's Table 1 (its λ scale is unstated, so its rows do not correspond to ours):", ""]
     keys = list(PAPER_T1)
-    out.append(_md_table(keys, [[str(PAPER_T1[k][i]) for k in keys] for i in range(6)]))
+    lines.append(_table(keys, [[PAPER_T1["λ"][i], *[f"{PAPER_T1[k][i]:.2f}" for k in keys[1:]]]
+                               for i in range(6)]))  # fmt: skip
     # Table 2
-    out += ["", "## Table 2 — 100·(M-FPSNR/PSNR − 1) % against Fp", ""]
-    fps = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    lines += ["", "## Table 2 — 100·(M-FPSNR/PSNR − 1) % against Fp", ""]
     for codec in (PLAIN, ATTN):
         try:
-            table = ratio_table(rd, codec, fps)
+            table = ratio_table(rd, codec, SWEEP)
         except FpsnrError as err:
-            out += [f"{codec}: not computed ({err})", ""]
+            lines += [f"{codec}: not computed ({err})", ""]
             continue
         cols = list(table.columns)
         body = [[str(i), *[f"{row[c]:.3f}%" for c in cols]] for i, row in table.iterrows()]
-        out += [f"**{codec}**", "", _md_table(["λ", *cols], body), ""]
+        lines += [f"**{codec} (ours)**", "", _table(["λ", *cols], body), ""]
+    learned = good[good["codec"].isin([PLAIN, ATTN])]
+    ratios = (learned[m05] / learned["psnr"] - 1).to_numpy(dtype=float)
+    if ratios.size and ratios.mean() < 0:
+        positive = int((ratios > 0).sum())
+        lines += [f"Ours are negative on average ({positive} of {ratios.size} image × model × λ ratios"
+                  " at Fp 0.5 are positive) where the paper's are all positive: on Kodak the "
+                  "hand-placed regions hold the detailed objects a viewer fixates, which these codecs "
+                  "render worse than the smoother periphery.", ""]  # fmt: skip
+    lines += ["**Ballé 2018 in the paper**", ""]
+    header = ["λ", *[f"Fp={fp:g}" for fp in SWEEP], "average"]
+    lines += [_table(header, [[k, *[f"{v:.3f}%" for v in vals]] for k, vals in PAPER_T2.items()]), ""]
     # Table 3
-    out += ["## Table 3 — BD-rate of the attention model against the plain one", ""]
-    cells = []
-    for metric in ("psnr", "mean_fpsnr", "m_fpsnr"):
-        try:
-            value = f"{bd_rate(rd, PLAIN, ATTN, metric=metric, fp=0.5).bd_rate:+.2f} %"
-        except FpsnrError as err:
-            value = f"not computed: {err}"
-        cells.append(
-            [metric if metric != "m_fpsnr" else "m_fpsnr (Fp 0.5)", value, f"{PAPER_T3[metric]:+.2f} %"]
-        )
-    out.append(_md_table(["metric", "ours (Akima, mean over images)", "paper"], cells))
+    lines += ["## Table 3 — BD-rate of the attention model against the plain one", ""]
+    cells = [[METRIC_NAMES[m], _bd(rd, PLAIN, ATTN, m), f"{PAPER_T3[m]:+.2f} %" if m in PAPER_T3 else "—"]
+             for m in ("psnr", "mean_fpsnr", "m_fpsnr", "ms_ssim")]  # fmt: skip
+    lines.append(_table(["metric", "ours (Akima, means over images)", "paper"], cells))
+    # against the anchors and CompressAI
+    lines += ["", "## BD-rate (PSNR) against the anchors and CompressAI's fully trained hyperprior", ""]
+    with_ref = rd
+    if compressai is not None:
+        extra = pd.DataFrame({
+            "codec": COMPRESSAI, "rate_point": [f"q{q}" for q in range(1, 9)], "image": "Kodak mean",
+            "bpp": compressai[0], "psnr": compressai[1], "error": "",
+        })  # fmt: skip
+        with_ref = pd.concat([rd, extra], ignore_index=True)
+    anchors = [a for a in ("jpeg", "webp") if a in set(rd["codec"])] + ([COMPRESSAI] if compressai else [])
+    body = [[codec, *[_bd(with_ref, a, codec, "psnr") for a in anchors]] for codec in (PLAIN, ATTN)]
+    lines.append(_table(["ours", *[f"vs {a}" for a in anchors]], body))
+    if "jpeg" in anchors and "webp" in anchors:
+        lines += ["", f"For scale: WebP against JPEG {_bd(rd, 'jpeg', 'webp', 'psnr')}."]
     # Figure 6
-    out += ["", "## Figure 6 — RD curves with JPEG and WebP anchors", ""]
+    lines += ["", "## Figure 6 — RD curves with the JPEG and WebP anchors", ""]
+    refs = {COMPRESSAI: compressai} if compressai else {}
     for metric, name in (("psnr", "rd-psnr.png"), ("m_fpsnr", "rd-m-fpsnr.png")):
         try:
-            plot_rd(rd, figures / name, metric=metric, fp=0.5)
-            out.append(f"![{metric}](figures/{name})")
+            plot_rd(rd, figures / name, metric=metric, fp=0.5, xlim=(0.0, 1.8),
+                    references=refs if metric == "psnr" else None)  # fmt: skip
+            lines.append(f"![{metric}](figures/{name})")
         except FpsnrError as err:
-            out.append(f"{metric}: not plotted ({err})")
-    out += [
+            lines.append(f"{metric}: not plotted ({err})")
+    total = sum(steps)
+    lines += [
         "",
-        "## Where ours falls short, and why",
+        "## Where ours falls short, and what would close it",
         "",
-        "- Training budget: minutes of fine-tuning from a briefly trained warm start, against the "
-        "paper's 500 epochs × 500 steps on CLIC and CompressAI's fully trained models; the column "
-        "above gives CompressAI's published PSNR at the same bpp.",
-        "- Training data: 49 photographs, not CLIC.",
-        "- The attention blocks start from scratch at fine-tuning time while the rest of the network is "
-        "already trained, so any gain they bring needs more steps than the baseline's.",
+        f"- **Training budget.** About {max(steps, default=0):,} fine-tuning steps per model "
+        f"({total:,} in all) after a short warm start, against the paper's 500 epochs × 500 steps and "
+        "CompressAI's millions of steps on Vimeo-90k. Every curve of ours sits well below CompressAI's "
+        "and below WebP; more GPU time (the training-throughput work makes each minute count) is the one "
+        "thing that moves them.",
+        "- **Training data.** 49 photographs, not CLIC or Vimeo-90k: the models see few textures. A larger "
+        "set would help as much as more steps.",
+        "- **The attention comparison.** Both models start from the same plain weights, the attention "
+        f"blocks as the identity, and get equal budgets; at this budget the attention model's PSNR BD-rate "
+        f"is {cells[0][1]}, far from the paper's −12.73 %. Fine-tuning from a fully trained baseline "
+        "(CompressAI's, when downloadable) would test whether the blocks help once the rest has converged.",
+        "- **The paper's λ scale and regions are unstated**, so its Tables 1–2 cannot be matched row by row; "
+        "ours use CompressAI's MSE λ and the project's hand-placed Kodak regions.",
         "",
     ]
-    (args.out / "reproduction.md").write_text("\n".join(out) + "\n", encoding="utf-8")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("study", type=Path, help="The study folder (rd.csv, runs/, weights/).")
+    parser.add_argument("--out", type=Path, default=Path("docs"))
+    parser.add_argument("--compressai", type=Path, default=None,
+                        help="Folder with CompressAI's published Kodak JSON results.")  # fmt: skip
+    args = parser.parse_args()
+    text = report(args.study, args.out, args.compressai)
+    (args.out / "reproduction.md").write_text(text, encoding="utf-8")
     print(f"wrote {args.out / 'reproduction.md'}")
     return 0
 

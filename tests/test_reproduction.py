@@ -46,43 +46,46 @@ def test_report_has_tables_figures_and_the_budget(tmp_path):
                 for fp in fps:
                     row[f"m_fpsnr_fp{fp:g}"] = (1 - fp) * row["mean_fpsnr"] + fp * row["periphery_psnr"]
                 rows.append(row)
-    write_rd_csv(rows, tmp_path / "rd.csv", fps)
-    budget = {
-        "gpu": "NVIDIA H200",
-        "warm_start": "w.safetensors",
-        "train_seconds_wall": 360,
-        "total_seconds": 500,
-        "runs": {
-            "bmshj2018-hyperprior-0.0130": {
-                "steps": 4000,
-                "seconds": 355.0,
-                "final_loss": 1.2,
-                "final_bpp": 0.5,
-            }
-        },
-    }
-    (tmp_path / "budget.json").write_text(json.dumps(budget))
+    study = tmp_path / "study"
+    write_rd_csv(rows, study / "rd.csv", fps)
+    for run, steps in (("bmshj2018-hyperprior-0.0130", 4000), ("bmshj2018-hyperprior-attn-0.0130", 3990)):
+        folder = study / "runs" / run
+        folder.mkdir(parents=True)
+        (folder / "log.csv").write_text(
+            "step,seconds,loss,bpp,mse,psnr,aux_loss,lr,steps_per_s,skipped,val_loss,val_bpp,val_psnr\n"
+            "100,9.0,2.0,0.8,0.001,30,8000,0.0001,11,0,,,\n"
+            f"{steps - 10},355.0,1.2,0.5,0.001,30,7000,1e-05,11,0,,,\n"
+        )
+        config = {"batch_size": 16, "patch": 256, "lr": 0.0001, "max_steps": 4000, "max_minutes": 6}
+        (folder / "config.json").write_text(json.dumps(config))
+        (folder / "train.log").write_text(f"... done: step={steps}, seconds=355\n")
+    (study / "runs" / "study.log").write_text("NVIDIA H200, 0 MiB, 143771 MiB\n")
+    published = tmp_path / "compressai"
+    published.mkdir()
+    (published / "compressai-bmshj2018-hyperprior_mse_cuda.json").write_text(json.dumps(
+        {"results": {"bpp": [0.1, 0.2, 0.3, 0.45, 0.65, 0.9, 1.2, 1.6],
+                     "psnr-rgb": [28.0, 30.0, 31.5, 33.0, 34.8, 36.6, 38.4, 40.3]}}
+    ))  # fmt: skip
     docs = tmp_path / "docs"
     done = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            str(tmp_path / "rd.csv"),
-            str(tmp_path / "budget.json"),
-            "--out",
-            str(docs),
-        ],
+        [sys.executable, str(SCRIPT), str(study), "--out", str(docs), "--compressai", str(published)],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr
     report = (docs / "reproduction.md").read_text()
-    for text in ("## Table 1", "## Table 2", "## Table 3", "-12.73 %", "NVIDIA H200", "| 4000 |", "Figure 6"):
-        assert text in report
+    for text in ("## Table 1", "## Table 2", "## Table 3", "-12.73 %", "NVIDIA H200", "| 4000 |", "| 3990 |",
+                 "Figure 6", "13.159%", "vs CompressAI hyperprior (published)"):  # fmt: skip
+        assert text in report, text
     assert "Smoke run" not in report
-    table3 = next(line for line in report.splitlines() if line.startswith("| psnr |"))
+    table3 = next(line for line in report.splitlines() if line.startswith("| PSNR |"))
     assert "%" in table3.split("|")[2] and "not computed" not in table3
     assert float(table3.split("|")[2].strip(" %")) < 0  # the attention curve is better here
+    against = report.split("## BD-rate (PSNR) against")[1]
+    vs = next(line for line in against.splitlines() if line.startswith("| bmshj2018-hyperprior |"))
+    assert float(vs.split("|")[2].strip(" %")) < 0  # better than the synthetic JPEG
+    assert float(vs.split("|")[3].split("%")[0]) > 0  # worse than the published curve
     for name in ("rd-psnr.png", "rd-m-fpsnr.png"):
         assert (docs / "figures" / name).read_bytes()[:4] == b"\x89PNG"
-    assert not np.isnan(float(report.split("| bmshj2018-hyperprior | 0.0035 | ")[1].split(" |")[1]))
+    row = report.split("| bmshj2018-hyperprior | 0.0035 | ")[1].split(" |")
+    assert not np.isnan(float(row[1])) and row[6].strip() != "—"  # CompressAI's PSNR at this bpp
