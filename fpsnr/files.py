@@ -17,6 +17,12 @@ from typing import IO, Any
 __all__ = ["atomic_open", "atomic_path", "write_bytes_atomic"]
 
 
+# Outputs get the permissions a plain open() would give them: some writers (safetensors)
+# create their files 0600, which hides shared weights from other users.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def _sync(path: Path) -> None:
     with path.open("rb+") as handle:
         os.fsync(handle.fileno())
@@ -34,6 +40,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp
         _sync(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -26,3 +26,14 @@ def test_a_finished_write_replaces_the_file(tmp_path):
         assert target.read_bytes() == b"one"  # nothing visible before the rename
     assert target.read_bytes() == b"two"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blob.bin"]
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    import os
+
+    with atomic_path(tmp_path / "w.bin") as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o600)  # as safetensors creates its files
+        os.close(fd)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "w.bin").stat().st_mode & 0o777 == 0o666 & ~mask

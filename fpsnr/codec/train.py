@@ -345,7 +345,8 @@ def train(
         if rank != 0:
             return
         save_weights(model, run.weights, arch=spec.name, lmbda=cfg.lmbda, distortion=cfg.distortion,
-                     steps=step, data=str(cfg.data), extra={"seed": cfg.seed, **cfg.extra})  # fmt: skip
+                     steps=step, data=str(cfg.data),
+                     extra={"seed": cfg.seed, "init": cfg.init or "random", **cfg.extra})  # fmt: skip
         _atomic_torch_save(
             {
                 "step": step,
