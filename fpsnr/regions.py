@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from fpsnr.datasets import resolve_regions
 from fpsnr.errors import RegionsError
 from fpsnr.files import atomic_open
 
@@ -474,7 +475,8 @@ def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> R
     Parameters
     ----------
     path : str or path-like
-        A single-image regions file, or a collection file.
+        A single-image regions file, a collection file, or a folder of single-image
+        files; or the name of a shipped set (``"kodak"``, see :mod:`fpsnr.datasets`).
     image : str, optional
         With a collection file: the image whose regions to return, matched by file
         stem (``kodim23.png`` and ``kodim23`` both match ``"image": "kodim23.png"``).
@@ -484,7 +486,18 @@ def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> R
     RegionsError
         The file is missing, not JSON, fails validation, or ``image`` is not in it.
     """
-    p = Path(path)
+    p = resolve_regions(path)
+    if p.is_dir():
+        index = load_region_index(p)
+        if image is None:
+            if len(index) == 1:
+                return next(iter(index.values()))
+            raise RegionsError(f"{p}: holds regions of {len(index)} images; say which image to use")
+        stem = Path(image).stem
+        found = index.get(stem)
+        if found is None:
+            raise RegionsError(f"{p}: no regions file for image {stem!r} ({stem}.json)")
+        return found
     entries = parse_regions(_read_document(p), source=str(p))
     if image is None:
         if len(entries) == 1:
@@ -501,10 +514,11 @@ def load_region_index(path: str | os.PathLike[str]) -> RegionIndex:
     """Regions of many images, keyed by image file stem.
 
     ``path`` may be a folder of single-image files (``kodim23.json`` holds the regions
-    of ``kodim23.png``), a collection file, or a single-image file (keyed by its
-    ``image`` field, or by its own stem when that is absent).
+    of ``kodim23.png``), a collection file, a single-image file (keyed by its
+    ``image`` field, or by its own stem when that is absent), or the name of a shipped
+    set (``"kodak"``, see :mod:`fpsnr.datasets`).
     """
-    p = Path(path)
+    p = resolve_regions(path)
     index: RegionIndex = {}
     if p.is_dir():
         for file in sorted(p.glob("*.json")):

@@ -36,7 +36,7 @@ DEVICE=${DEVICE:-cuda}
 DATA=${DATA:-$(pick .photos ../shared/data/photos)}
 KODAK=${KODAK:-$(pick .kodak ../shared/data/kodak)}
 INIT=${INIT:-$(pick .weights ../shared/reference/kodak-study/weights)}
-REGIONS=${REGIONS:-data/regions}
+REGIONS=${REGIONS:-kodak}
 LAMBDAS=${LAMBDAS:-"0.0035 0.0067 0.0130 0.0250"}
 PRIORITY=${PRIORITY:-"0.0130 0.0250 0.0067 0.0035"}
 STEPS=${STEPS:-3000}
@@ -49,8 +49,8 @@ TINY_ARGS=()
 if [[ "${TINY:-0}" == 1 ]]; then   # tiny models from scratch, a few steps, two Kodak images
   STEPS=${TINY_STEPS:-4}; BATCH=2; PATCH=64; MINUTES=2; TINY_ARGS=(--N 16 --M 16)
 fi
-for need in "$DATA" "$KODAK" "$REGIONS"; do
-  [[ -d "$need" ]] || { echo "kodak_study: $need is not a folder; set DATA, KODAK or REGIONS" >&2; exit 1; }
+for need in "$DATA" "$KODAK"; do
+  [[ -d "$need" ]] || { echo "kodak_study: $need is not a folder; set DATA or KODAK" >&2; exit 1; }
 done
 
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore

@@ -1,8 +1,8 @@
 """How well `fpsnr regions suggest` agrees with the hand-made Kodak regions.
 
-    python scripts/regions_agreement.py [--kodak ../shared/data/kodak] [--regions data/regions]
+    python scripts/regions_agreement.py [--kodak ../shared/data/kodak] [--regions FOLDER]
 
-For each image: hand centres H (data/regions) and suggestions S (at most as many as
+For each image: hand centres H (the shipped Kodak regions) and suggestions S (at most as many as
 the image has hand regions, and separately at most 5). A hand centre is *found* when a
 suggestion lies within one default radius R of it; a suggestion is a *hit* when it
 lies within R of a hand centre. Prints recall (found / |H|) and precision (hits / |S|)
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import fpsnr
+from fpsnr.datasets import kodak_regions
 from fpsnr.saliency import suggest_regions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +36,7 @@ def agreement(hand: list[tuple[float, float]], sugg: list[tuple[float, float]], 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kodak", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
-    parser.add_argument("--regions", type=Path, default=ROOT / "data" / "regions")
+    parser.add_argument("--regions", type=Path, default=kodak_regions())
     args = parser.parse_args()
     if not (args.kodak / "kodim01.png").is_file():
         print(f"no Kodak images at {args.kodak}", file=sys.stderr)

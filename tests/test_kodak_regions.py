@@ -10,10 +10,11 @@ import pytest
 
 import fpsnr
 from fpsnr.cli import cli
+from fpsnr.datasets import kodak_regions
 from fpsnr.images import write_image
 from fpsnr.saliency import spectral_residual_saliency, suggest_regions
 
-REGIONS = Path(__file__).resolve().parents[1] / "data" / "regions"
+REGIONS = kodak_regions()
 PORTRAIT = {4, 9, 10, 17, 18, 19}
 
 

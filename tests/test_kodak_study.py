@@ -24,7 +24,7 @@ def test_tiny_study_runs_from_a_clean_checkout_and_feeds_the_report(tmp_path, rn
     photos = write_photos(tmp_path / "photos", rng, count=3, height=96, width=96)
     kodak = tmp_path / "kodak"
     kodak.mkdir()
-    for name in ("kodim01", "kodim23"):  # 3:2 like Kodak, so data/regions scale to them
+    for name in ("kodim01", "kodim23"):  # 3:2 like Kodak, so the Kodak regions scale to them
         yy, xx = np.mgrid[0:128, 0:192]
         write_image(kodak / f"{name}.png", np.clip(np.stack([xx, yy, xx + yy], 2), 0, 255).astype(np.uint8))
     out, keep, work = tmp_path / "out", tmp_path / "keep", tmp_path / "work"

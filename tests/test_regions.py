@@ -118,8 +118,8 @@ def test_hostile_json_is_rejected(tmp_path, text, message):
 def test_missing_file_folder_and_binary(tmp_path):
     with pytest.raises(RegionsError, match="no such regions file"):
         fpsnr.load_regions(tmp_path / "nope.json")
-    with pytest.raises(RegionsError, match="is a folder"):
-        fpsnr.load_regions(tmp_path)
+    with pytest.raises(RegionsError, match=r"holds no \.json regions files"):
+        fpsnr.load_regions(tmp_path)  # a folder is read like batch reads it; this one is empty
     binary = tmp_path / "b.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(RegionsError, match="not UTF-8"):
@@ -169,3 +169,22 @@ def test_plain_region_list_is_in_image_pixels():
     assert s.regions[0].center == (10.0, 10.0)
     with pytest.raises(RegionsError, match="no regions given"):
         fpsnr.score(img, img, [], fp=0.0)
+
+
+def test_the_shipped_kodak_regions_are_a_name_anywhere_a_path_is(tmp_path, monkeypatch):
+    from fpsnr.datasets import kodak_regions
+
+    folder = kodak_regions()
+    assert sorted(p.name for p in folder.glob("*.json")) == [f"kodim{i:02d}.json" for i in range(1, 25)]
+    index = fpsnr.load_region_index("kodak")
+    assert sorted(index) == [f"kodim{i:02d}" for i in range(1, 25)]
+    one = fpsnr.load_regions("kodak", image="kodim23.png")
+    assert one == index["kodim23"] and (one.width, one.height) == (768, 512)
+    with pytest.raises(RegionsError, match=r"no regions file for image 'kodim99' \(kodim99.json\)"):
+        fpsnr.load_regions("kodak", image="kodim99.png")
+    # a real file or folder called "kodak" wins over the shipped set
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kodak").mkdir()
+    own = '{"width": 8, "height": 8, "regions": [{"center": [4, 4]}]}'
+    (tmp_path / "kodak" / "kodim23.json").write_text(own)
+    assert fpsnr.load_regions("kodak", image="kodim23.png").width == 8

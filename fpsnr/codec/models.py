@@ -100,7 +100,7 @@ class DefaultWeights:
     """Weights shipped inside the package for a model, with what they measured on Kodak.
 
     The Kodak numbers are means over the 24 images from the project's Kodak study of
-    2026-11-26 (real bitstreams, CPU decode, the hand-made regions of ``data/regions``);
+    2026-11-26 (real bitstreams, CPU decode, the shipped Kodak regions, ``--regions kodak``);
     they are facts about these files, not about the architecture.
     """
 

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ import pytest
 import fpsnr
 import fpsnr.batch
 from fpsnr.cli import cli
+from fpsnr.datasets import kodak_regions
 from fpsnr.images import write_image
 
 
@@ -218,7 +218,7 @@ def test_kodak_against_jpeg_copies(runner, kodak_dir, tmp_path):
     jpeg.mkdir()
     for png in sorted(kodak_dir.glob("kodim*.png")):
         write_image(jpeg / f"{png.stem}.jpg", fpsnr.read_image(png), quality=25)
-    regions = Path(__file__).resolve().parents[2] / "data" / "regions"  # the shipped annotations
+    regions = "kodak"  # the shipped annotations, by name
     out = tmp_path / "kodak.csv"
     res = runner.invoke(
         cli, ["batch", str(kodak_dir), str(jpeg), "--regions", str(regions),
@@ -230,7 +230,7 @@ def test_kodak_against_jpeg_copies(runner, kodak_dir, tmp_path):
     row = next(r for r in got if r["ref"].endswith("kodim23.png") and r["fp"] == "0.5")
     ref = fpsnr.read_image(kodak_dir / "kodim23.png")
     want = fpsnr.score(
-        ref, fpsnr.read_image(jpeg / "kodim23.jpg"), fpsnr.load_regions(regions / "kodim23.json")
+        ref, fpsnr.read_image(jpeg / "kodim23.jpg"), fpsnr.load_regions(kodak_regions() / "kodim23.json")
     )
     assert float(row["m_fpsnr"]) == want.m_fpsnr and row["n_regions"] == "2"
     assert 20 < float(row["psnr"]) < 40
