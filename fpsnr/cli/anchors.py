@@ -44,7 +44,12 @@ def anchors_command(
     missing_regions: str,
     out: Path,
 ) -> None:
-    """Classical codecs (OpenCV/Pillow, in-process) over a quality sweep, as RD rows."""
+    """Classical codecs (OpenCV/Pillow, in-process) over a quality sweep, as RD rows.
+
+    \b
+    Example:
+      fpsnr anchors --data kodak/ --regions kodak --codec jpeg,webp -o anchors.csv
+    """
     from fpsnr.anchors import anchor_codecs, avif_available
     from fpsnr.rd import run_rd, write_rd_csv
 

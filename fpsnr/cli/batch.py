@@ -56,6 +56,10 @@ def batch_command(
 
     One CSV row per (label, pair, Fp). A pair that cannot be scored is a row with the
     error column filled; the run goes on and exits with status 1 at the end.
+
+    \b
+    Example:
+      fpsnr batch kodak/ jpeg-q30/ webp-q50/ --regions kodak --out scores.csv
     """
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")

@@ -28,6 +28,10 @@ def bdrate_command(
 
     Negative: fewer bits for the same quality. Curves are averaged over images per
     rate point first (mean bpp, mean metric).
+
+    \b
+    Example:
+      fpsnr bdrate rd.csv --anchor jpeg --test webp --metric psnr --metric m_fpsnr
     """
     from fpsnr.bdrate import bd_rate
     from fpsnr.rd import read_rd_csv
@@ -35,17 +39,18 @@ def bdrate_command(
     rd = read_rd_csv(rd_csv)
     names = {"psnr": "PSNR", "mean_fpsnr": "F_PSNR", "periphery_psnr": "periphery", "ms_ssim": "MS-SSIM",
              "m_fpsnr": f"M-FPSNR (Fp={fp:g})"}  # fmt: skip
+    # every BD-rate first: a failure must not leave half a table on stdout
+    results = {(test, metric): bd_rate(rd, anchor, test, metric=metric, fp=fp, method=method)
+               for test in tests for metric in metrics}  # fmt: skip
+    for (test, _), result in results.items():
+        if result.overlap < 0.75:
+            click.echo(
+                f"warning: {test} vs {anchor} under {result.metric}: the curves overlap on "
+                f"{result.overlap:.0%} of their quality range; the BD-rate extrapolates",
+                err=True,
+            )
     header = [f"{'vs ' + anchor:28s}"] + [f"{names[m]:>20s}" for m in metrics]
     click.echo("".join(header))
     for test in tests:
-        cells = []
-        for metric in metrics:
-            result = bd_rate(rd, anchor, test, metric=metric, fp=fp, method=method)
-            if result.overlap < 0.75:
-                click.echo(
-                    f"warning: {test} vs {anchor} under {result.metric}: the curves overlap on "
-                    f"{result.overlap:.0%} of their quality range; the BD-rate extrapolates",
-                    err=True,
-                )
-            cells.append(f"{result.bd_rate:+19.2f}%")
+        cells = [f"{results[(test, metric)].bd_rate:+19.2f}%" for metric in metrics]
         click.echo(f"{test:28s}" + "".join(cells))

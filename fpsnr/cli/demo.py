@@ -29,7 +29,12 @@ from fpsnr.formatting import format_table
 )
 @translate_errors
 def demo_command(out_dir: Path, quality: int, fps: tuple[float, ...]) -> None:
-    """Score scikit-image's astronaut photo against a JPEG copy, with bundled regions."""
+    """Score scikit-image's astronaut photo against a JPEG copy, with bundled regions.
+
+    \b
+    Example:
+      fpsnr demo --out-dir fpsnr-demo --quality 20
+    """
     result = run_demo(out_dir, quality=quality, fps=fps)
     click.echo(format_table(result.scores))
     f = result.files

@@ -18,7 +18,12 @@ from fpsnr.cli.score import score_command
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fpsnr")
 def cli() -> None:
-    """Foveal PSNR and M-FPSNR: score reconstructions where viewers look."""
+    """Foveal PSNR and M-FPSNR: score reconstructions where viewers look.
+
+    \b
+    Example:
+      fpsnr score ref.png test.jpg --regions regions.json
+    """
 
 
 cli.add_command(score_command)

@@ -12,7 +12,12 @@ from fpsnr.errors import ParameterError
 
 @click.group("plot")
 def plot_group() -> None:
-    """RD curves and the M-FPSNR/PSNR ratio table."""
+    """RD curves and the M-FPSNR/PSNR ratio table.
+
+    \b
+    Example:
+      fpsnr plot rd rd.csv --metric m_fpsnr --fp 0.5 -o rd.png
+    """
 
 
 @plot_group.command("rd")
@@ -26,7 +31,12 @@ def plot_group() -> None:
 @click.option("--title", default=None)
 @translate_errors
 def plot_rd_command(rd_csv: Path, metric: str, fp: float, out: Path, title: str | None) -> None:
-    """Draw one RD curve per codec (mean over images), like the paper's Figure 6."""
+    """Draw one RD curve per codec (mean over images), like the paper's Figure 6.
+
+    \b
+    Example:
+      fpsnr plot rd rd.csv --metric m_fpsnr --fp 0.5 -o rd.png
+    """
     from fpsnr.plots import plot_rd
     from fpsnr.rd import read_rd_csv
 
@@ -43,7 +53,12 @@ def plot_rd_command(rd_csv: Path, metric: str, fp: float, out: Path, title: str 
 @sweep_fp_option
 @translate_errors
 def plot_ratio_command(rd_csv: Path, codec: str, fps: tuple[float, ...]) -> None:
-    """Print Table 2: 100·(M-FPSNR/PSNR − 1) % per rate point × Fp (markdown)."""
+    """Print Table 2: 100·(M-FPSNR/PSNR − 1) % per rate point × Fp (markdown).
+
+    \b
+    Example:
+      fpsnr plot ratio rd.csv --codec bmshj2018-hyperprior
+    """
     from fpsnr.plots import ratio_table
     from fpsnr.rd import read_rd_csv
 

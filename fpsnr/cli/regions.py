@@ -16,7 +16,12 @@ from fpsnr.saliency import suggest_regions
 
 @click.group("regions")
 def regions_group() -> None:
-    """Check, draw and propose regions files."""
+    """Check, draw and propose regions files.
+
+    \b
+    Example:
+      fpsnr regions show kodim23.png kodak -o overlay.png
+    """
 
 
 def _check_one(path: Path, viewing_distance: float, foveal_angle: float) -> str:
@@ -43,6 +48,10 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
     """Validate regions files, folders of them, or collection files.
 
     Every file is checked (one line each); the exit status is 1 if any failed.
+
+    \b
+    Example:
+      fpsnr regions check kodak my-regions/ photo.json
     """
     failed = 0
     for path in paths:
@@ -69,7 +78,12 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
 def show_command(
     image: Path, regions_path: Path, out: Path, viewing_distance: float, foveal_angle: float
 ) -> None:
-    """Draw the regions of REGIONS on IMAGE, periphery dimmed (paper Figs. 1, 3)."""
+    """Draw the regions of REGIONS on IMAGE, periphery dimmed (paper Figs. 1, 3).
+
+    \b
+    Example:
+      fpsnr regions show kodim23.png kodak -o overlay.png
+    """
     pixels = read_image(image)
     regions = load_regions(regions_path, image=image.name)
     discs = regions.resolve(
@@ -120,6 +134,10 @@ def suggest_command(
 
     The regions get the default radius and labels salient-1, salient-2, ... in order
     of saliency; review them (--overlay) before relying on them.
+
+    \b
+    Example:
+      fpsnr regions suggest photo.png -o photo.json --overlay photo-regions.png
     """
     if out.exists() and not overwrite:
         raise RegionsError(f"{out} exists; use --overwrite to replace it")

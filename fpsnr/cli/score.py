@@ -31,7 +31,12 @@ def score_command(
     fmt: str,
     options: ScoreOptions,
 ) -> None:
-    """Score TEST against REF: PSNR, F_PSNR per region, periphery PSNR and M-FPSNR."""
+    """Score TEST against REF: PSNR, F_PSNR per region, periphery PSNR and M-FPSNR.
+
+    \b
+    Example:
+      fpsnr score kodim23.png kodim23-q30.jpg --regions kodak --fp 0,0.5
+    """
     regions = load_regions(regions_path, image=ref.name)
     scores = score_pair(read_image(ref), read_image(test), regions, options, ref=str(ref), test=str(test))
     formatter = {"table": format_table, "json": format_json, "csv": format_csv}[fmt]

@@ -21,7 +21,12 @@ __all__ = ["codec_group"]
 
 @click.group("codec")
 def codec_group() -> None:
-    """The learned codec: Ballé 2018 hyperprior, with or without attention."""
+    """The learned codec: Ballé 2018 hyperprior, with or without attention.
+
+    \b
+    Example:
+      fpsnr codec roundtrip kodim23.png --regions kodak --fp 0,0.5
+    """
 
 
 for _command in (models_command, encode_command, decode_command, roundtrip_command, convert_command,

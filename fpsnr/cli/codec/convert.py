@@ -31,6 +31,10 @@ def convert_command(
     blocks start as the identity (W1 = 0, the layers around them doubled), so the
     converted model computes exactly what the plain one does: a sound start for
     fine-tuning.
+
+    \b
+    Example:
+      fpsnr codec convert checkpoint.pth --lmbda 0.013 -o weights.safetensors
     """
     _, weights = codec_modules()
     info = weights.convert_compressai(

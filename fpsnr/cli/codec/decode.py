@@ -31,6 +31,10 @@ def decode_command(bitstream: Path, out: Path, weights: Path | None, model: str 
 
     Without --weights the model's shipped weights decode it, chosen from the bitstream's
     header (which records the model and the weights that encoded it).
+
+    \b
+    Example:
+      fpsnr codec decode kodim23.fpc -o kodim23-decoded.png
     """
     from fpsnr.images import write_image
 

@@ -31,7 +31,12 @@ from fpsnr.cli.options import alpha_option, translate_errors
 def encode_command(
     image: Path, out: Path, weights: Path | None, model: str | None, alpha: str, device: str
 ) -> None:
-    """Compress IMAGE (8-bit RGB or gray) into an .fpc bitstream."""
+    """Compress IMAGE (8-bit RGB or gray) into an .fpc bitstream.
+
+    \b
+    Example:
+      fpsnr codec encode kodim23.png -o kodim23.fpc
+    """
     from fpsnr.images import read_image
 
     coder, _ = codec_modules()

@@ -48,6 +48,10 @@ def eval_command(
     bpp comes from the bitstream bytes (payload); quality numbers from the core engine
     on the 8-bit decoded image. The codec column is the model name, the rate point its λ.
     Without --weights, the shipped weights of each --model are evaluated.
+
+    \b
+    Example:
+      fpsnr codec eval --data kodak/ --regions kodak --model bmshj2018-hyperprior -o learned.csv
     """
     if weights_files and models:
         raise click.UsageError("give --weights files or --model names, not both")

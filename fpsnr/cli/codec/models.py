@@ -15,6 +15,10 @@ def models_command() -> None:
 
     The Kodak numbers are means over the 24 images measured in the project's Kodak study
     (real bitstreams, CPU decode); they describe the shipped files, not the architecture.
+
+    \b
+    Example:
+      fpsnr codec models
     """
     _, weights = codec_modules()
     from fpsnr.codec.models import MODELS

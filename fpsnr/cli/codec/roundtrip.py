@@ -47,6 +47,10 @@ def roundtrip_command(
     """Encode and decode IMAGE, then score the 8-bit result with the core engine.
 
     The decoder runs on the CPU unless --device says otherwise.
+
+    \b
+    Example:
+      fpsnr codec roundtrip kodim23.png --regions kodak --fp 0,0.5
     """
     from fpsnr.formatting import format_roundtrip, format_roundtrip_json
     from fpsnr.images import read_image, write_image

@@ -74,6 +74,10 @@ def train_command(
     Start a run with --data, --lmbda and --out; continue it with --resume RUN_DIR
     (the run's settings are reused; --max-steps/--max-minutes may extend it). Runs
     under torchrun with DistributedDataParallel.
+
+    \b
+    Example:
+      fpsnr codec train --data photos/ --lmbda 0.013 --out runs/q4 --max-steps 2000
     """
     codec_modules()
     from fpsnr.codec.train import TrainConfig, resume_config, train

@@ -1,0 +1,57 @@
+"""Every command's --help shows one example, and data goes to stdout only when a command succeeds."""
+
+from __future__ import annotations
+
+import click
+
+from fpsnr.cli import cli
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+def test_every_command_has_an_example_line(runner):
+    commands = _commands(cli)
+    assert len(commands) >= 20
+    for path in commands:
+        res = runner.invoke(cli, [*path, "--help"])
+        assert res.exit_code == 0, path
+        lines = res.stdout.splitlines()
+        at = lines.index("  Example:")
+        assert lines[at + 1].strip().startswith("fpsnr "), (path, lines[at + 1])
+
+
+def test_version(runner):
+    res = runner.invoke(cli, ["--version"])
+    assert res.exit_code == 0 and res.stdout.startswith("fpsnr, version ")
+
+
+def test_a_failing_bdrate_prints_no_table(runner, tmp_path):
+    rd = tmp_path / "rd.csv"
+    rd.write_text("codec,rate_point,image,bpp,psnr,error\n" + "".join(
+        f"a,p{k},x.png,{0.1 * (k + 1)},{30 + k},\nb,p{k},x.png,{0.1 * (k + 1)},{30 + k},\n" for k in range(3)
+    ))  # fmt: skip
+    res = runner.invoke(cli, ["bdrate", str(rd), "--anchor", "a", "--test", "b"])
+    assert res.exit_code == 1 and "at least 4" in res.stderr
+    assert res.stdout == ""  # no header before the failure
+
+
+def test_progress_in_a_log_is_a_few_lines_not_bar_redraws():
+    import io
+
+    from fpsnr.progress import ProgressBar
+
+    log = io.StringIO()
+    with ProgressBar("scoring", "pair", stream=log) as bar:
+        for done in range(1001):
+            bar(done, 1000)
+    lines = log.getvalue().splitlines()
+    assert 10 <= len(lines) <= 12 and "\r" not in log.getvalue()
+    assert lines[-1].startswith("scoring: 1000/1000 pairs (100 %)")
