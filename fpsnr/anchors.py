@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from fpsnr.errors import FpsnrError, ParameterError
 from fpsnr.options import BatchOptions
-from fpsnr.progress import ProgressBar
+from fpsnr.progress import reporting
 from fpsnr.rd import DEFAULT_FPS, Coded, RatePoint, run_rd
 from fpsnr.regions import RegionIndex
 
@@ -147,5 +147,5 @@ def run_anchors(
     """RD rows of classical codecs over a quality sweep, one per image × codec × quality."""
     adapters = anchor_codecs(codecs, qualities)
     options = BatchOptions(fps=tuple(fps), missing_regions=missing_regions)  # type: ignore[arg-type]
-    with ProgressBar("anchors", "code") as bar:
-        return list(run_rd(data_dir, regions, adapters, options, progress=bar if progress else None))
+    with reporting(progress, "anchors", "code") as report:
+        return list(run_rd(data_dir, regions, adapters, options, progress=report))

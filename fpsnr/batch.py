@@ -29,7 +29,7 @@ from fpsnr.pairing import PairTask as PairTask
 from fpsnr.pairing import plan_pairs
 from fpsnr.parallel import map_dask
 from fpsnr.parallel import map_local as map_local
-from fpsnr.progress import ProgressBar, ProgressCallback
+from fpsnr.progress import ProgressCallback, reporting
 from fpsnr.regions import RegionIndex, Regions, load_region_index
 from fpsnr.sink import CsvSink as CsvSink
 
@@ -224,17 +224,12 @@ def score_folders(
     todo = [t for t in tasks if t.key not in done]
     rows: list[dict[str, Any]] = []
     region_rows: list[dict[str, Any]] = []
-    bar = ProgressBar("scoring", "pair", dynamic_ncols=True) if progress is True else None
-    report: ProgressCallback | None = bar if bar is not None else (progress or None)  # type: ignore[assignment]
-    try:
+    with reporting(progress, "scoring", "pair", dynamic_ncols=True) as report:
         for outcome in run_pairs(todo, options, workers=workers, scheduler=scheduler, progress=report):
             rows.extend(outcome.rows)
             region_rows.extend(outcome.region_rows)
             if on_outcome is not None:
                 on_outcome(outcome)
-    finally:
-        if bar is not None:
-            bar.close()
     scores = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
     if not scores.empty:
         scores = scores.sort_values(["label", "ref", "fp"], kind="stable", ignore_index=True)

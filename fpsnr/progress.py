@@ -11,15 +11,31 @@ least one a minute, instead of a bar redrawn at every item.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, TextIO
 
-__all__ = ["ProgressBar", "ProgressCallback"]
+__all__ = ["ProgressBar", "ProgressCallback", "reporting"]
 
 ProgressCallback = Callable[[int, "int | None"], None]
+
+
+@contextlib.contextmanager
+def reporting(
+    progress: ProgressCallback | bool | None, desc: str, unit: str, **bar_options: Any
+) -> Iterator[ProgressCallback | None]:
+    """The callback a library function reports to: the caller's, none, or for ``True`` a bar.
+
+    A :class:`ProgressBar` made here is closed however the work ends.
+    """
+    if progress is True:
+        with ProgressBar(desc, unit, **bar_options) as bar:
+            yield bar
+    else:
+        yield progress or None
 
 
 class ProgressBar:

@@ -488,16 +488,16 @@ def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> R
     """
     p = resolve_regions(path)
     if p.is_dir():
-        index = load_region_index(p)
         if image is None:
+            index = load_region_index(p)
             if len(index) == 1:
                 return next(iter(index.values()))
             raise RegionsError(f"{p}: holds regions of {len(index)} images; say which image to use")
         stem = Path(image).stem
-        found = index.get(stem)
-        if found is None:
+        file = p / f"{stem}.json"  # only the image's own file is read, as load_region_index keys it
+        if not file.is_file():
             raise RegionsError(f"{p}: no regions file for image {stem!r} ({stem}.json)")
-        return found
+        return _folder_entry(file)
     entries = parse_regions(_read_document(p), source=str(p))
     if image is None:
         if len(entries) == 1:
@@ -508,6 +508,14 @@ def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> R
         if entry.image is None or Path(entry.image).stem == stem:
             return entry
     raise RegionsError(f"{p}: no regions for image {stem!r}")
+
+
+def _folder_entry(file: Path) -> Regions:
+    """The one image of a file in a regions folder."""
+    entries = parse_regions(_read_document(file), source=str(file))
+    if len(entries) != 1:
+        raise RegionsError(f"{file}: a regions folder holds one image per file; found a collection")
+    return entries[0]
 
 
 def load_region_index(path: str | os.PathLike[str]) -> RegionIndex:
@@ -522,10 +530,7 @@ def load_region_index(path: str | os.PathLike[str]) -> RegionIndex:
     index: RegionIndex = {}
     if p.is_dir():
         for file in sorted(p.glob("*.json")):
-            entries = parse_regions(_read_document(file), source=str(file))
-            if len(entries) != 1:
-                raise RegionsError(f"{file}: a regions folder holds one image per file; found a collection")
-            index[file.stem] = entries[0]
+            index[file.stem] = _folder_entry(file)
         if not index:
             raise RegionsError(f"{p}: folder holds no .json regions files")
         return index

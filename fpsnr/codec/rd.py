@@ -36,16 +36,13 @@ class LearnedCodec:
 
     def __init__(self, weights: Sequence[str | os.PathLike[str]], *, device: str = "cpu") -> None:
         self.device = device
-        self.models: list[tuple[Any, WeightsInfo]] = []
+        self._by_point: dict[RatePoint, tuple[Any, WeightsInfo]] = {}
         for path in weights:
             net, info = load_weights(Path(path))
-            self.models.append((net.to(device), info))
-        points = [(info.arch, f"{info.lmbda:g}") for _, info in self.models]
-        if len(set(points)) != len(points):
-            raise CodecError("two weights files share model and λ; give each rate point once")
-        self._by_point = {
-            RatePoint(info.arch, f"{info.lmbda:g}", info.lmbda): (net, info) for net, info in self.models
-        }
+            point = RatePoint(info.arch, f"{info.lmbda:g}", info.lmbda)
+            if point in self._by_point:
+                raise CodecError("two weights files share model and λ; give each rate point once")
+            self._by_point[point] = (net.to(device), info)
 
     def points(self) -> list[RatePoint]:
         return list(self._by_point)

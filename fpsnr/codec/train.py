@@ -42,7 +42,7 @@ from fpsnr.codec.weights import _load_into, _read_safetensors, save_weights
 from fpsnr.errors import CodecError
 from fpsnr.files import atomic_path
 from fpsnr.images import find_images, read_image
-from fpsnr.progress import ProgressBar, ProgressCallback
+from fpsnr.progress import ProgressCallback, reporting
 
 __all__ = ["TrainConfig", "resume_config", "train"]
 
@@ -328,10 +328,6 @@ def train(
     val_images = CropSource(cfg.val, 64, device).images if cfg.val else []
     if rank == 0:
         run.start_log(cfg, resume=resume, step=step)
-    bar = ProgressBar(f"train {spec.name} λ={cfg.lmbda:g}", "step") if progress is True else None
-    report: ProgressCallback | None = bar if bar is not None else (progress or None)  # type: ignore[assignment]
-    if rank != 0:
-        report = None
     decay_at = int(0.9 * cfg.max_steps) if cfg.max_steps else None
     start = time.perf_counter()
     window_start, window_steps = start, 0
@@ -362,9 +358,9 @@ def train(
     def lr_now() -> float:
         return cfg.lr * (0.1 if decay_at is not None and step >= decay_at else 1.0)
 
-    if report is not None:
-        report(step, cfg.max_steps)
-    try:
+    with reporting(progress if rank == 0 else None, f"train {spec.name} λ={cfg.lmbda:g}", "step") as report:
+        if report is not None:
+            report(step, cfg.max_steps)
         while True:
             if cfg.max_steps is not None and step >= cfg.max_steps:
                 break
@@ -404,9 +400,6 @@ def train(
                 save()
             if on_step is not None:
                 on_step(step)
-    finally:
-        if bar is not None:
-            bar.close()
     save()
     model.update(force=True)
     if world > 1:

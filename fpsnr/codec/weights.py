@@ -36,7 +36,6 @@ __all__ = [
     "load_weights",
     "read_metadata",
     "save_weights",
-    "weights_id",
 ]
 
 FORMAT = "fpsnr-weights"
@@ -63,11 +62,6 @@ class WeightsInfo:
     @property
     def id_hex(self) -> str:
         return self.weights_id.hex()
-
-
-def weights_id(path: str | os.PathLike[str]) -> bytes:
-    """The 8-byte identifier a bitstream records: the start of the file's SHA-256."""
-    return _file_id(Path(path))
 
 
 def _file_id(path: Path) -> bytes:

@@ -52,13 +52,13 @@ def load_for_bitstream(weights_path: Path | None, model: str | None, data: bytes
             f"{source}: encoded with model {header.model!r}, which has no default weights here; "
             "pass the weights that encoded it with --weights"
         )
-    path = weights.default_weights(header.model)
-    if weights.weights_id(path) != header.weights_id:
+    net, info = load(weights.default_weights(header.model), header.model, device)
+    if info.weights_id != header.weights_id:  # load_weights hashed the file already
         raise BitstreamError(
             f"{source}: encoded with weights {header.weights_id.hex()}, not with the default weights of "
             f"{header.model}; pass the weights that encoded it with --weights"
         )
-    return load(path, header.model, device)
+    return net, info
 
 
 def without_alpha(image: Any, alpha: str) -> Any:
