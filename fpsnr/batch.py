@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fpsnr.errors import FpsnrError
 from fpsnr.fallback import fallback_regions as fallback_regions
 from fpsnr.images import find_images as find_images
-from fpsnr.images import read_image
+from fpsnr.images import read_pair
 from fpsnr.metrics import score_pair
 from fpsnr.options import BatchOptions as BatchOptions
 from fpsnr.options import MissingRegions as MissingRegions
@@ -92,12 +92,13 @@ def run_pair(task: PairTask, options: BatchOptions) -> PairOutcome:
     if task.problem is not None:
         return _error_outcome(task, options, task.problem)
     try:
-        ref = read_image(task.ref)
-        test = read_image(task.test)
+        ref, test = read_pair(task.ref, task.test)
         regions = task.regions or fallback_regions(ref, Path(task.ref).stem, options)
         scores = score_pair(ref, test, regions, options)
     except FpsnrError as err:
         return _error_outcome(task, options, str(err))
+    except MemoryError:
+        return _error_outcome(task, options, f"{task.test}: out of memory while scoring this pair")
     except Exception as err:  # a bug or an OpenCV failure must not stop the batch
         return _error_outcome(task, options, f"unexpected {type(err).__name__}: {err}")
     rows = tuple(

@@ -32,6 +32,10 @@ class ParameterError(FpsnrError, ValueError):
     """An option has a value outside its domain (for example Fp outside [0, 1])."""
 
 
+class OutputError(FpsnrError, OSError):
+    """An output cannot be written: unwritable folder, full disk, or another run holds it."""
+
+
 class CodecError(FpsnrError, ValueError):
     """The learned codec cannot do what was asked (bad weights, bad model name...)."""
 

@@ -9,8 +9,10 @@ images of a pair are read the same way, and codecs see the stored pixels too).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError, ImageReadError, ParameterError
+from fpsnr.limits import check_pixels, max_pixels, read_bounded
 from fpsnr.options import ALPHA_MODES, CHANNELS, AlphaMode, Channel, check_choice
 
 __all__ = [
@@ -29,10 +32,12 @@ __all__ = [
     "Pair",
     "drop_alpha",
     "find_images",
+    "image_size",
     "luma",
     "peak_value",
     "prepare_pair",
     "read_image",
+    "read_pair",
     "write_image",
 ]
 
@@ -42,6 +47,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 """BT.601 luma weights (full range), applied in float64 and never rounded (SPEC §1)."""
 _INTEGER_PEAKS = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
+_MAX_BYTES_PER_PIXEL = 16  # float32 RGBA stored uncompressed: the largest a file needs per pixel
 
 
 @contextlib.contextmanager
@@ -66,8 +72,63 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
+    """(width, height) from an image header without decoding pixels; None if unknown.
+
+    Pillow parses the header lazily. Formats it does not know (OpenCV reads a few more)
+    give None, and OpenCV's own limit of 2³⁰ pixels is then the only one before decoding.
+    """
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+    except Image.DecompressionBombError:
+        # Pillow refused it first: it claims more than 2 · Image.MAX_IMAGE_PIXELS pixels.
+        pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        return (pillow_limit + 1, 1) if 0 < pillow_limit < max_pixels() else None
+    except Exception:
+        return None
+    return int(width), int(height)
+
+
+def _read_bytes(p: Path) -> bytes:
+    # Bounded while reading: st_size is 0 for pipes and devices (/dev/zero never ends).
+    limit = max_pixels() * _MAX_BYTES_PER_PIXEL + (1 << 20)
+    try:
+        with p.open("rb") as handle:
+            data = read_bounded(handle, limit)
+    except FileNotFoundError as err:
+        raise ImageReadError(f"{p}: no such file") from err
+    except IsADirectoryError as err:
+        raise ImageReadError(f"{p}: is a folder, expected an image file") from err
+    except OSError as err:
+        raise ImageReadError(f"{p}: cannot read ({err.strerror or err})") from err
+    if data is None:
+        raise ImageReadError(
+            f"{p}: more than {limit:,} bytes, larger than any image within the pixel limit; "
+            "raise it with fpsnr --max-pixels if this is a real image"
+        )
+    return data
+
+
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(width, height) of an image file read from its header only; None if unknown."""
+    try:
+        with Path(path).open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return None
+    return _header_size(head)
+
+
 def read_image(path: str | os.PathLike[str]) -> npt.NDArray[np.generic]:
     """Read an image file as stored, in RGB(A) channel order.
+
+    The header's size is checked against the pixel budget (:mod:`fpsnr.limits`) before
+    any pixel is decoded, so a decompression bomb is refused in milliseconds.
 
     Parameters
     ----------
@@ -78,34 +139,61 @@ def read_image(path: str | os.PathLike[str]) -> npt.NDArray[np.generic]:
     -------
     numpy.ndarray
         ``(H, W)`` for grayscale, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA; dtype as
-        stored (uint8, uint16 or float32).
+        stored (uint8, uint16, float32, or whatever a TIFF holds: the metric refuses
+        dtypes it cannot score, with a message).
 
     Raises
     ------
     ImageReadError
-        The file is missing, is a folder, is empty, truncated or not an image.
+        The file is missing, is a folder, is empty, truncated, not an image, or claims
+        more pixels than the budget.
     """
     p = Path(path)
-    try:
-        data = np.fromfile(p, dtype=np.uint8)
-    except FileNotFoundError as err:
-        raise ImageReadError(f"{p}: no such file") from err
-    except IsADirectoryError as err:
-        raise ImageReadError(f"{p}: is a folder, expected an image file") from err
-    except OSError as err:
-        raise ImageReadError(f"{p}: cannot read ({err.strerror or err})") from err
-    if data.size == 0:
+    data = _read_bytes(p)
+    if not data:
         raise ImageReadError(f"{p}: file is empty, expected an image")
-    with _quiet_stderr():
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    size = _header_size(data)
+    if size is not None:
+        refusal = check_pixels(str(p), *size)
+        if refusal is not None:
+            raise ImageReadError(refusal)
+    try:
+        with _quiet_stderr():
+            image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as err:
+        raise ImageReadError(f"{p}: cannot decode ({_first_line(err)})") from err
     if image is None:
         raise ImageReadError(f"{p}: cannot decode as an image (truncated, corrupt or not an image file)")
-    if image.ndim == 3:
-        if image.shape[2] == 3:
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        elif image.shape[2] == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
+    refusal = check_pixels(str(p), image.shape[1], image.shape[0])  # formats without a known header
+    if refusal is not None:
+        raise ImageReadError(refusal)
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        # BGR(A) → RGB(A) by indexing: works for every dtype a TIFF may hold (cvtColor does not).
+        order = [2, 1, 0] if image.shape[2] == 3 else [2, 1, 0, 3]
+        image = image[:, :, order]
     return np.ascontiguousarray(image)
+
+
+def _first_line(err: cv2.error) -> str:
+    """The useful part of an OpenCV error: its first line, without the source file and line."""
+    lines = [line.strip() for line in str(err.msg or err).splitlines() if line.strip()]
+    text = lines[0] if lines else "OpenCV error"
+    return text.split(" error: ", 1)[-1]
+
+
+def read_pair(
+    ref: str | os.PathLike[str], test: str | os.PathLike[str]
+) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]]:
+    """Read a reference and a test image, comparing their header sizes before decoding.
+
+    A size mismatch is known from the headers alone: it is reported without decoding
+    either image, which matters when one of them is huge.
+    """
+    ref_size, test_size = image_size(ref), image_size(test)
+    if ref_size is not None and test_size is not None and ref_size != test_size:
+        (rw, rh), (tw, th) = ref_size, test_size
+        raise ImageError(f"test image is {tw}×{th} pixels; the reference is {rw}×{rh}")
+    return read_image(ref), read_image(test)
 
 
 def find_images(root: str | os.PathLike[str]) -> dict[str, list[Path]]:

@@ -249,7 +249,7 @@ def rd_sink(out: str | os.PathLike[str], fps: Sequence[float]) -> CsvSink:
     Any earlier output is replaced (as ``anchors`` and ``codec eval`` always did);
     call ``start([])``, then ``write`` rows as they come, then ``finish``.
     """
-    sink = CsvSink(Path(out), rd_columns(fps), None, {"rd_columns": rd_columns(fps)})
+    sink = CsvSink(Path(out), rd_columns(fps), None, {"rd_columns": rd_columns(fps)}, record=False)
     sink.prepare(resume=False, overwrite=True)
     return sink
 

@@ -36,6 +36,7 @@ import numpy.typing as npt
 from fpsnr.datasets import resolve_regions
 from fpsnr.errors import RegionsError
 from fpsnr.files import atomic_open
+from fpsnr.limits import MAX_TEXT_BYTES, read_bounded
 
 __all__ = [
     "DEFAULT_FOVEAL_ANGLE",
@@ -47,6 +48,7 @@ __all__ = [
     "RegionsLike",
     "check_radius_settings",
     "default_radius",
+    "disc_has_pixel",
     "disc_mask",
     "load_region_index",
     "load_regions",
@@ -58,9 +60,15 @@ DEFAULT_VIEWING_DISTANCE = 3.0
 DEFAULT_FOVEAL_ANGLE = 5.0
 """Foveal angle θ in degrees (the diameter of the fovea)."""
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FILE_BYTES = MAX_TEXT_BYTES
 MAX_REGIONS = 100_000
 MAX_SIDE = 1 << 20
+MAX_COORD = float(1 << 24)
+"""Largest |x|, |y| of a centre and largest radius, in pixels (16 × the largest side).
+
+Anything farther is a mistake, not a region; the bound also keeps every squared
+distance exact enough and far from overflow (F4, F5 of the November campaign).
+"""
 
 
 MAX_FOVEAL_ANGLE = 180.0
@@ -117,11 +125,17 @@ class Region:
             raise RegionsError(f"region centre must be two numbers (x, y), got {self.center!r}") from err
         if not (math.isfinite(x) and math.isfinite(y)):
             raise RegionsError(f"region centre must be finite, got ({x}, {y})")
+        if abs(x) > MAX_COORD or abs(y) > MAX_COORD:
+            raise RegionsError(
+                f"region centre ({x:g}, {y:g}) is farther than {MAX_COORD:,.0f} px from the origin"
+            )
         object.__setattr__(self, "center", (x, y))
         if self.radius is not None:
             r = float(self.radius)
             if not (math.isfinite(r) and r > 0):
                 raise RegionsError(f"region radius must be a positive finite number, got {self.radius}")
+            if r > MAX_COORD:
+                raise RegionsError(f"region radius {r:g} is larger than the limit of {MAX_COORD:,.0f} px")
             object.__setattr__(self, "radius", r)
         if self.label is not None and not isinstance(self.label, str):
             raise RegionsError(f"region label must be a string, got {self.label!r}")
@@ -320,6 +334,19 @@ def disc_mask(shape: tuple[int, ...], center: tuple[float, float], radius: float
     return mask
 
 
+def disc_has_pixel(disc: Disc, height: int, width: int) -> bool:
+    """Whether the disc holds at least one pixel of a ``height`` × ``width`` frame.
+
+    Constant work whatever the sizes: the frame's pixel nearest the centre is the
+    nearest integer along each axis, clamped to the frame, and the disc holds a pixel
+    iff it holds that one (the same float64 test as :func:`disc_mask`).
+    """
+    px = float(min(max(round(disc.x), 0), width - 1))
+    py = float(min(max(round(disc.y), 0), height - 1))
+    dx, dy = px - disc.x, py - disc.y
+    return bool(dy * dy + dx * dx <= disc.radius * disc.radius)
+
+
 RegionIndex = dict[str, Regions]
 """The regions of many images, keyed by image file stem (``load_region_index``)."""
 RegionsLike = Regions | Sequence[Region]
@@ -338,6 +365,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (JSON would keep the last one silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} appears twice in one object; keep one")
+        out[key] = value
+    return out
+
+
 def _type_name(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
         type(value), "null" if value is None else type(value).__name__
@@ -353,6 +390,8 @@ def _number(value: Any, where: str) -> float:
         number = math.inf
     if not math.isfinite(number):
         raise RegionsError(f"{where}: expected a finite number, got {value!r}")
+    if abs(number) > MAX_COORD:
+        raise RegionsError(f"{where}: {value!r} is beyond the limit of {MAX_COORD:,.0f} pixels")
     return number
 
 
@@ -430,37 +469,42 @@ def parse_regions(document: Any, *, source: str | None = None) -> list[Regions]:
         if not isinstance(images, list) or not images:
             raise RegionsError(f"{prefix}.images: expected a non-empty array of image objects")
         out = []
+        seen: dict[str, str] = {}
         for i, obj in enumerate(images):
             where = f"{prefix}.images[{i}]"
             entry = _parse_image(obj, where, source)
             if entry.image is None:
                 raise RegionsError(f"{where}: missing 'image' (the file name these regions belong to)")
+            stem = Path(entry.image).stem
+            if stem in seen:
+                raise RegionsError(
+                    f"{where}.image: {entry.image!r} and {seen[stem]!r} are the same image to fpsnr "
+                    "(images match by file stem); keep one entry"
+                )
+            seen[stem] = entry.image
             out.append(entry)
         return out
     return [_parse_image(document, prefix, source)]
 
 
 def _read_document(path: Path) -> Any:
+    if path.is_dir():
+        raise RegionsError(f"{path}: is a folder, expected a regions JSON file")
     try:
-        size = path.stat().st_size
+        with path.open("rb") as handle:  # bounded while reading: pipes and devices too
+            data = read_bounded(handle, MAX_FILE_BYTES)
     except FileNotFoundError as err:
         raise RegionsError(f"{path}: no such regions file") from err
     except OSError as err:
-        raise RegionsError(f"{path}: cannot read ({err})") from err
-    if path.is_dir():
-        raise RegionsError(f"{path}: is a folder, expected a regions JSON file")
-    if size > MAX_FILE_BYTES:
-        raise RegionsError(
-            f"{path}: {size} bytes, larger than the {MAX_FILE_BYTES}-byte limit for regions files"
-        )
+        raise RegionsError(f"{path}: cannot read ({err.strerror or err})") from err
+    if data is None:
+        raise RegionsError(f"{path}: larger than the {MAX_FILE_BYTES}-byte limit for regions files")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise RegionsError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
-    except OSError as err:
-        raise RegionsError(f"{path}: cannot read ({err})") from err
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise RegionsError(
             f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"

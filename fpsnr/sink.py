@@ -1,28 +1,115 @@
 """Crash-safe CSV output with resume, for ``batch`` and the RD commands.
 
 Rows go to ``<out>.partial`` as work finishes (flushed, one whole unit at a time),
-beside ``<out>.partial.json`` holding the run's settings. :meth:`CsvSink.finish`
+beside ``<out>.settings`` (JSON) holding the run's settings. :meth:`CsvSink.finish`
 writes the final file through a temporary file and an atomic rename, then removes the
-partial files. After a crash, ``kill -9`` or Ctrl-C, ``<out>`` is either absent or the
+partial file. After a crash, ``kill -9`` or Ctrl-C, ``<out>`` is either absent or the
 previous complete file, and the partial file holds every finished unit; a resumed run
-reads it back (a line cut short by the crash is dropped and redone) and refuses to
-continue under other settings.
+reads it back (a line cut short by the crash, or a row whose numbers do not parse, is
+dropped and redone) and refuses to continue under other settings — also when the
+earlier run had finished, since the settings file stays beside the output.
+
+One writer at a time: the run holds an exclusive lock on ``<out>.lock`` (``fcntl``
+where the platform has it, else a file created with ``O_EXCL``) from before it reads
+anything until it has finished or stopped, and a second run on the same output is
+refused with one line. File names are written and read back byte for byte: text is
+UTF-8, and a name that is not valid UTF-8 keeps its raw bytes (``surrogateescape``),
+as the file system holds them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from fpsnr.errors import ParameterError
-from fpsnr.files import atomic_open
+from fpsnr.errors import OutputError, ParameterError
+from fpsnr.files import atomic_open, write_bytes_atomic
 from fpsnr.formatting import csv_cell
 
-__all__ = ["BatchSinks", "CsvSink"]
+__all__ = ["BatchSinks", "CsvSink", "OutputLock"]
+
+_TEXT: dict[str, Any] = {"encoding": "utf-8", "errors": "surrogateescape", "newline": ""}
+
+
+class OutputLock:
+    """An exclusive, non-blocking lock on ``<out>.lock``, released by :meth:`release`.
+
+    With ``fcntl`` (every POSIX system) the kernel drops the lock when its holder
+    dies, so a killed run never leaves a stale lock; elsewhere the lock is a file
+    created with ``O_EXCL`` and a dead run's file must be deleted by hand (the message
+    says so).
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.path = target.with_name(target.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            self._acquire_exclusive_file()
+            return
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise OutputError(
+                    f"{self.target}: another fpsnr run{holder} is writing it (lock {self.path}); "
+                    "wait for it to finish or stop it, or choose another --out"
+                ) from None
+            # The file may have been removed by the previous holder between our open and lock:
+            # then the lock is on a file nobody else will see. Start again on the new one.
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def _acquire_exclusive_file(self) -> None:  # pragma: no cover - Windows
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            raise OutputError(
+                f"{self.target}: another fpsnr run is writing it (lock {self.path}); if no run is "
+                f"active, a run was killed: delete {self.path} and run again"
+            ) from None
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()  # before unlocking: a waiting run then re-opens the new file
+        os.close(self._fd)
+        self._fd = None
+
+
+def _read_holder(fd: int) -> str:
+    with contextlib.suppress(OSError, ValueError):
+        pid = int(os.pread(fd, 32, 0).decode().strip())
+        return f" (pid {pid})"
+    return ""
+
+
+def _output_error(path: Path, err: OSError, hint: str) -> OutputError:
+    return OutputError(f"{path}: cannot write ({err.strerror or err}); {hint}")
 
 
 class CsvSink:
@@ -30,6 +117,9 @@ class CsvSink:
 
     ``sort_keys`` orders the final file (numbers numerically); ``None`` keeps the
     order in which rows were written. ``settings`` (plain JSON) must match on resume.
+    ``numeric`` names columns that must hold a number (or nothing) in a row read back;
+    a row that does not is dropped and redone. ``record`` keeps the settings file
+    beside the finished output, so a later ``--resume`` can check them.
     """
 
     def __init__(
@@ -38,81 +128,190 @@ class CsvSink:
         columns: Sequence[str],
         sort_keys: Sequence[str] | None,
         settings: dict[str, Any],
+        *,
+        numeric: Sequence[str] = (),
+        record: bool = True,
     ) -> None:
         self.out = Path(out)
         self.columns = list(columns)
         self.sort_keys = None if sort_keys is None else list(sort_keys)
-        self.partial = out.with_name(out.name + ".partial")
-        self.settings_file = out.with_name(out.name + ".partial.json")
+        self.numeric = [c for c in numeric if c in self.columns]
+        self.partial = self.out.with_name(self.out.name + ".partial")
+        self.settings_file = self.out.with_name(self.out.name + ".settings")
         self.settings = settings
+        self.record = record
+        self.dropped = 0
+        """Rows read back that did not parse (damaged), redone by this run."""
+        self._lock = OutputLock(self.out)
         self._handle: Any = None
         self._writer: Any = None
+        self._created = False
+        self._wrote = False
 
     def prepare(self, *, resume: bool, overwrite: bool) -> None:
-        """Refuse to clobber an earlier output unless resuming or overwriting."""
+        """Take the output's lock; refuse to clobber an earlier output unless resuming or overwriting."""
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise _output_error(self.out.parent, err, "choose another --out") from err
+        try:
+            self._lock.acquire()
+        except OutputError:
+            raise
+        except OSError as err:
+            raise _output_error(self._lock.path, err, "choose another --out") from err
         leftovers = [p for p in (self.out, self.partial) if p.exists()]
         if leftovers and not (resume or overwrite):
+            self.close()
             hint = "--resume to finish it" if self.partial.exists() else "--overwrite to replace it"
             raise ParameterError(f"{leftovers[0]} exists; use {hint}")
         if overwrite:
             for p in (self.partial, self.settings_file):
                 p.unlink(missing_ok=True)
 
+    def _saved_state(self) -> dict[str, Any] | None:
+        if not self.settings_file.exists():
+            return None
+        try:
+            state = json.loads(self.settings_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ParameterError(
+                f"{self.settings_file}: damaged ({err}); start again with --overwrite"
+            ) from err
+        if not (isinstance(state, dict) and isinstance(state.get("settings"), dict)
+                and isinstance(state.get("finished"), bool)):  # fmt: skip
+            raise ParameterError(
+                f"{self.settings_file}: not an fpsnr settings record; start again with --overwrite"
+            )
+        return state
+
     def previous_rows(self) -> list[dict[str, str]]:
-        """Rows of an earlier run (final file and partial file), whole lines only."""
-        rows: dict[tuple[str, ...], dict[str, str]] = {}
-        if self.settings_file.exists():
-            saved = json.loads(self.settings_file.read_text(encoding="utf-8"))
-            if saved != self.settings:
-                changed = sorted(
-                    k for k in set(saved) | set(self.settings) if saved.get(k) != self.settings.get(k)
-                )
+        """Rows of an earlier run (finished file or partial file), whole and well-formed rows only."""
+        state = self._saved_state()
+        if state is None:
+            if self.out.exists() or self.partial.exists():
+                what = self.out if self.out.exists() else self.partial
                 raise ParameterError(
-                    f"{self.partial}: the interrupted run used other settings ({', '.join(changed)}); "
-                    "resume with the same options or start again with --overwrite"
+                    f"{what}: no record of the settings that made it ({self.settings_file} is missing), "
+                    "so it cannot be resumed safely; start again with --overwrite"
                 )
-        for path in (self.out, self.partial):
-            for row in _read_whole_rows(path, self.columns):
-                rows[tuple(row[k] for k in self.sort_keys or self.columns)] = row
+            return []
+        saved = state["settings"]
+        if saved != self.settings:
+            keys = set(saved) | set(self.settings)
+            changed = sorted(k for k in keys if saved.get(k) != self.settings.get(k))
+            when = "finished" if state["finished"] else "interrupted"
+            raise ParameterError(
+                f"{self.out}: the {when} run used other settings ({', '.join(changed)}); "
+                "resume with the same options or start again with --overwrite"
+            )
+        # An unfinished run's final file (if any) is older than its settings: only its partial counts.
+        sources = [self.partial] + ([self.out] if state["finished"] else [])
+        rows: dict[tuple[str, ...], dict[str, str]] = {}
+        for path in sources:
+            for row in self._read_valid(path):
+                rows.setdefault(tuple(row[k] for k in self.sort_keys or self.columns), row)
         return list(rows.values())
 
+    def _read_valid(self, path: Path) -> list[dict[str, str]]:
+        rows = _read_whole_rows(path, self.columns)
+        good = [row for row in rows if all(_is_number_cell(row[c]) for c in self.numeric)]
+        self.dropped += len(rows) - len(good)
+        return good
+
     def start(self, carried: Iterable[dict[str, str]]) -> None:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.settings_file.write_text(json.dumps(self.settings, sort_keys=True), encoding="utf-8")
-        with atomic_open(self.partial, "w", newline="", encoding="utf-8") as handle:
-            writer = _RowWriter(handle)
-            writer.writerow(self.columns)
-            for row in carried:
-                writer.writerow([row.get(c, "") for c in self.columns])
-        self._handle = self.partial.open("a", newline="", encoding="utf-8")
+        """Write the settings record and the partial file, holding the rows ``carried`` over."""
+        record = json.dumps({"settings": self.settings, "finished": False}, sort_keys=True)
+        try:
+            write_bytes_atomic(self.settings_file, record.encode("utf-8"))
+            self._created = True
+            with atomic_open(self.partial, "w", **_TEXT) as handle:
+                writer = _RowWriter(handle)
+                writer.writerow(self.columns)
+                for row in carried:
+                    writer.writerow([row.get(c, "") for c in self.columns])
+            self._handle = self.partial.open("a", **_TEXT)
+        except OSError as err:
+            raise _output_error(self.partial, err, "choose another --out") from err
         self._writer = _RowWriter(self._handle)
 
     def write(self, rows: Iterable[dict[str, Any]]) -> None:
         text_rows = [[csv_cell(row.get(c)) for c in self.columns] for row in rows]
-        for cells in text_rows:
-            self._writer.writerow(cells)
-        self._handle.flush()
+        try:
+            for cells in text_rows:
+                self._writer.writerow(cells)
+            self._handle.flush()
+        except OSError as err:
+            raise _output_error(
+                self.partial, err, "free space or fix the folder, then run the same command with --resume"
+            ) from err
+        self._wrote = True
 
     def finish(self) -> int:
         """Write the final file atomically; return its number of rows."""
-        self.close()
-        rows = _read_whole_rows(self.partial, self.columns)
-        keys = self.sort_keys
-        if keys is not None:
-            rows.sort(key=lambda row: tuple(_sortable(row[k]) for k in keys))
-        with atomic_open(self.out, "w", newline="", encoding="utf-8") as handle:
-            writer = _RowWriter(handle)
-            writer.writerow(self.columns)
-            for row in rows:
-                writer.writerow([row[c] for c in self.columns])
-        self.partial.unlink(missing_ok=True)
-        self.settings_file.unlink(missing_ok=True)
+        try:
+            self._close_handle()
+            rows = _read_whole_rows(self.partial, self.columns)
+            keys = self.sort_keys
+            if keys is not None:
+                rows.sort(key=lambda row: tuple(_sortable(row[k]) for k in keys))
+            with atomic_open(self.out, "w", **_TEXT) as handle:
+                writer = _RowWriter(handle)
+                writer.writerow(self.columns)
+                for row in rows:
+                    writer.writerow([row[c] for c in self.columns])
+            if self.record:
+                record = json.dumps({"settings": self.settings, "finished": True}, sort_keys=True)
+                write_bytes_atomic(self.settings_file, record.encode("utf-8"))
+            else:
+                self.settings_file.unlink(missing_ok=True)
+            self.partial.unlink(missing_ok=True)
+        except OSError as err:
+            raise _output_error(
+                self.out, err, "free space or fix the folder, then run the same command with --resume"
+            ) from err
+        finally:
+            self.close()
         return len(rows)
 
-    def close(self) -> None:
+    def abandon(self) -> None:
+        """Stop; if this run started the partial file and wrote nothing to it, remove it.
+
+        A run refused before its first row (no images, a bad label list...) then leaves
+        nothing that would block the corrected command.
+        """
+        try:
+            if self._created and not self._wrote and self._handle is not None:
+                self._close_handle()
+                with contextlib.suppress(OSError):
+                    self.partial.unlink(missing_ok=True)
+                    if not self.out.exists():
+                        self.settings_file.unlink(missing_ok=True)
+        finally:
+            self.close()
+
+    def _close_handle(self) -> None:
         if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            handle.close()
+
+    def close(self) -> None:
+        """Close the partial file and release the lock (idempotent)."""
+        try:
+            with contextlib.suppress(OSError):
+                self._close_handle()
+        finally:
+            self._lock.release()
+
+
+def _is_number_cell(value: str) -> bool:
+    if value == "":
+        return True
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 class _RowWriter:
@@ -148,7 +347,7 @@ def _read_whole_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]
     """
     if not path.exists():
         return []
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(**_TEXT) as handle:
         text = handle.read()
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     parsed: list[list[str]] = []
@@ -186,11 +385,13 @@ class BatchSinks:
         score_columns: Sequence[str],
         region_columns: Sequence[str],
     ) -> None:
-        self.scores = CsvSink(out, score_columns, ("label", "ref", "fp"), settings)
+        numbers = ("width", "height", "n_regions", "fp", "psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr",
+                   "region", "cx", "cy", "radius", "pixels", "mse", "fpsnr")  # fmt: skip
+        self.scores = CsvSink(out, score_columns, ("label", "ref", "fp"), settings, numeric=numbers)
         self.regions = (
             None
             if regions_out is None
-            else CsvSink(regions_out, region_columns, ("label", "ref", "region"), settings)
+            else CsvSink(regions_out, region_columns, ("label", "ref", "region"), settings, numeric=numbers)
         )
         self.done: set[tuple[str, str]] = set()
         self.failed: set[tuple[str, str]] = set()
@@ -199,13 +400,29 @@ class BatchSinks:
     def sinks(self) -> list[CsvSink]:
         return [self.scores] if self.regions is None else [self.scores, self.regions]
 
+    @property
+    def dropped(self) -> int:
+        """Damaged rows read back from an earlier run, scored again by this one."""
+        return sum(sink.dropped for sink in self.sinks)
+
     def prepare(self, *, resume: bool, overwrite: bool) -> None:
-        """Refuse to clobber earlier outputs unless resuming or overwriting."""
-        for sink in self.sinks:
-            sink.prepare(resume=resume, overwrite=overwrite)
+        """Lock every output; refuse to clobber earlier outputs unless resuming or overwriting."""
+        try:
+            for sink in self.sinks:
+                sink.prepare(resume=resume, overwrite=overwrite)
+        except BaseException:
+            self.close()
+            raise
 
     def start(self, *, fps: Sequence[float], resume: bool) -> None:
         """Carry finished pairs over when resuming, then start writing."""
+        try:
+            self._start(fps, resume)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _start(self, fps: Sequence[float], resume: bool) -> None:
         carried: list[dict[str, str]] = []
         carried_regions: list[dict[str, str]] = []
         if resume:
@@ -215,11 +432,14 @@ class BatchSinks:
             for row in previous:
                 by_pair.setdefault((row["label"], row["ref"]), set()).add(row["fp"])
             self.done = {key for key, got in by_pair.items() if wanted <= got}
-            carried = [r for r in previous if (r["label"], r["ref"]) in self.done and r["fp"] in wanted]
             if self.regions is not None:
-                carried_regions = [
-                    r for r in self.regions.previous_rows() if (r["label"], r["ref"]) in self.done
-                ]
+                region_rows = self.regions.previous_rows()
+                # A pair is done only when its region rows came through too (or it failed: none).
+                with_regions = {(r["label"], r["ref"]) for r in region_rows}
+                errors = {(r["label"], r["ref"]) for r in previous if r["error"]}
+                self.done = {key for key in self.done if key in with_regions or key in errors}
+                carried_regions = [r for r in region_rows if (r["label"], r["ref"]) in self.done]
+            carried = [r for r in previous if (r["label"], r["ref"]) in self.done and r["fp"] in wanted]
         self.scores.start(carried)
         if self.regions is not None:
             self.regions.start(carried_regions)
@@ -236,10 +456,18 @@ class BatchSinks:
 
     def finish(self) -> int:
         """Write the final files; return the number of score rows."""
-        written = self.scores.finish()
-        if self.regions is not None:
-            self.regions.finish()
+        try:
+            written = self.scores.finish()
+            if self.regions is not None:
+                self.regions.finish()
+        finally:
+            self.close()
         return written
+
+    def abandon(self) -> None:
+        """Stop after a refusal: partial files this run made and never wrote to are removed."""
+        for sink in self.sinks:
+            sink.abandon()
 
     def close(self) -> None:
         for sink in self.sinks:

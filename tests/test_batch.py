@@ -85,7 +85,7 @@ def test_problems_become_error_rows_and_the_run_goes_on(tree, rng):
     assert errors["a.png"] == ""
     assert "no test image b.*" in errors["b.png"]
     assert "several test images match sub/c: c.jpg, c.png" in errors["c.png"]
-    assert "shape (40, 64, 3); the reference has (48, 64, 3)" in errors["d.png"]
+    assert "test image is 64×40 pixels; the reference is 64×48" in errors["d.png"]
     assert "cannot decode" in errors["e.png"]
     assert result.failed == 4
     assert any("orphan.png: no reference image" in w for w in result.warnings)

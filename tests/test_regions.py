@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import fpsnr
 from fpsnr import Region, Regions, RegionsError
+from fpsnr.regions import MAX_COORD, parse_regions
 
 GOOD = {
     "image": "kodim23.png",
@@ -126,10 +127,27 @@ def test_missing_file_folder_and_binary(tmp_path):
         fpsnr.load_regions(binary)
 
 
-def test_huge_radius_is_accepted_and_clipped():
-    regions = Regions((Region((4, 4), 1e300),), width=8, height=8)
+def test_huge_radius_is_accepted_and_clipped_up_to_the_coordinate_limit():
+    regions = Regions((Region((4, 4), MAX_COORD),), width=8, height=8)
     (disc,) = regions.resolve(8, 8)
     assert fpsnr.disc_mask((8, 8), (disc.x, disc.y), disc.radius).all()
+
+
+@pytest.mark.parametrize(
+    ("center", "radius", "text"),
+    [
+        ((1e200, 0), 1, "farther than 16,777,216 px"),  # F4: squared distances overflowed
+        ((-1e200, 0), 1, "farther than 16,777,216 px"),
+        ((4, 4), 1e300, "larger than the limit of 16,777,216 px"),  # F5: inf <= inf held every pixel
+        ((1e12, 10), None, "farther than"),  # F27: cv2.circle could not take the centre
+    ],
+)
+def test_coordinates_beyond_the_limit_are_refused(center, radius, text):
+    with pytest.raises(RegionsError, match=text):
+        Region(center, radius)
+    doc = {"width": 768, "height": 512, "regions": [{"center": list(center), "radius": radius}]}
+    with pytest.raises(RegionsError, match="beyond the limit"):
+        parse_regions(doc)
 
 
 def test_resolution_scaling_same_aspect():

@@ -73,11 +73,17 @@ def batch_command(
         "regions": str(regions_path),
     }
     sinks = BatchSinks(out, regions_out, settings, score_columns=SCORE_COLUMNS, region_columns=REGION_COLUMNS)
-    sinks.prepare(resume=resume, overwrite=overwrite)
-    index = load_region_index(regions_path)
-    sinks.start(fps=options.fps, resume=resume)
+    sinks.prepare(resume=resume, overwrite=overwrite)  # from here on this run holds the outputs' locks
+    try:
+        index = load_region_index(regions_path)
+        sinks.start(fps=options.fps, resume=resume)
+    except BaseException:
+        sinks.close()
+        raise
     if resume:
         click.echo(f"resuming: {len(sinks.done)} pair(s) already scored", err=True)
+    if sinks.dropped:
+        click.echo(f"warning: {sinks.dropped} damaged row(s) of the earlier output are redone", err=True)
     try:
         with ProgressBar("scoring", "pair", dynamic_ncols=True) as bar:
             result = score_folders(
@@ -101,7 +107,7 @@ def batch_command(
         )
         raise click.exceptions.Exit(130) from None
     except BaseException:
-        sinks.close()
+        sinks.abandon()  # a run refused before its first pair leaves nothing behind
         raise
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import click
 
 from fpsnr import __version__
@@ -13,10 +16,40 @@ from fpsnr.cli.demo import demo_command
 from fpsnr.cli.plot import plot_group
 from fpsnr.cli.regions import regions_group
 from fpsnr.cli.score import score_command
+from fpsnr.limits import DEFAULT_MAX_PIXELS, ENV
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The top-level group: what no command turned into a message still gets one line.
+
+    Commands report the failures they expect themselves; this is the net under them,
+    so an unwritable folder, a full disk or exhausted memory never prints a traceback.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MemoryError:
+            raise click.ClickException(
+                "out of memory; try a smaller input, fewer --workers, or a lower fpsnr --max-pixels"
+            ) from None
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            raise click.ClickException(f"{where}{err.strerror or err}") from None
+
+
+def _max_pixels(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        os.environ[ENV] = str(value)  # read by every reader, worker processes included
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fpsnr")
+@click.option(
+    "--max-pixels", type=click.IntRange(min=1), callback=_max_pixels, expose_value=False,
+    is_eager=True, metavar="N",
+    help=f"Refuse images larger than N pixels, from their header [{DEFAULT_MAX_PIXELS:,}; env {ENV}].",
+)  # fmt: skip
 def cli() -> None:
     """Foveal PSNR and M-FPSNR: score reconstructions where viewers look.
 

@@ -10,7 +10,7 @@ from fpsnr.cli.options import radius_options, translate_errors
 from fpsnr.errors import FpsnrError, RegionsError
 from fpsnr.images import read_image, write_image
 from fpsnr.overlay import draw_regions
-from fpsnr.regions import disc_mask, load_region_index, load_regions
+from fpsnr.regions import disc_has_pixel, load_region_index, load_regions
 from fpsnr.saliency import suggest_regions
 
 
@@ -32,7 +32,7 @@ def _check_one(path: Path, viewing_distance: float, foveal_angle: float) -> str:
             entry.width, entry.height, viewing_distance=viewing_distance, foveal_angle=foveal_angle
         )
         for disc in discs:
-            if not disc_mask((entry.height, entry.width), (disc.x, disc.y), disc.radius).any():
+            if not disc_has_pixel(disc, entry.height, entry.width):  # never a frame-sized mask
                 raise RegionsError(
                     f"{entry.source}: region {disc.label!r} (centre ({disc.x:g}, {disc.y:g}), radius "
                     f"{disc.radius:g}) lies outside the recorded {entry.width}×{entry.height} image"

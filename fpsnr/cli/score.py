@@ -8,7 +8,7 @@ import click
 
 from fpsnr.cli.options import format_option, score_options, translate_errors
 from fpsnr.formatting import format_csv, format_json, format_table
-from fpsnr.images import read_image
+from fpsnr.images import read_pair
 from fpsnr.metrics import score_pair
 from fpsnr.options import ScoreOptions
 from fpsnr.regions import load_regions
@@ -38,6 +38,6 @@ def score_command(
       fpsnr score kodim23.png kodim23-q30.jpg --regions kodak --fp 0,0.5
     """
     regions = load_regions(regions_path, image=ref.name)
-    scores = score_pair(read_image(ref), read_image(test), regions, options, ref=str(ref), test=str(test))
+    scores = score_pair(*read_pair(ref, test), regions, options, ref=str(ref), test=str(test))
     formatter = {"table": format_table, "json": format_json, "csv": format_csv}[fmt]
     click.echo(formatter(scores).rstrip("\n"))

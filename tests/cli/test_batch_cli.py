@@ -262,5 +262,6 @@ def test_every_name_and_label_comes_back_exactly_and_resume_redoes_none(runner, 
     assert {r["label"] for r in rows} == {"q\f30\r"}
     before = out.read_bytes()
     again = runner.invoke(cli, [*args, "--resume"])
-    assert again.exit_code == 0 and f"resuming: {len(NAMES)} pair(s) already scored" in again.stderr
+    assert again.exit_code == 0, again.stderr
+    assert f"resuming: {len(NAMES)} pair(s) already scored" in again.stderr
     assert out.read_bytes() == before

@@ -125,7 +125,7 @@ def _one_line_error(result, code: int, text: str) -> None:
     [
         ("missing-test", "no such file"),
         ("truncated", "truncated, corrupt or not an image"),
-        ("shape", "test image has shape (48, 64, 3); the reference has (96, 128, 3)"),
+        ("shape", "test image is 64×48 pixels; the reference is 128×96"),
         ("gray", "grayscale and the reference is colour"),
         ("depth", "dtype uint16; the reference has uint8"),
         ("regions-missing-key", "$.regions[0]: missing 'center'"),

@@ -1,0 +1,107 @@
+"""Budgets checked before work: how big an input may claim to be before fpsnr refuses it.
+
+A file's header says how much memory decoding it will take; a hostile or broken file
+can claim gigabytes in a few bytes (a PNG of zeros, a bitstream header, a weights
+file's metadata). Every reader checks the claim against a budget *before* it
+allocates, so such a file costs milliseconds and one line, not the machine.
+
+- Images: at most :func:`max_pixels` pixels (default 2²⁸ ≈ 268 M, e.g. 16384 × 16384),
+  read from the header before decoding. Raise it with ``fpsnr --max-pixels N`` or the
+  ``FPSNR_MAX_PIXELS`` environment variable (the CLI option sets the variable, so
+  worker processes see it too).
+- The learned codec: at most :func:`codec_max_pixels` = max_pixels / 32 (default 2²³ ≈
+  8.4 M, a 4K UHD frame), because its activations cost hundreds of bytes per pixel
+  (about 600 measured for the default N = 128 models), and at most
+  :data:`MAX_CODEC_CHANNELS` channels N, M in a weights file.
+- Text inputs (regions JSON): at most :data:`MAX_TEXT_BYTES` bytes, counted while
+  reading, so pipes and devices such as ``/dev/zero`` are bounded too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fpsnr.errors import ParameterError
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MAX_CODEC_CHANNELS",
+    "MAX_TEXT_BYTES",
+    "check_codec_pixels",
+    "check_pixels",
+    "codec_max_pixels",
+    "max_pixels",
+    "read_bounded",
+]
+
+DEFAULT_MAX_PIXELS = 1 << 28
+"""Default image budget in pixels (width × height)."""
+CODEC_SHARE = 32
+"""The codec's pixel budget is the image budget divided by this."""
+MAX_CODEC_CHANNELS = 1024
+"""Largest N or M a weights file may declare (CompressAI's largest models use 320)."""
+MAX_TEXT_BYTES = 64 * 1024 * 1024
+"""Largest regions file, in bytes."""
+ENV = "FPSNR_MAX_PIXELS"
+
+
+def max_pixels() -> int:
+    """The image pixel budget: ``FPSNR_MAX_PIXELS`` if set, else :data:`DEFAULT_MAX_PIXELS`."""
+    value = os.environ.get(ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_PIXELS
+    try:
+        number = int(value.replace("_", ""))
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise ParameterError(f"{ENV}={value!r}: expected a positive whole number of pixels")
+    return number
+
+
+def codec_max_pixels() -> int:
+    """The learned codec's pixel budget: :func:`max_pixels` / 32."""
+    return max(1, max_pixels() // CODEC_SHARE)
+
+
+def _refusal(what: str, width: int, height: int, limit: int, raise_to: int) -> str:
+    return (
+        f"{what}: {width}×{height} = {width * height:,} pixels, more than the limit of {limit:,}; "
+        f"if it is a real image, raise the limit with fpsnr --max-pixels {raise_to} "
+        f"(or {ENV}={raise_to})"
+    )
+
+
+def check_pixels(what: str, width: int, height: int) -> str | None:
+    """A one-line refusal if a ``width`` × ``height`` image exceeds the budget, else None."""
+    limit = max_pixels()
+    if width * height > limit:
+        return _refusal(what, width, height, limit, width * height)
+    return None
+
+
+def check_codec_pixels(what: str, width: int, height: int) -> str | None:
+    """A one-line refusal if the codec's budget does not allow the image, else None."""
+    limit = codec_max_pixels()
+    if width * height > limit:
+        return _refusal(f"{what} (learned codec)", width, height, limit, width * height * CODEC_SHARE)
+    return None
+
+
+def read_bounded(handle: object, limit: int) -> bytes | None:
+    """Read at most ``limit`` bytes from a binary file object; None if there are more.
+
+    Counts what it reads rather than trusting ``st_size``, which is 0 for pipes and
+    character devices.
+    """
+    read = getattr(handle, "read")  # noqa: B009 - any binary file object
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = read(min(1 << 20, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            return None
