@@ -12,6 +12,7 @@ pandas is imported only when a DataFrame is built, so ``import fpsnr`` stays lig
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -142,7 +143,9 @@ def _run_local(tasks: Sequence[PairTask], options: BatchOptions, workers: int) -
         for task in tasks:
             yield run_pair(task, options)
         return
-    yield from map_local(run_pair, tasks, options, workers)
+    yield from map_local(
+        run_pair, tasks, options, workers, on_lost=lambda task, why: _error_outcome(task, options, why)
+    )
 
 
 def run_pairs(
@@ -165,10 +168,11 @@ def run_pairs(
         outcomes = _run_local(tasks, options, workers or os.cpu_count() or 1)
     if progress is not None:
         progress(0, len(tasks))
-    for done, outcome in enumerate(outcomes, start=1):
-        if progress is not None:
-            progress(done, len(tasks))
-        yield outcome
+    with contextlib.closing(outcomes):  # stops the workers at once when the consumer stops
+        for done, outcome in enumerate(outcomes, start=1):
+            if progress is not None:
+                progress(done, len(tasks))
+            yield outcome
 
 
 def score_folders(
@@ -225,8 +229,10 @@ def score_folders(
     todo = [t for t in tasks if t.key not in done]
     rows: list[dict[str, Any]] = []
     region_rows: list[dict[str, Any]] = []
-    with reporting(progress, "scoring", "pair", dynamic_ncols=True) as report:
-        for outcome in run_pairs(todo, options, workers=workers, scheduler=scheduler, progress=report):
+    with reporting(progress, "scoring", "pair", dynamic_ncols=True) as report, contextlib.closing(
+        run_pairs(todo, options, workers=workers, scheduler=scheduler, progress=report)
+    ) as outcomes:
+        for outcome in outcomes:
             rows.extend(outcome.rows)
             region_rows.extend(outcome.region_rows)
             if on_outcome is not None:

@@ -201,14 +201,38 @@ def find_images(root: str | os.PathLike[str]) -> dict[str, list[Path]]:
 
     Keys use ``/`` on every platform. Two files with the same stem in one folder
     (``a.png`` and ``a.jpg``) share a key: the caller decides what that means.
+    Symbolic links to folders are followed (each real folder once, so a link loop
+    ends); a folder that cannot be listed is an error naming it, never silently
+    skipped — its images would otherwise be missing from the results.
     """
     base = Path(root)
+
+    def refuse(err: OSError) -> None:
+        where = err.filename or base
+        raise ImageReadError(
+            f"{where}: cannot list this folder ({err.strerror or err}); fix its permissions "
+            f"or move it out of {base}"
+        )
+
     found: dict[str, list[Path]] = {}
-    for path in sorted(base.rglob("*")):
-        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
-            key = path.relative_to(base).with_suffix("").as_posix()
-            found.setdefault(key, []).append(path)
-    return found
+    seen: set[tuple[int, int]] = set()
+    for folder, dirs, files in os.walk(base, onerror=refuse, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError as err:
+            refuse(err)
+        if (info.st_dev, info.st_ino) in seen:  # a link back to a folder already walked
+            dirs.clear()
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        dirs.sort()
+        here = Path(folder)
+        for name in files:
+            path = here / name
+            if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+                key = path.relative_to(base).with_suffix("").as_posix()
+                found.setdefault(key, []).append(path)
+    return {key: sorted(paths) for key, paths in sorted(found.items())}
 
 
 def has_alpha(image: npt.NDArray[np.generic]) -> bool:

@@ -97,6 +97,9 @@ class ScoreOptions:
         if not self.fps:
             raise ParameterError("give at least one Fp")
         object.__setattr__(self, "fps", tuple(check_fp(fp) for fp in self.fps))
+        repeated = sorted({fp for fp in self.fps if self.fps.count(fp) > 1})
+        if repeated:  # rows are keyed by Fp: a repeated one would be one row, or lost on resume
+            raise ParameterError(f"Fp {repeated[0]:g} is given twice; give each Fp once")
         check_choice("channel", self.channel, CHANNELS)
         check_choice("alpha", self.alpha, ALPHA_MODES)
         check_max_db(self.max_db)

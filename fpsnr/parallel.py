@@ -4,10 +4,24 @@ Results come back in completion order. Local workers are started with forkserver
 (spawn where that is missing), never plain fork: a parent with threads (a Dask client,
 a GUI, a notebook kernel) can leave a forked child waiting forever on a lock held by a
 thread it lost.
+
+Worker lifecycle, by design rather than by case:
+
+- A worker dies with the process that started the pool: a watchdog thread waits on
+  the parent (a Linux pidfd, else a one-second poll) and exits the worker when the
+  parent is gone, so a ``kill -9`` of ``fpsnr batch`` leaves no orphans.
+- Workers ignore Ctrl-C and write nothing to stderr: the parent alone decides what an
+  interrupt means and reports it in one line; their results come back as values.
+- A worker that dies (killed, out of memory) does not end the run: the unfinished
+  tasks are run again in a fresh pool, then one at a time, and a task that kills its
+  worker even alone becomes ``on_lost(task, message)`` — an error row for its pair.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -18,15 +32,72 @@ __all__ = ["map_dask", "map_local"]
 Task = TypeVar("Task")
 Options = TypeVar("Options")
 
+LOST = "the worker process died while running this task (killed, or out of memory)"
+"""What ``on_lost`` is told when a task kills its worker even when run alone."""
 
-def _init_worker() -> None:
+
+def _watch_parent(pid: int) -> None:
+    import select
+    import time
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # not Linux, or an old kernel: poll instead
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+    select.select([fd], [], [])  # readable once the parent has exited
+    os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    import signal
+    import sys
+    import threading
+
     import cv2
 
     cv2.setNumThreads(1)  # one process per core already; no nested thread pools
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the worker's lifetime
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="fpsnr-watchdog").start()
 
 
 def _run_chunk(func: Callable[[Task, Options], Any], tasks: list[Task], options: Options) -> list[Any]:
     return [func(task, options) for task in tasks]
+
+
+def _pool(workers: int, preload: Sequence[str]) -> Any:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(list(preload))
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(os.getpid(),), mp_context=context
+    )
+
+
+def _stop(pool: Any) -> None:
+    """Cancel what has not started and end the workers now (Ctrl-C, an error in the parent).
+
+    Workers ignore SIGINT, so without this the parent would wait for their chunks.
+    ``_processes`` is private (Python 3.14 adds ``terminate_workers``); where it is
+    missing the pool simply finishes its running chunks.
+    """
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
 
 
 def map_local(
@@ -36,6 +107,7 @@ def map_local(
     workers: int,
     *,
     preload: Sequence[str] = ("fpsnr.batch",),
+    on_lost: Callable[[Task, str], Any] | None = None,
 ) -> Iterator[Any]:
     """Run ``func(task, options)`` over a pool of ``workers`` processes, in completion order.
 
@@ -43,32 +115,57 @@ def map_local(
     parent as much CPU as a worker on a 2-core machine. Chunks stay small (at most 8
     tasks, and at least 4 chunks per worker) so progress and crash-safe writes stay
     fine-grained. ``preload`` names modules the forkserver imports once, so every
-    worker starts with them.
+    worker starts with them. ``on_lost(task, message)`` gives the result of a task that
+    kills its worker (see the module docstring); without it such a task raises.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(list(preload))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=context) as pool:
-        size = max(1, min(8, len(tasks) // (4 * workers)))
-        chunks = [list(tasks[i : i + size]) for i in range(0, len(tasks), size)]
-        futures = [pool.submit(_run_chunk, func, chunk, options) for chunk in chunks]
-        try:
-            for future in as_completed(futures):
-                yield from future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    pending = list(tasks)
+    for attempt in range(2):
+        if not pending:
+            return
+        with _pool(workers, preload) as pool:
+            size = max(1, min(8, len(pending) // (4 * workers)))
+            chunks = {
+                pool.submit(_run_chunk, func, pending[i : i + size], options): pending[i : i + size]
+                for i in range(0, len(pending), size)
+            }
+            unfinished = dict(chunks)
+            try:
+                for future in as_completed(chunks):
+                    results = future.result()
+                    del unfinished[future]
+                    yield from results
+            except BrokenProcessPool:
+                pending = [task for chunk in unfinished.values() for task in chunk]
+                continue
+            except BaseException:
+                _stop(pool)
+                raise
+        pending = []
+    # Twice a pool broke: run what is left one task at a time, so the culprit is known.
+    for task in pending:
+        with _pool(1, preload) as pool:
+            try:
+                yield pool.submit(func, task, options).result()
+            except BrokenProcessPool:
+                if on_lost is None:
+                    raise ParameterError(LOST) from None
+                yield on_lost(task, LOST)
+
+
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?(?:[\w.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$")
 
 
 def map_dask(
     func: Callable[[Task, Options], Any], tasks: Sequence[Task], options: Options, scheduler: str
 ) -> Iterator[Any]:
     """Run ``func(task, options)`` on the Dask distributed cluster at ``scheduler``."""
+    if not _ADDRESS.match(scheduler.strip()):
+        raise ParameterError(
+            f"--scheduler {scheduler!r}: not a scheduler address; give one like tcp://host:8786"
+        )
     try:
         from distributed import Client, as_completed
     except ImportError as err:
@@ -85,4 +182,5 @@ def map_dask(
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
     finally:
-        client.close()  # type: ignore[no-untyped-call]
+        with contextlib.suppress(OSError, TimeoutError):
+            client.close(timeout=5)  # type: ignore[no-untyped-call]
