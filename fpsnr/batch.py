@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,7 +138,9 @@ def run_pair(task: PairTask, options: BatchOptions) -> PairOutcome:
     return PairOutcome(key=task.key, rows=rows, region_rows=region_rows)
 
 
-def _run_local(tasks: Sequence[PairTask], options: BatchOptions, workers: int) -> Iterator[PairOutcome]:
+def _run_local(
+    tasks: Sequence[PairTask], options: BatchOptions, workers: int
+) -> Generator[PairOutcome, None, None]:
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield run_pair(task, options)
@@ -155,7 +157,7 @@ def run_pairs(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: ProgressCallback | None = None,
-) -> Iterator[PairOutcome]:
+) -> Generator[PairOutcome, None, None]:
     """Score tasks, yielding outcomes as they finish (in completion order).
 
     ``workers`` local processes (default: all cores), or the Dask distributed cluster
@@ -168,7 +170,7 @@ def run_pairs(
         outcomes = _run_local(tasks, options, workers or os.cpu_count() or 1)
     if progress is not None:
         progress(0, len(tasks))
-    with contextlib.closing(outcomes):  # stops the workers at once when the consumer stops
+    with contextlib.closing(outcomes):  # stops the workers when the consumer stops
         for done, outcome in enumerate(outcomes, start=1):
             if progress is not None:
                 progress(done, len(tasks))

@@ -208,11 +208,13 @@ def find_images(root: str | os.PathLike[str]) -> dict[str, list[Path]]:
     base = Path(root)
 
     def refuse(err: OSError) -> None:
-        where = err.filename or base
-        raise ImageReadError(
-            f"{where}: cannot list this folder ({err.strerror or err}); fix its permissions "
-            f"or move it out of {base}"
-        )
+        where = Path(err.filename) if err.filename else base
+        if isinstance(err, FileNotFoundError) and where == base:
+            raise ImageReadError(f"{base}: no such folder")
+        if isinstance(err, NotADirectoryError) and where == base:
+            raise ImageReadError(f"{base}: not a folder")
+        fix = "fix its permissions" if where == base else f"fix its permissions or move it out of {base}"
+        raise ImageReadError(f"{where}: cannot list this folder ({err.strerror or err}); {fix}")
 
     found: dict[str, list[Path]] = {}
     seen: set[tuple[int, int]] = set()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 from fpsnr.errors import ParameterError
@@ -66,7 +66,7 @@ def _init_worker(parent: int) -> None:
 
     cv2.setNumThreads(1)  # one process per core already; no nested thread pools
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the worker's lifetime
+    sys.stderr = open(os.devnull, "w")  # for the worker's lifetime
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="fpsnr-watchdog").start()
 
 
@@ -108,7 +108,7 @@ def map_local(
     *,
     preload: Sequence[str] = ("fpsnr.batch",),
     on_lost: Callable[[Task, str], Any] | None = None,
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """Run ``func(task, options)`` over a pool of ``workers`` processes, in completion order.
 
     Tasks travel in small chunks: one inter-process round trip per task would cost the
@@ -122,7 +122,7 @@ def map_local(
     from concurrent.futures.process import BrokenProcessPool
 
     pending = list(tasks)
-    for attempt in range(2):
+    for _attempt in range(2):
         if not pending:
             return
         with _pool(workers, preload) as pool:
@@ -160,7 +160,7 @@ _ADDRESS = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?(?:[\w.-]+|\[[0-9A
 
 def map_dask(
     func: Callable[[Task, Options], Any], tasks: Sequence[Task], options: Options, scheduler: str
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """Run ``func(task, options)`` on the Dask distributed cluster at ``scheduler``."""
     if not _ADDRESS.match(scheduler.strip()):
         raise ParameterError(

@@ -28,6 +28,19 @@ _LABELS = {
 }
 
 
+def check_figure_format(out: str | os.PathLike[str]) -> None:
+    """Refuse, before drawing, a file extension matplotlib cannot write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    ext = os.path.splitext(os.fspath(out))[1].lower().lstrip(".")
+    if ext not in formats:
+        raise ParameterError(
+            f"{out}: cannot write a figure as {ext or 'a file without extension'!r}; "
+            f"use one of {', '.join(sorted(formats))} (png recommended)"
+        )
+
+
 def _ok(rd: pd.DataFrame) -> pd.DataFrame:
     return rd[rd["error"].fillna("").astype(str) == ""]
 
@@ -58,6 +71,7 @@ def plot_rd(
     column = metric_column(metric, fp)
     if column not in rd.columns:
         raise ParameterError(f"the RD file has no column {column!r}")
+    check_figure_format(out)
     good = _ok(rd)
     if good.empty:
         raise ParameterError("the RD file has no successful rows to plot")

@@ -297,4 +297,36 @@ def read_rd_csv(path: str | os.PathLike[str]) -> Any:
     if missing:
         raise ParameterError(f"{p}: not an fpsnr RD file (missing columns {', '.join(missing)})")
     frame["error"] = frame["error"].fillna("").astype(str)
+    _check_numbers(frame, p)
     return frame
+
+
+_TEXT_COLUMNS = ("codec", "rate_point", "image", "error")
+
+
+def _check_numbers(frame: Any, path: Path) -> None:
+    """Every number cell parses; a row that scored has a finite bpp ≥ 0 and no NaN metric.
+
+    A bad cell is named by line and column (the header is line 1), never met later as
+    a pandas ``TypeError`` in the middle of a computation.
+    """
+    import pandas as pd
+
+    scored = (frame["error"] == "").to_numpy()
+    for column in frame.columns:
+        if column in _TEXT_COLUMNS:
+            continue
+        raw = frame[column]
+        numbers = pd.to_numeric(raw, errors="coerce")
+        values = numbers.to_numpy(dtype=float, copy=True)
+        present = raw.notna().to_numpy(copy=True)
+        bad = np.isnan(values) & present
+        if column == "bpp":
+            bad |= scored & present & ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ParameterError(
+                f"{path}: line {row + 2}, column {column}: {raw.iloc[row]!r} is not "
+                f"{'a finite number ≥ 0' if column == 'bpp' else 'a number'}; fix or remove that row"
+            )
+        frame[column] = numbers

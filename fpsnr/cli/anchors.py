@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import missing_regions_option, sweep_fp_option, translate_errors
+from fpsnr.cli.options import missing_regions_option, path_arg, sweep_fp_option, translate_errors
 from fpsnr.cli.output import report_rd_rows
 from fpsnr.options import BatchOptions
 from fpsnr.progress import ProgressBar
@@ -16,9 +16,9 @@ from fpsnr.regions import load_region_index
 
 @click.command("anchors")
 @click.option(
-    "--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True
+    "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True
 )
-@click.option("--regions", "regions_path", type=click.Path(path_type=Path), required=True)
+@click.option("--regions", "regions_path", type=path_arg(path_type=Path), required=True)
 @click.option(
     "--codec", "codecs", default="jpeg,webp", show_default=True, help="Comma list of jpeg, webp, jp2, avif."
 )
@@ -32,7 +32,7 @@ from fpsnr.regions import load_region_index
 @sweep_fp_option
 @missing_regions_option
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
+    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
 )
 @translate_errors
 def anchors_command(

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from fpsnr.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
-from fpsnr.cli.options import score_options, translate_errors
+from fpsnr.cli.options import path_arg, score_options, translate_errors
 from fpsnr.options import BatchOptions
 from fpsnr.progress import ProgressBar
 from fpsnr.regions import load_region_index
@@ -16,18 +16,18 @@ from fpsnr.sink import BatchSinks
 
 
 @click.command("batch")
-@click.argument("ref_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("ref_dir", type=path_arg(file_okay=False, path_type=Path))
 @click.argument(
-    "test_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+    "test_dirs", nargs=-1, required=True, type=path_arg(file_okay=False, path_type=Path)
 )
 @click.option(
-    "--regions", "regions_path", type=click.Path(path_type=Path), required=True,
+    "--regions", "regions_path", type=path_arg(path_type=Path), required=True,
     help="Folder of <stem>.json regions files, or a collection file.",
 )  # fmt: skip
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Scores CSV."
+    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="Scores CSV."
 )
-@click.option("--regions-out", type=click.Path(dir_okay=False, path_type=Path), help="Per-region CSV.")
+@click.option("--regions-out", type=path_arg(dir_okay=False, path_type=Path), help="Per-region CSV.")
 @click.option(
     "--label", "labels", multiple=True, help="Label of each TEST_DIR, in order (default: folder name)."
 )

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import metric_fp_option, translate_errors
+from fpsnr.cli.options import metric_fp_option, path_arg, translate_errors
 
 
 @click.command("bdrate")
-@click.argument("rd_csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("rd_csv", type=path_arg(dir_okay=False, path_type=Path))
 @click.option("--anchor", required=True, help="Reference codec (the codec column).")
 @click.option(
     "--test", "tests", multiple=True, required=True, help="Codec(s) to compare; repeat for several."

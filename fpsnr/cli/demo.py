@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import FpList, translate_errors
+from fpsnr.cli.options import FpList, path_arg, translate_errors
 from fpsnr.demo import run_demo
 from fpsnr.formatting import format_table
 
 
 @click.command("demo")
 @click.option(
-    "--out-dir", type=click.Path(path_type=Path), default=Path("fpsnr-demo"), show_default=True,
+    "--out-dir", type=path_arg(path_type=Path), default=Path("fpsnr-demo"), show_default=True,
     help="Folder for the example images, regions file and overlay.",
 )  # fmt: skip
 @click.option(

@@ -36,6 +36,16 @@ class _Group(click.Group):
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
             raise click.ClickException(f"{where}{err.strerror or err}") from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as err:
+            if os.environ.get("FPSNR_DEBUG"):
+                raise
+            first = (str(err).strip().splitlines() or [""])[0]
+            raise click.ClickException(
+                f"internal error ({type(err).__name__}: {first}); please report it with the command "
+                "that caused it (FPSNR_DEBUG=1 shows the traceback)"
+            ) from None
 
 
 def _max_pixels(ctx: click.Context, param: click.Parameter, value: int | None) -> None:

@@ -23,6 +23,10 @@ from fpsnr.regions import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, MAX_FO
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+path_arg = functools.partial(click.Path, readable=False)
+"""``click.Path`` without click's readability check: an unreadable file is bad input (exit 1,
+one line from the command), not bad usage (exit 2 with a usage block)."""
+
 
 class FpList(click.ParamType):  # type: ignore[type-arg]
     """A comma-separated list of foveal factors, e.g. ``0,0.1,0.2,0.3,0.4,0.5``.

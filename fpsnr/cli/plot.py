@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import metric_fp_option, sweep_fp_option, translate_errors
+from fpsnr.cli.options import metric_fp_option, path_arg, sweep_fp_option, translate_errors
 from fpsnr.errors import ParameterError
 
 
@@ -21,12 +21,12 @@ def plot_group() -> None:
 
 
 @plot_group.command("rd")
-@click.argument("rd_csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("rd_csv", type=path_arg(dir_okay=False, path_type=Path))
 @click.option("--metric", type=click.Choice(["psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "ms_ssim"]),
               default="psnr", show_default=True)  # fmt: skip
 @metric_fp_option
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PNG to write."
+    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="PNG to write."
 )
 @click.option("--title", default=None)
 @translate_errors
@@ -48,7 +48,7 @@ def plot_rd_command(rd_csv: Path, metric: str, fp: float, out: Path, title: str 
 
 
 @plot_group.command("ratio")
-@click.argument("rd_csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("rd_csv", type=path_arg(dir_okay=False, path_type=Path))
 @click.option("--codec", required=True)
 @sweep_fp_option
 @translate_errors

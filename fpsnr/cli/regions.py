@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import radius_options, translate_errors
+from fpsnr.cli.options import path_arg, radius_options, translate_errors
 from fpsnr.errors import FpsnrError, RegionsError
 from fpsnr.images import read_image, write_image
 from fpsnr.overlay import draw_regions
@@ -42,7 +42,7 @@ def _check_one(path: Path, viewing_distance: float, foveal_angle: float) -> str:
 
 
 @regions_group.command("check")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=path_arg(path_type=Path))
 @radius_options
 def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle: float) -> None:
     """Validate regions files, folders of them, or collection files.
@@ -70,9 +70,9 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
 
 
 @regions_group.command("show")
-@click.argument("image", type=click.Path(path_type=Path))
-@click.argument("regions_path", metavar="REGIONS", type=click.Path(path_type=Path))
-@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Overlay PNG to write.")
+@click.argument("image", type=path_arg(path_type=Path))
+@click.argument("regions_path", metavar="REGIONS", type=path_arg(path_type=Path))
+@click.option("--out", "-o", type=path_arg(path_type=Path), required=True, help="Overlay PNG to write.")
 @radius_options
 @translate_errors
 def show_command(
@@ -94,11 +94,11 @@ def show_command(
 
 
 @regions_group.command("suggest")
-@click.argument("image", type=click.Path(path_type=Path))
+@click.argument("image", type=path_arg(path_type=Path))
 @click.option(
     "--out",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=path_arg(dir_okay=False, path_type=Path),
     required=True,
     help="Regions JSON to write.",
 )
@@ -115,7 +115,7 @@ def show_command(
     help="Stop when the best remaining peak is below this share of the strongest.",
 )  # fmt: skip
 @click.option(
-    "--overlay", type=click.Path(dir_okay=False, path_type=Path), help="Also draw them on the image."
+    "--overlay", type=path_arg(dir_okay=False, path_type=Path), help="Also draw them on the image."
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
 @radius_options

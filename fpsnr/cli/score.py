@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import format_option, score_options, translate_errors
+from fpsnr.cli.options import format_option, path_arg, score_options, translate_errors
 from fpsnr.formatting import format_csv, format_json, format_table
 from fpsnr.images import read_pair
 from fpsnr.metrics import score_pair
@@ -15,10 +15,10 @@ from fpsnr.regions import load_regions
 
 
 @click.command("score")
-@click.argument("ref", type=click.Path(path_type=Path))
-@click.argument("test", type=click.Path(path_type=Path))
+@click.argument("ref", type=path_arg(path_type=Path))
+@click.argument("test", type=path_arg(path_type=Path))
 @click.option(
-    "--regions", "regions_path", type=click.Path(path_type=Path), required=True,
+    "--regions", "regions_path", type=path_arg(path_type=Path), required=True,
     help="Regions JSON file (single image, or a collection holding REF's stem).",
 )  # fmt: skip
 @format_option

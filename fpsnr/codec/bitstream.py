@@ -12,12 +12,16 @@ import zlib
 from dataclasses import dataclass
 
 from fpsnr.errors import BitstreamError
+from fpsnr.limits import check_codec_pixels
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "MAX_PIXELS", "Header", "pack", "unpack"]
 
 MAGIC = b"FPSC"
 FORMAT_VERSION = 1
-MAX_PIXELS = 1 << 28  # 268 Mpx: far beyond any test image, far below a harmful allocation
+MAX_PIXELS = 1 << 28
+"""Largest image any version-1 header may describe; a decoder also applies the codec's
+pixel budget (:func:`fpsnr.limits.codec_max_pixels`, 2²³ by default), which bounds the
+memory the synthesis transform would take before any tensor is allocated."""
 _STRIDE = 64  # the hyperprior's total downsampling: the image is padded to a multiple
 _PREFIX = struct.Struct("<4sBH")  # magic, version, header length
 _FIELDS = struct.Struct("<8sdIIBHHIII")  # weights id, λ, H, W, channels, z_h, z_w, index crc, z len, y len
@@ -78,7 +82,9 @@ def pack(header: Header, z_string: bytes, y_string: bytes) -> bytes:
     return _PREFIX.pack(MAGIC, FORMAT_VERSION, len(body)) + body + _CRC.pack(crc) + payload
 
 
-def unpack(data: bytes, *, source: str = "file", max_pixels: int = MAX_PIXELS) -> tuple[Header, bytes, bytes]:
+def unpack(
+    data: bytes, *, source: str = "file", max_pixels: int | None = None
+) -> tuple[Header, bytes, bytes]:
     """Parse and check a compressed file: header, z string, y string.
 
     Raises
@@ -110,10 +116,17 @@ def unpack(data: bytes, *, source: str = "file", max_pixels: int = MAX_PIXELS) -
     wid, lmbda, height, width, channels, z_h, z_w, index_crc, z_len, y_len = _FIELDS.unpack_from(
         body, 1 + name_len
     )
-    if height < 1 or width < 1 or height * width > max_pixels:
+    if height < 1 or width < 1 or height * width > MAX_PIXELS:
+        raise BitstreamError(
+            f"{source}: header claims a {width}×{height} image; refusing (limit {MAX_PIXELS} pixels)"
+        )
+    if max_pixels is not None and height * width > max_pixels:
         raise BitstreamError(
             f"{source}: header claims a {width}×{height} image; refusing (limit {max_pixels} pixels)"
         )
+    refusal = check_codec_pixels(source, width, height) if max_pixels is None else None
+    if refusal is not None:
+        raise BitstreamError(refusal)
     if channels not in (1, 3):
         raise BitstreamError(f"{source}: header claims {channels} channels; expected 1 or 3")
     if (z_h, z_w) != latent_shape(height, width):
@@ -125,7 +138,7 @@ def unpack(data: bytes, *, source: str = "file", max_pixels: int = MAX_PIXELS) -
     if len(payload) != z_len + y_len:
         kind = "truncated" if len(payload) < z_len + y_len else "has trailing bytes"
         raise BitstreamError(
-            f"{source}: {kind}: payload is {len(payload)} bytes, the header says {z_len + y_len}"
+            f"{source}: {kind}: the payload holds {len(payload)} byte(s), the header says {z_len + y_len}"
         )
     if zlib.crc32(payload, zlib.crc32(body)) != crc:
         raise BitstreamError(f"{source}: checksum mismatch: the file is corrupted")

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from fpsnr.codec.bitstream import Header, latent_shape, pack, unpack
+from fpsnr.codec.isolation import isolate_decoders
 from fpsnr.codec.weights import WeightsInfo
 from fpsnr.errors import BitstreamError, CodecError, DesyncError, ImageError
 from fpsnr.images import LUMA_WEIGHTS, has_alpha
@@ -125,9 +126,9 @@ def _decompress_latents(
         indexes = model.gaussian_conditional.build_indexes(scales)
         if index_checksum(indexes) != header.index_crc:
             raise DesyncError(
-                f"{source}: the hyper-decoder here computes other scale indexes than the encoder "
-                "did (entropy-coding desync: different hardware or library arithmetic); decode "
-                "on the kind of machine that encoded it, on the CPU"
+                f"{source}: the scale indexes decoded here differ from the encoder's: the z string is "
+                "corrupt (a file whose checksums were recomputed), or the file was encoded with other "
+                "hardware or library arithmetic; in that case decode on the kind of machine that encoded it"
             )
         y_hat = model.gaussian_conditional.decompress([y_string], indexes, z_hat.dtype)
         x_hat: torch.Tensor = model.g_s(y_hat).clamp_(0, 1)
@@ -177,6 +178,7 @@ def decode(
             f"{source}: encoded with weights {header.weights_id.hex()}, not with {info.path} "
             f"({info.id_hex}); decode with the weights that encoded it"
         )
+    isolate_decoders(model, source)  # a crafted string can crash the rANS decoder: not in this process
     try:
         x_hat = _decompress_latents(model, header, z_string, y_string, source=source, device=device)
     except BitstreamError:
@@ -185,7 +187,10 @@ def decode(
         raise BitstreamError(f"{source}: cannot decode ({type(err).__name__}: {err})") from err
     x_hat = x_hat[0, :, : header.height, : header.width]
     if not torch.isfinite(x_hat).all():
-        raise CodecError(f"{source}: the decoder produced NaN or inf values; decode on the CPU")
+        hint = "" if torch.device(device).type == "cpu" else "; decode on the CPU (--device cpu)"
+        raise CodecError(
+            f"{source}: the decoder produced NaN or inf values (a corrupt or crafted y string){hint}"
+        )
     rgb = (x_hat.permute(1, 2, 0).cpu().numpy() * 255.0).round().astype(np.uint8)
     if header.channels == 1:
         # a matrix product, not images.luma's sum term by term: the two round differently

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from torch import nn
 from fpsnr.codec.models import build_model, get_spec
 from fpsnr.errors import CodecError
 from fpsnr.files import atomic_path
+from fpsnr.limits import MAX_CODEC_CHANNELS
 
 __all__ = [
     "WeightsInfo",
@@ -42,6 +45,8 @@ FORMAT = "fpsnr-weights"
 REQUIRED = ("arch", "N", "M", "lmbda", "distortion", "steps", "data", "fpsnr_version")
 # Constants of CompressAI's entropy models, not learned: restored from a fresh model.
 _CONSTANT_SUFFIXES = ("likelihood_lower_bound.bound", "lower_bound_scale.bound", "scale_bound", "target")
+# Tables whose size depends on the trained distributions: loaded as they are.
+_TABLE_SUFFIXES = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,53 @@ def _file_id(path: Path) -> bytes:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.digest()[:8]
+
+
+def _read_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor of a safetensors file, from its header (no tensor is read)."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:  # type: ignore[no-untyped-call]
+            return {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+    except FileNotFoundError as err:
+        raise CodecError(f"{path}: no such weights file") from err
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CodecError(f"{path}: not a readable safetensors file ({err})") from err
+
+
+def _check_channels(shapes: dict[str, tuple[int, ...]], n: int, m: int, source: str) -> None:
+    """Refuse N, M beyond the budget, or tensors that do not hold them, before a model is built.
+
+    Building a model allocates about 25·N² + 34·M·N floats. These four tensors of the
+    file hold a good share of that, so once they match the declared N and M, building
+    costs a small multiple of the file's own size — never gigabytes for a few bytes.
+    """
+    if not (1 <= n <= MAX_CODEC_CHANNELS and 1 <= m <= MAX_CODEC_CHANNELS):
+        raise CodecError(
+            f"{source}: N={n}, M={m}; fpsnr builds models of 1 to {MAX_CODEC_CHANNELS} channels"
+        )
+    needed = {
+        "g_a.0.weight": (n, 3, 5, 5),
+        "g_a.2.weight": (n, n, 5, 5),
+        "g_a.6.weight": (m, n, 5, 5),
+        "h_a.0.weight": (n, m, 3, 3),
+    }
+    for key, shape in needed.items():
+        got = shapes.get(key)
+        if got != shape:
+            what = "is missing" if got is None else f"has shape {got}"
+            raise CodecError(
+                f"{source}: {key} {what}; a model with N={n}, M={m} needs {shape}"
+            )
+
+
+def _check_shapes(model: nn.Module, shapes: dict[str, tuple[int, ...]], source: str) -> None:
+    """Name the first tensor whose shape differs from the model's (CDF tables vary: skipped)."""
+    for key, value in model.state_dict().items():
+        if key in shapes and not key.endswith(_TABLE_SUFFIXES) and shapes[key] != tuple(value.shape):
+            raise CodecError(
+                f"{source}: weights do not fit the model: {key} has shape {shapes[key]}, "
+                f"the model needs {tuple(value.shape)}"
+            )
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -143,7 +195,7 @@ def load_weights(path: str | os.PathLike[str], model: str | None = None) -> tupl
     ``model`` (a registry name), when given, must match the file's ``arch``.
     """
     p = Path(path)
-    tensors, metadata = _read_safetensors(p)
+    metadata = read_metadata(p)
     if metadata.get("format") != FORMAT:
         raise CodecError(
             f"{p}: not an fpsnr weights file (no 'format: {FORMAT}' metadata); "
@@ -162,9 +214,11 @@ def load_weights(path: str | os.PathLike[str], model: str | None = None) -> tupl
         steps = int(metadata["steps"])
     except ValueError as err:
         raise CodecError(f"{p}: malformed weights metadata ({err})") from err
-    if not (1 <= n <= 4096 and 1 <= m <= 4096):
-        raise CodecError(f"{p}: implausible channel counts N={n}, M={m}")
+    shapes = _read_shapes(p)
+    _check_channels(shapes, n, m, str(p))  # before any tensor is read or any model built
+    tensors, _ = _read_safetensors(p)
     net = build_model(spec.name, n, m)
+    _check_shapes(net, shapes, str(p))
     _load_into(net, tensors, str(p), strict=True)
     info = WeightsInfo(
         path=str(p),
@@ -227,9 +281,18 @@ def _read_compressai(path: Path) -> dict[str, torch.Tensor]:
         return tensors
     try:
         # weights_only=True: tensors and plain containers only, never arbitrary objects
-        raw = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's warnings add lines, not information
+            raw = torch.load(str(path), map_location="cpu", weights_only=True)
     except FileNotFoundError as err:
         raise CodecError(f"{path}: no such checkpoint") from err
+    except pickle.UnpicklingError as err:
+        # torch's own message goes on to suggest weights_only=False: never the advice for a
+        # file refused for holding code.
+        raise CodecError(
+            f"{path}: holds Python objects other than tensors (code or classes), which fpsnr never "
+            "loads; use a checkpoint of plain tensors (a state dict)"
+        ) from err
     except Exception as err:  # torch raises many types for foreign files
         raise CodecError(
             f"{path}: cannot read as a PyTorch state dict ({type(err).__name__}: {err})"
@@ -267,9 +330,12 @@ def convert_compressai(
     try:
         n = int(tensors["g_a.0.weight"].shape[0])
         m = int(tensors["g_a.6.weight"].shape[0])
-    except KeyError as err:
+    except (KeyError, IndexError) as err:
         raise CodecError(f"{src}: not a bmshj2018-hyperprior state dict (no {err.args[0]})") from err
+    shapes = {key: tuple(value.shape) for key, value in tensors.items()}
+    _check_channels(shapes, n, m, str(src))
     model = build_model(arch, n, m)
+    _check_shapes(model, shapes, str(src))
     attention = arch != "bmshj2018-hyperprior"
     _load_into(model, tensors, str(src), strict=not attention)
     extra = None

@@ -176,10 +176,13 @@ def test_unmatched_test_files_warn(runner, folders, tmp_path):
 
 def test_usage_errors(runner, folders, tmp_path):
     ref, test, regions = folders
+    out = tmp_path / "x.csv"
     res = runner.invoke(
-        cli, ["batch", str(ref), str(tmp_path / "nope"), "--regions", str(regions), "-o", "x.csv"]
+        cli, ["batch", str(ref), str(tmp_path / "nope"), "--regions", str(regions), "-o", str(out)]
     )
-    assert res.exit_code == 2 and "does not exist" in res.stderr
+    # a missing folder is bad input, not bad usage: exit 1, one line, nothing left behind (F17, F30)
+    assert res.exit_code == 1 and res.stderr == f"Error: {tmp_path / 'nope'}: no such folder\n"
+    assert not list(tmp_path.glob("x.csv*"))
     res = runner.invoke(
         cli,
         ["batch", str(ref), str(test), "--regions", str(regions), "-o", "x.csv", "--resume", "--overwrite"],

@@ -71,15 +71,19 @@ def test_converter_from_a_compressai_state_dict(tmp_path, suffix):
     assert attn.arch == "bmshj2018-hyperprior-attn"
 
 
-def test_converter_refuses_pickled_code(tmp_path):
+def test_converter_refuses_pickled_code_in_one_line_without_unsafe_advice(tmp_path, recwarn):
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
 
     src = tmp_path / "evil.pth"
     torch.save({"x": Evil()}, src)
-    with pytest.raises(CodecError, match="cannot read as a PyTorch state dict"):
+    with pytest.raises(CodecError, match="holds Python objects other than tensors") as caught:
         convert_compressai(src, tmp_path / "o.safetensors", lmbda=0.01)
+    message = str(caught.value)
+    assert "\n" not in message and "weights_only" not in message  # F24: no advice to unpickle
+    assert not [w for w in recwarn if "torch" in str(w.filename)]
+    assert not (tmp_path / "o.safetensors").exists()
 
 
 def test_converter_refuses_other_architectures(tmp_path):

@@ -7,9 +7,11 @@ from typing import Any
 
 import click
 
+from fpsnr.cli.options import path_arg
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.errors import BitstreamError, FpsnrError, ImageReadError
 from fpsnr.images import drop_alpha, has_alpha
+from fpsnr.limits import read_bounded
 
 
 def codec_modules() -> Any:
@@ -36,13 +38,17 @@ def load(weights_path: Path | None, model: str | None, device: str) -> tuple[Any
 
 def load_for_bitstream(weights_path: Path | None, model: str | None, data: bytes, source: str,
                        device: str) -> tuple[Any, Any]:  # fmt: skip
-    """The model that decodes ``data``: the given weights, or the default weights its header names."""
-    if weights_path is not None:
-        return load(weights_path, model, device)
+    """The model that decodes ``data``: the given weights, or the default weights its header names.
+
+    The header is checked first: a corrupt or hostile file is refused before seconds
+    and a gigabyte go into loading a model.
+    """
     from fpsnr.codec.bitstream import unpack
 
-    _, weights = codec_modules()
     header = unpack(data, source=source)[0]
+    if weights_path is not None:
+        return load(weights_path, model, device)
+    _, weights = codec_modules()
     if model is not None and model != header.model:
         raise BitstreamError(f"{source}: encoded with model {header.model!r}, not {model!r}")
     from fpsnr.codec.models import MODELS
@@ -71,15 +77,48 @@ def without_alpha(image: Any, alpha: str) -> Any:
 
 
 def read_bitstream(path: Path) -> bytes:
+    """The bytes of a bitstream file, at most 1 GiB (counted while reading: pipes, devices)."""
     try:
-        size = path.stat().st_size
-        if size > 1 << 30:
-            raise BitstreamError(f"{path}: {size} bytes, larger than any fpsnr bitstream (1 GiB)")
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = read_bounded(handle, 1 << 30)
     except FileNotFoundError as err:
         raise ImageReadError(f"{path}: no such file") from err
     except IsADirectoryError as err:
         raise ImageReadError(f"{path}: is a folder") from err
+    except OSError as err:
+        raise ImageReadError(f"{path}: cannot read ({err.strerror or err})") from err
+    if data is None:
+        raise BitstreamError(f"{path}: larger than any fpsnr bitstream (1 GiB)")
+    return data
+
+
+def check_device(ctx: click.Context | None, param: click.Parameter | None, value: str) -> str:
+    """A torch device this machine has (``cpu``, ``cuda``, ``cuda:N``, ``mps``), else a usage error."""
+    if value == "cpu":
+        return value
+    try:
+        import torch
+    except ImportError:
+        return value  # the command itself says how to install the codec extra
+
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise click.BadParameter(f"{value!r} is not a device; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cpu":
+        return value
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise click.ClickException(f"--device {value}: this machine has no usable CUDA GPU; use cpu")
+        if device.index is not None and device.index >= count:
+            raise click.ClickException(
+                f"--device {value}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"
+            )
+        return value
+    if device.type == "mps" and torch.backends.mps.is_available():
+        return value
+    raise click.ClickException(f"--device {value}: not a device fpsnr can compute on here; use cpu or cuda")
 
 
 def write_bitstream(path: Path, data: bytes) -> None:
@@ -96,10 +135,11 @@ model_option = click.option(
     help="Model name; must match the weights (default: the weights' own).",
 )  # fmt: skip
 weights_option = click.option(
-    "--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--weights", type=path_arg(dir_okay=False, path_type=Path), default=None,
     help="fpsnr weights file (.safetensors) from 'fpsnr codec train' or 'convert' "
     "[default: the model's shipped weights, see 'fpsnr codec models'].",
 )  # fmt: skip
 device_option = click.option(
-    "--device", default="cpu", show_default=True, help="torch device; cuda is opt-in (decode on the CPU)."
-)
+    "--device", default="cpu", show_default=True, callback=check_device,
+    help="torch device; cuda is opt-in (decode on the CPU).",
+)  # fmt: skip

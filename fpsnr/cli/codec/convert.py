@@ -7,13 +7,13 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.codec.common import codec_modules
-from fpsnr.cli.options import translate_errors
+from fpsnr.cli.options import path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 
 
 @click.command("convert")
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.argument("source", type=path_arg(dir_okay=False, path_type=Path))
+@click.option("--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True)
 @click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True)
 @click.option("--lmbda", type=float, required=True, help="λ the checkpoint was trained with.")
 @click.option("--distortion", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True)

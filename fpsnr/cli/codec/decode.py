@@ -14,13 +14,13 @@ from fpsnr.cli.codec.common import (
     read_bitstream,
     weights_option,
 )
-from fpsnr.cli.options import translate_errors
+from fpsnr.cli.options import path_arg, translate_errors
 
 
 @click.command("decode")
-@click.argument("bitstream", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("bitstream", type=path_arg(dir_okay=False, path_type=Path))
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Image to write."
+    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="Image to write."
 )
 @weights_option
 @model_option

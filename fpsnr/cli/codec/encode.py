@@ -15,13 +15,13 @@ from fpsnr.cli.codec.common import (
     without_alpha,
     write_bitstream,
 )
-from fpsnr.cli.options import alpha_option, translate_errors
+from fpsnr.cli.options import alpha_option, path_arg, translate_errors
 
 
 @click.command("encode")
-@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("image", type=path_arg(dir_okay=False, path_type=Path))
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help=".fpc file."
+    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help=".fpc file."
 )
 @weights_option
 @model_option

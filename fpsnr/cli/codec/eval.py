@@ -7,18 +7,18 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.codec.common import codec_modules, device_option
-from fpsnr.cli.options import missing_regions_option, sweep_fp_option, translate_errors
+from fpsnr.cli.options import missing_regions_option, path_arg, sweep_fp_option, translate_errors
 from fpsnr.cli.output import report_rd_rows
 from fpsnr.codec import MODEL_NAMES
 
 
 @click.command("eval")
 @click.option(
-    "--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True
+    "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True
 )
-@click.option("--regions", "regions_path", type=click.Path(path_type=Path), required=True)
+@click.option("--regions", "regions_path", type=path_arg(path_type=Path), required=True)
 @click.option(
-    "--weights", "weights_files", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+    "--weights", "weights_files", type=path_arg(dir_okay=False, path_type=Path), multiple=True,
     help="One weights file per rate point; repeat (models may differ).",
 )  # fmt: skip
 @click.option(
@@ -29,7 +29,7 @@ from fpsnr.codec import MODEL_NAMES
 @sweep_fp_option
 @missing_regions_option
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
+    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
 )
 @device_option
 @translate_errors

@@ -14,17 +14,17 @@ from fpsnr.cli.codec.common import (
     weights_option,
     without_alpha,
 )
-from fpsnr.cli.options import alpha_option, fp_option, radius_options, translate_errors
+from fpsnr.cli.options import alpha_option, fp_option, path_arg, radius_options, translate_errors
 
 
 @click.command("roundtrip")
-@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("image", type=path_arg(dir_okay=False, path_type=Path))
 @weights_option
 @model_option
-@click.option("--regions", "regions_path", type=click.Path(path_type=Path), help="Regions JSON for F_PSNR.")
+@click.option("--regions", "regions_path", type=path_arg(path_type=Path), help="Regions JSON for F_PSNR.")
 @fp_option
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Also write the decoded image."
+    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), help="Also write the decoded image."
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @alpha_option

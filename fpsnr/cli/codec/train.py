@@ -8,23 +8,23 @@ from typing import Any
 import click
 
 from fpsnr.cli.codec.common import codec_modules, device_option
-from fpsnr.cli.options import translate_errors
+from fpsnr.cli.options import path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.progress import ProgressBar
 
 
 @click.command("train")
 @click.option(
-    "--data", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Training images."
+    "--data", type=path_arg(file_okay=False, path_type=Path), help="Training images."
 )
 @click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True)
 @click.option("--lmbda", type=float, help="λ of L = λ·D + R (CompressAI MSE scale: 0.0018…0.18).")
 @click.option("--distortion", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True)
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Run directory (new).")
-@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out", type=path_arg(file_okay=False, path_type=Path), help="Run directory (new).")
+@click.option("--resume", "resume_dir", type=path_arg(file_okay=False, path_type=Path),
               help="Continue the run in this directory exactly where it stopped.")  # fmt: skip
 @click.option(
-    "--init", type=click.Path(dir_okay=False, path_type=Path), help="Warm-start weights (.safetensors)."
+    "--init", type=path_arg(dir_okay=False, path_type=Path), help="Warm-start weights (.safetensors)."
 )
 @click.option("--max-steps", type=click.IntRange(min=1), default=None)
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None)
@@ -35,7 +35,7 @@ from fpsnr.progress import ProgressBar
 @click.option("--N", "n_channels", type=click.IntRange(min=1), default=None, help="N channels (default 128).")
 @click.option("--M", "m_channels", type=click.IntRange(min=1), default=None, help="M channels (default 192).")
 @click.option(
-    "--val", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Validation images."
+    "--val", type=path_arg(file_okay=False, path_type=Path), help="Validation images."
 )
 @click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True)
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True)
