@@ -2,4 +2,5 @@
 
 from fpsnr.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes import this module too; only the parent runs the CLI
+    main()

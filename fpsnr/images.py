@@ -75,23 +75,30 @@ def _quiet_stderr() -> Iterator[None]:
 def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
     """(width, height) from an image header without decoding pixels; None if unknown.
 
-    Pillow parses the header lazily. Formats it does not know (OpenCV reads a few more)
-    give None, and OpenCV's own limit of 2³⁰ pixels is then the only one before decoding.
+    Pillow's format plugins parse the header lazily. They are called the way
+    ``Image.open`` calls them but without its own decompression-bomb guard, which
+    refuses above 2 · ``Image.MAX_IMAGE_PIXELS`` without telling the size: fpsnr needs
+    the size to apply its own budget. Formats Pillow does not know (OpenCV reads a few
+    more) give None; OpenCV's limit of 2³⁰ pixels and the check after decoding remain.
     """
     from PIL import Image
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
-    except Image.DecompressionBombError:
-        # Pillow refused it first: it claims more than 2 · Image.MAX_IMAGE_PIXELS pixels.
-        pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
-        return (pillow_limit + 1, 1) if 0 < pillow_limit < max_pixels() else None
-    except Exception:
-        return None
-    return int(width), int(height)
+    Image.init()
+    prefix = bytes(data[:16])
+    for name in Image.ID:
+        factory, accept = Image.OPEN[name]
+        try:
+            if accept is not None and accept(prefix) is not True:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                image = factory(io.BytesIO(data), "")
+                width, height = image.size
+                image.close()
+            return int(width), int(height)
+        except Exception:
+            continue
+    return None
 
 
 def _read_bytes(p: Path) -> bytes:

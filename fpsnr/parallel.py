@@ -94,8 +94,9 @@ def _stop(pool: Any) -> None:
     ``_processes`` is private (Python 3.14 adds ``terminate_workers``); where it is
     missing the pool simply finishes its running chunks.
     """
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()
 

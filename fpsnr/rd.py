@@ -287,8 +287,9 @@ def read_rd_csv(path: str | os.PathLike[str]) -> Any:
 
     p = Path(path)
     try:
-        text_columns = {"codec": str, "rate_point": str, "image": str, "error": str}
-        frame = pd.read_csv(p, keep_default_na=False, na_values=[""], dtype=text_columns)
+        # every cell as text: numbers are parsed and checked by _check_numbers, which can then
+        # quote a bad cell exactly as it is written
+        frame = pd.read_csv(p, keep_default_na=False, na_values=[""], dtype=str)
     except FileNotFoundError as err:
         raise ParameterError(f"{p}: no such RD file") from err
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
@@ -322,11 +323,12 @@ def _check_numbers(frame: Any, path: Path) -> None:
         present = raw.notna().to_numpy(copy=True)
         bad = np.isnan(values) & present
         if column == "bpp":
-            bad |= scored & present & ~(np.isfinite(values) & (values >= 0))
+            bad |= scored & ~(np.isfinite(values) & (values >= 0))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
+            shown = repr(raw.iloc[row]) if present[row] else "an empty cell"
             raise ParameterError(
-                f"{path}: line {row + 2}, column {column}: {raw.iloc[row]!r} is not "
+                f"{path}: line {row + 2}, column {column}: {shown} is not "
                 f"{'a finite number ≥ 0' if column == 'bpp' else 'a number'}; fix or remove that row"
             )
         frame[column] = numbers

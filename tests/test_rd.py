@@ -194,7 +194,7 @@ def test_rd_csv_is_written_as_rows_come_and_a_refused_run_leaves_nothing(photos,
         for k in range(3):
             if k == 1:  # the first row is already on disk, in the partial file
                 seen.append((tmp_path / "out" / "rd.csv.partial").read_text().count("\n"))
-            yield {"codec": "c", "rate_point": f"p{k}", "quality": k, "image": "a.png",
+            yield {"codec": "c", "rate_point": f"p{k}", "quality": k, "image": "a.png", "bpp": 0.1 * k,
                    "error": "line one\nline two" if k == 2 else ""}  # fmt: skip
 
     written = write_rd_csv(rows(), out, (0.5,))

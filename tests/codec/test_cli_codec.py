@@ -165,3 +165,5 @@ def test_eval_writes_the_rd_schema_from_real_bitstreams(runner, tiny_weights, tm
     good = rd[rd["error"] == ""]
     assert sorted(good["codec"]) == ["bmshj2018-hyperprior", "bmshj2018-hyperprior-attn"]
     assert (good["bpp"] > 0).all() and good["m_fpsnr_fp0.5"].notna().all()
+    failed = rd[rd["error"] != ""]
+    assert failed["width"].isna().all() and failed["height"].isna().all()  # F33: no invented 1×1
