@@ -30,6 +30,7 @@ from fpsnr.codec.isolation import isolate_decoders
 from fpsnr.codec.weights import WeightsInfo
 from fpsnr.errors import BitstreamError, CodecError, DesyncError, ImageError
 from fpsnr.images import LUMA_WEIGHTS, has_alpha
+from fpsnr.limits import check_codec_pixels
 
 __all__ = ["Decoded", "Encoded", "decode", "encode", "index_checksum"]
 
@@ -79,6 +80,9 @@ def _to_tensor(image: npt.NDArray[np.generic]) -> tuple[torch.Tensor, int]:
         raise ImageError(f"the codec takes (H, W) or (H, W, 3) images; got shape {img.shape}")
     if img.shape[0] < 1 or img.shape[1] < 1:
         raise ImageError(f"image of shape {img.shape} holds no pixel")
+    refusal = check_codec_pixels("image", img.shape[1], img.shape[0])
+    if refusal is not None:
+        raise ImageError(refusal)
     x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].to(torch.float32) / 255.0
     return x, channels
 

@@ -36,10 +36,12 @@ def decode_command(bitstream: Path, out: Path, weights: Path | None, model: str 
     Example:
       fpsnr codec decode kodim23.fpc -o kodim23-decoded.png
     """
+    from fpsnr.codec.bitstream import unpack
     from fpsnr.images import write_image
 
-    coder, _ = codec_modules()
     data = read_bitstream(bitstream)
+    unpack(data, source=str(bitstream))  # a hostile header is refused before torch is even imported
+    coder, _ = codec_modules()
     net, info = load_for_bitstream(weights, model, data, str(bitstream), device)
     decoded = coder.decode(net, info, data, source=str(bitstream), device=device)
     write_image(out, decoded.image)
