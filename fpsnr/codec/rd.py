@@ -39,7 +39,8 @@ class LearnedCodec:
         self._by_point: dict[RatePoint, tuple[Any, WeightsInfo]] = {}
         for path in weights:
             net, info = load_weights(Path(path))
-            point = RatePoint(info.arch, f"{info.lmbda:g}", info.lmbda)
+            # the codec column: the model, or the weights' own name for it (CompressAI's pretrained)
+            point = RatePoint(info.metadata.get("codec", info.arch), f"{info.lmbda:g}", info.lmbda)
             if point in self._by_point:
                 raise CodecError("two weights files share model and λ; give each rate point once")
             self._by_point[point] = (net.to(device), info)

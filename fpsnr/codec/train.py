@@ -138,7 +138,13 @@ def _split_parameters(model: torch.nn.Module) -> tuple[list[torch.nn.Parameter],
 
 
 def _init_from(model: torch.nn.Module, path: str) -> None:
-    """Warm start; an attention model from plain weights starts as the identity on top."""
+    """Warm start; an attention model from plain weights starts as the identity on top.
+
+    ``path`` may name pretrained weights (:mod:`fpsnr.codec.pretrained`).
+    """
+    from fpsnr.codec.pretrained import resolve
+
+    path = str(resolve(path))
     tensors, _ = _read_safetensors(Path(path))
     missing = [k for k in model.state_dict() if k not in tensors and ".attn." not in k]
     if missing:

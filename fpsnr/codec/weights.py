@@ -192,9 +192,13 @@ def default_weights(model: str) -> Path:
 def load_weights(path: str | os.PathLike[str], model: str | None = None) -> tuple[nn.Module, WeightsInfo]:
     """Build the model a weights file describes and load it, ready to code.
 
-    ``model`` (a registry name), when given, must match the file's ``arch``.
+    ``model`` (a registry name), when given, must match the file's ``arch``. ``path``
+    may also name pretrained weights (``compressai/bmshj2018-hyperprior-mse-q4``, see
+    :mod:`fpsnr.codec.pretrained`), fetched on first use.
     """
-    p = Path(path)
+    from fpsnr.codec.pretrained import resolve
+
+    p = resolve(path)
     metadata = read_metadata(p)
     if metadata.get("format") != FORMAT:
         raise CodecError(
@@ -301,7 +305,12 @@ def _read_compressai(path: Path) -> dict[str, torch.Tensor]:
         raw = raw["state_dict"]
     if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
         raise CodecError(f"{path}: expected a state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in raw.items()}
+    from compressai.models.utils import remap_old_keys
+    from compressai.zoo.pretrained import load_pretrained
+
+    # CompressAI's own renaming of older checkpoints (its published ones among them):
+    # "module." prefixes, and the entropy bottleneck's _matrix0/_bias0/_factor0 names.
+    return dict(remap_old_keys("entropy_bottleneck", load_pretrained(raw)))
 
 
 def convert_compressai(
@@ -314,6 +323,7 @@ def convert_compressai(
     steps: int = 0,
     data: str = "unknown",
     half: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> WeightsInfo:
     """Convert a CompressAI ``bmshj2018-hyperprior`` state dict into an fpsnr weights file.
 
@@ -325,7 +335,9 @@ def convert_compressai(
     converted model computes exactly what the plain one does, a sound start for
     fine-tuning.
     """
-    src = Path(source)
+    from fpsnr.codec.pretrained import resolve
+
+    src = resolve(source)  # a pretrained name: its converted weights file
     tensors = _read_compressai(src)
     try:
         n = int(tensors["g_a.0.weight"].shape[0])
@@ -348,8 +360,9 @@ def convert_compressai(
             model.make_identity_attention()  # type: ignore[operator]
             model.update(force=True)  # type: ignore[operator]
             extra = {"init": "attention identity (computes the plain model's function)"}
+    extra = {**(extra or {}), **(metadata or {})}
     save_weights(
         model, target, arch=arch, lmbda=lmbda, distortion=distortion, steps=steps, data=data, half=half,
-        extra=extra,
+        extra=extra or None,
     )  # fmt: skip
     return load_weights(target, arch)[1]

@@ -13,6 +13,7 @@ from fpsnr.cli.codec.decode import decode_command
 from fpsnr.cli.codec.encode import encode_command
 from fpsnr.cli.codec.eval import eval_command
 from fpsnr.cli.codec.models import models_command
+from fpsnr.cli.codec.pretrained import pretrained_group
 from fpsnr.cli.codec.roundtrip import roundtrip_command
 from fpsnr.cli.codec.train import train_command
 
@@ -29,6 +30,6 @@ def codec_group() -> None:
     """
 
 
-for _command in (models_command, encode_command, decode_command, roundtrip_command, convert_command,
-                 eval_command, train_command):  # fmt: skip
+for _command in (models_command, pretrained_group, encode_command, decode_command, roundtrip_command,
+                 convert_command, eval_command, train_command):  # fmt: skip
     codec_group.add_command(_command)

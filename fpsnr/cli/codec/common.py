@@ -31,9 +31,27 @@ def load(weights_path: Path | None, model: str | None, device: str) -> tuple[Any
     ``model`` is not given either).
     """
     _, weights = codec_modules()
-    path = weights_path if weights_path is not None else weights.default_weights(model or MODEL_NAMES[0])
+    if weights_path is None:
+        path = weights.default_weights(model or MODEL_NAMES[0])
+    else:
+        path = weights_file(weights_path)
     net, info = weights.load_weights(path, model)
     return net.to(device), info
+
+
+def weights_file(value: Path | str) -> Path:
+    """A --weights value as a file: a pretrained name is fetched (with a progress bar) first."""
+    from fpsnr.codec.pretrained import PREFIX, cached, fetch
+
+    text = str(value)
+    if not text.startswith(PREFIX):
+        return Path(value)
+    if cached(text) is not None:
+        return fetch(text)
+    from fpsnr.progress import ProgressBar
+
+    with ProgressBar(text.removeprefix(PREFIX), "B", unit_scale=True, log_every=1 << 22) as bar:
+        return fetch(text, progress=bar)
 
 
 def load_for_bitstream(weights_path: Path | None, model: str | None, data: bytes, source: str,
@@ -136,7 +154,8 @@ model_option = click.option(
 )  # fmt: skip
 weights_option = click.option(
     "--weights", type=path_arg(dir_okay=False, path_type=Path), default=None,
-    help="fpsnr weights file (.safetensors) from 'fpsnr codec train' or 'convert' "
+    help="fpsnr weights file (.safetensors) from 'fpsnr codec train' or 'convert', or a pretrained "
+    "name (compressai/bmshj2018-hyperprior-mse-q1…q8, see 'fpsnr codec pretrained list') "
     "[default: the model's shipped weights, see 'fpsnr codec models'].",
 )  # fmt: skip
 device_option = click.option(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.codec.common import codec_modules, device_option
+from fpsnr.cli.codec.common import codec_modules, device_option, weights_file
 from fpsnr.cli.options import missing_regions_option, path_arg, sweep_fp_option, translate_errors
 from fpsnr.cli.output import report_rd_rows
 from fpsnr.codec import MODEL_NAMES
@@ -19,7 +19,7 @@ from fpsnr.codec import MODEL_NAMES
 @click.option("--regions", "regions_path", type=path_arg(path_type=Path), required=True)
 @click.option(
     "--weights", "weights_files", type=path_arg(dir_okay=False, path_type=Path), multiple=True,
-    help="One weights file per rate point; repeat (models may differ).",
+    help="One weights file (or pretrained name) per rate point; repeat (models may differ).",
 )  # fmt: skip
 @click.option(
     "--model", "models", type=click.Choice(MODEL_NAMES), multiple=True,
@@ -65,6 +65,7 @@ def eval_command(
 
     if not weights_files:
         weights_files = tuple(weights.default_weights(m) for m in (models or MODEL_NAMES[:1]))
+    weights_files = tuple(weights_file(w) for w in weights_files)  # pretrained names fetched first
 
     index = load_region_index(regions_path)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from fpsnr.cli.codec.common import codec_modules, device_option
+from fpsnr.cli.codec.common import codec_modules, device_option, weights_file
 from fpsnr.cli.options import path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.progress import ProgressBar
@@ -24,7 +24,8 @@ from fpsnr.progress import ProgressBar
 @click.option("--resume", "resume_dir", type=path_arg(file_okay=False, path_type=Path),
               help="Continue the run in this directory exactly where it stopped.")  # fmt: skip
 @click.option(
-    "--init", type=path_arg(dir_okay=False, path_type=Path), help="Warm-start weights (.safetensors)."
+    "--init", type=path_arg(dir_okay=False, path_type=Path),
+    help="Warm-start weights (.safetensors, or a pretrained name: compressai/bmshj2018-hyperprior-mse-q4).",
 )
 @click.option("--max-steps", type=click.IntRange(min=1), default=None)
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None)
@@ -91,7 +92,8 @@ def train_command(
         cfg = TrainConfig(
             data=str(data), model=model, lmbda=lmbda, out=str(out), distortion=distortion, n=n_channels,
             m=m_channels, batch_size=batch_size, patch=patch, lr=lr, clip=clip, max_steps=max_steps,
-            max_minutes=max_minutes, init=str(init) if init else None, val=str(val) if val else None,
+            max_minutes=max_minutes,
+            init=str(weights_file(init)) if init else None, val=str(val) if val else None,
             val_every=val_every, checkpoint_every=checkpoint_every, log_every=log_every, seed=seed,
             device=device, max_bad_steps=max_bad_steps,
         )  # fmt: skip
