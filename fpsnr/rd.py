@@ -332,3 +332,46 @@ def _check_numbers(frame: Any, path: Path) -> None:
                 f"{'a finite number ≥ 0' if column == 'bpp' else 'a number'}; fix or remove that row"
             )
         frame[column] = numbers
+
+
+COMPRESSAI_KEYS = {
+    "bpp": "bpp",
+    "psnr": "psnr-rgb",
+    "ms_ssim": "ms-ssim-rgb",
+    "encode_seconds": "encoding_time",
+    "decode_seconds": "decoding_time",
+}
+"""fpsnr RD columns → the keys of CompressAI's ``results`` JSON; other metric columns keep
+their names with ``_`` → ``-`` (``mean_fpsnr`` → ``mean-fpsnr``, ``m_fpsnr_fp0.5`` →
+``m-fpsnr-fp0.5``)."""
+
+
+def compressai_results(frame: Any, codec: str) -> tuple[dict[str, Any], list[str]]:
+    """One codec's RD rows in CompressAI's ``results/image/<dataset>/<codec>.json`` layout.
+
+    Each list holds one value per rate point, in increasing bpp: the mean over images,
+    as CompressAI's own evaluation averages per-image numbers. A rate point where some
+    image failed is left out (a mean over fewer images is another curve); its name is
+    returned with the document so the caller can say so.
+    """
+    rows = frame[frame["codec"] == codec]
+    if rows.empty:
+        known = ", ".join(sorted(set(frame["codec"])))
+        raise ParameterError(f"no rows for codec {codec!r}; the file has {known}")
+    failed = sorted(set(rows.loc[rows["error"] != "", "rate_point"]))
+    good = rows[(rows["error"] == "") & ~rows["rate_point"].isin(failed)]
+    skip = {"codec", "rate_point", "image", "error", "quality", "width", "height", "bytes"}
+    metrics = [c for c in good.columns if c not in skip and good[c].notna().any()]
+    means = good.groupby("rate_point")[metrics].mean().sort_values("bpp")
+    results = {
+        COMPRESSAI_KEYS.get(column, column.replace("_", "-")): [float(v) for v in means[column]]
+        for column in metrics
+    }
+    images = good["image"].nunique()
+    document = {
+        "name": codec,
+        "description": f"fpsnr RD rows: mean over {images} image(s) per rate point "
+        f"({', '.join(str(p) for p in means.index)})",
+        "results": results,
+    }
+    return document, failed

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from fpsnr.errors import OutputError, ParameterError
-from fpsnr.files import atomic_open, write_bytes_atomic
+from fpsnr.files import atomic_open, atomic_path, write_bytes_atomic
 from fpsnr.formatting import csv_cell
 
 __all__ = ["BatchSinks", "CsvSink", "OutputLock"]
@@ -130,12 +130,18 @@ class CsvSink:
         settings: dict[str, Any],
         *,
         numeric: Sequence[str] = (),
+        integers: Sequence[str] = (),
         record: bool = True,
+        fmt: str = "csv",
     ) -> None:
         self.out = Path(out)
         self.columns = list(columns)
         self.sort_keys = None if sort_keys is None else list(sort_keys)
         self.numeric = [c for c in numeric if c in self.columns]
+        self.integers = [c for c in integers if c in self.columns]
+        if fmt not in ("csv", "parquet"):
+            raise ParameterError(f"output format {fmt!r}; use csv or parquet")
+        self.fmt = fmt
         self.partial = self.out.with_name(self.out.name + ".partial")
         self.settings_file = self.out.with_name(self.out.name + ".settings")
         self.settings = settings
@@ -214,7 +220,10 @@ class CsvSink:
         return list(rows.values())
 
     def _read_valid(self, path: Path) -> list[dict[str, str]]:
-        rows = _read_whole_rows(path, self.columns)
+        if path == self.out and self.fmt == "parquet":
+            rows = _read_parquet_rows(path, self.columns)
+        else:
+            rows = _read_whole_rows(path, self.columns)
         good = [row for row in rows if all(_is_number_cell(row[c]) for c in self.numeric)]
         self.dropped += len(rows) - len(good)
         return good
@@ -255,11 +264,14 @@ class CsvSink:
             keys = self.sort_keys
             if keys is not None:
                 rows.sort(key=lambda row: tuple(_sortable(row[k]) for k in keys))
-            with atomic_open(self.out, "w", **_TEXT) as handle:
-                writer = _RowWriter(handle)
-                writer.writerow(self.columns)
-                for row in rows:
-                    writer.writerow([row[c] for c in self.columns])
+            if self.fmt == "parquet":
+                self._write_parquet(rows)
+            else:
+                with atomic_open(self.out, "w", **_TEXT) as handle:
+                    writer = _RowWriter(handle)
+                    writer.writerow(self.columns)
+                    for row in rows:
+                        writer.writerow([row[c] for c in self.columns])
             if self.record:
                 record = json.dumps({"settings": self.settings, "finished": True}, sort_keys=True)
                 write_bytes_atomic(self.settings_file, record.encode("utf-8"))
@@ -273,6 +285,30 @@ class CsvSink:
         finally:
             self.close()
         return len(rows)
+
+    def _write_parquet(self, rows: list[dict[str, str]]) -> None:
+        """The final file as Parquet: numbers as float64 (integers as nullable Int64), text as text.
+
+        The partial file stays CSV (appendable, crash-safe); only the finished output is
+        Parquet. Floats keep every bit (the CSV cells are full-precision ``repr``).
+        """
+        import pandas as pd
+
+        frame = pd.DataFrame(rows, columns=self.columns, dtype=object)
+        for column in self.numeric:
+            frame[column] = pd.to_numeric(frame[column].replace("", None), errors="raise").astype(
+                "Int64" if column in self.integers else "float64"
+            )
+        for column in self.columns:
+            if column not in self.numeric:
+                frame[column] = frame[column].astype("string")
+        try:
+            with atomic_path(self.out) as tmp:
+                frame.to_parquet(tmp, index=False)
+        except ImportError as err:
+            raise ParameterError(
+                "--format parquet needs pyarrow: pip install 'fpsnr[parquet]'"
+            ) from err
 
     def abandon(self) -> None:
         """Stop; if this run started the partial file and wrote nothing to it, remove it.
@@ -302,6 +338,27 @@ class CsvSink:
                 self._close_handle()
         finally:
             self._lock.release()
+
+
+def _read_parquet_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
+    """A finished Parquet output's rows as the CSV cells they were written from."""
+    import pandas as pd
+
+    if not path.exists():
+        return []
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises many types for a foreign file
+        raise ParameterError(f"{path}: not a readable Parquet file ({err}); use --overwrite") from err
+    if list(frame.columns) != list(columns):
+        raise ParameterError(
+            f"{path}: not an fpsnr batch file (columns differ); use --overwrite or another --out"
+        )
+    rows: list[dict[str, str]] = []
+    for record in frame.to_dict("records"):
+        rows.append({str(c): "" if pd.isna(v) else str(csv_cell(float(v) if isinstance(v, float) else v))
+                     for c, v in record.items()})  # fmt: skip
+    return rows
 
 
 def _is_number_cell(value: str) -> bool:
@@ -384,14 +441,17 @@ class BatchSinks:
         *,
         score_columns: Sequence[str],
         region_columns: Sequence[str],
+        fmt: str = "csv",
     ) -> None:
+        integers = ("width", "height", "n_regions", "region", "pixels")
         numbers = ("width", "height", "n_regions", "fp", "psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr",
                    "region", "cx", "cy", "radius", "pixels", "mse", "fpsnr")  # fmt: skip
-        self.scores = CsvSink(out, score_columns, ("label", "ref", "fp"), settings, numeric=numbers)
+        def sink(path: Path, columns: Sequence[str], keys: tuple[str, ...]) -> CsvSink:
+            return CsvSink(path, columns, keys, settings, numeric=numbers, integers=integers, fmt=fmt)
+
+        self.scores = sink(out, score_columns, ("label", "ref", "fp"))
         self.regions = (
-            None
-            if regions_out is None
-            else CsvSink(regions_out, region_columns, ("label", "ref", "region"), settings, numeric=numbers)
+            None if regions_out is None else sink(regions_out, region_columns, ("label", "ref", "region"))
         )
         self.done: set[tuple[str, str]] = set()
         self.failed: set[tuple[str, str]] = set()

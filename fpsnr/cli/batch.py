@@ -29,6 +29,10 @@ from fpsnr.sink import BatchSinks
 )
 @click.option("--regions-out", type=path_arg(dir_okay=False, path_type=Path), help="Per-region CSV.")
 @click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+    help="Format of --out and --regions-out (parquet needs pip install 'fpsnr[parquet]').",
+)  # fmt: skip
+@click.option(
     "--label", "labels", multiple=True, help="Label of each TEST_DIR, in order (default: folder name)."
 )
 @click.option(
@@ -50,6 +54,7 @@ def batch_command(
     scheduler: str | None,
     resume: bool,
     overwrite: bool,
+    fmt: str,
     options: BatchOptions,
 ) -> None:
     """Score every image of REF_DIR against the same-named image in each TEST_DIR.
@@ -72,7 +77,11 @@ def batch_command(
         "labels": list(labels),
         "regions": str(regions_path),
     }
-    sinks = BatchSinks(out, regions_out, settings, score_columns=SCORE_COLUMNS, region_columns=REGION_COLUMNS)
+    if fmt != "csv":
+        settings["format"] = fmt  # (absent for csv: outputs of earlier versions resume as before)
+        _require_parquet()
+    sinks = BatchSinks(out, regions_out, settings, score_columns=SCORE_COLUMNS, region_columns=REGION_COLUMNS,
+                       fmt=fmt)  # fmt: skip
     sinks.prepare(resume=resume, overwrite=overwrite)  # from here on this run holds the outputs' locks
     try:
         index = load_region_index(regions_path)
@@ -115,3 +124,11 @@ def batch_command(
     click.echo(f"wrote {out} ({written} rows)", err=True)
     if sinks.failed:
         raise click.ClickException(f"{len(sinks.failed)} pair(s) failed; see the error column of {out}")
+
+
+def _require_parquet() -> None:
+    """Refuse --format parquet up front, before any pair is scored, when pyarrow is missing."""
+    try:
+        import pyarrow  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        raise click.ClickException("--format parquet needs pyarrow: pip install 'fpsnr[parquet]'") from None

@@ -14,6 +14,7 @@ from fpsnr.cli.bdrate import bdrate_command
 from fpsnr.cli.codec import codec_group
 from fpsnr.cli.demo import demo_command
 from fpsnr.cli.plot import plot_group
+from fpsnr.cli.rd import rd_group
 from fpsnr.cli.regions import regions_group
 from fpsnr.cli.score import score_command
 from fpsnr.limits import DEFAULT_MAX_PIXELS, ENV
@@ -77,6 +78,7 @@ cli.add_command(codec_group)
 cli.add_command(anchors_command)
 cli.add_command(bdrate_command)
 cli.add_command(plot_group)
+cli.add_command(rd_group)
 
 
 def main() -> None:

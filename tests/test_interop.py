@@ -1,0 +1,125 @@
+"""Outputs other tools read: batch as Parquet, RD rows as CompressAI's results JSON."""
+
+from __future__ import annotations
+
+import builtins
+import importlib.util
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from fpsnr.cli import cli
+from fpsnr.images import write_image
+
+
+@pytest.fixture
+def folders(tmp_path, rng):
+    ref, test = tmp_path / "ref", tmp_path / "test"
+    for folder in (ref, test):
+        folder.mkdir()
+    for name in ("a", "b", "c"):
+        img = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+        write_image(ref / f"{name}.png", img)
+        write_image(test / f"{name}.png", img // 4 * 4)
+    write_image(test / "d.png", np.zeros((8, 8, 3), np.uint8))  # no reference: a warning
+    write_image(ref / "d.png", np.zeros((9, 8, 3), np.uint8))  # a mismatched pair: an error row
+    return ref, test, ["--missing-regions", "center", "--regions", "kodak", "-j", "1", "--fp", "0,0.5"]
+
+
+def test_batch_writes_parquet_with_the_csv_numbers_and_resumes_it(folders, tmp_path):
+    pytest.importorskip("pyarrow")
+    ref, test, opts = folders
+    runner = CliRunner()
+    csv_out, csv_regions = tmp_path / "s.csv", tmp_path / "r.csv"
+    runner.invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(csv_out),
+                        "--regions-out", str(csv_regions)])  # fmt: skip
+    out, regions = tmp_path / "s.parquet", tmp_path / "r.parquet"
+    args = ["batch", str(ref), str(test), *opts, "-o", str(out), "--regions-out", str(regions),
+            "--format", "parquet"]  # fmt: skip
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 1 and "1 pair(s) failed" in res.stderr  # the mismatched pair, as with CSV
+    for parquet, csv_file in ((out, csv_out), (regions, csv_regions)):
+        got = pd.read_parquet(parquet)
+        text = {"label": str, "error": str}
+        want = pd.read_csv(csv_file, keep_default_na=False, na_values=[""], dtype=text)
+        assert list(got.columns) == list(want.columns) and len(got) == len(want)
+        for column in want.columns:
+            if want[column].dtype.kind == "f" or got[column].dtype.kind in "fi":
+                assert np.array_equal(got[column].astype(float), want[column].astype(float), equal_nan=True)
+            else:
+                assert list(got[column].fillna("")) == list(want[column].fillna(""))
+    got = pd.read_parquet(out)
+    assert str(got["width"].dtype) == "Int64" and got["psnr"].dtype == np.float64
+    assert got["width"].isna().sum() == 2  # the failed pair's two Fp rows: no invented numbers
+    before = got
+    again = runner.invoke(cli, [*args, "--resume"])
+    assert again.exit_code == 1 and "resuming: 4 pair(s) already scored" in again.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out), before)
+    changed = runner.invoke(cli, [*args[:-2], "--resume"])  # the same run as CSV is other settings
+    assert changed.exit_code == 1 and "other settings (format)" in changed.stderr
+
+
+def test_parquet_without_pyarrow_is_one_line_before_any_work(folders, tmp_path, monkeypatch):
+    ref, test, opts = folders
+    real = builtins.__import__
+
+    def no_pyarrow(name, *args, **kwargs):
+        if name == "pyarrow" or name.startswith("pyarrow."):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    res = CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(tmp_path / "s.parquet"),
+                                   "--format", "parquet"])  # fmt: skip
+    assert res.exit_code == 1
+    assert res.stderr == "Error: --format parquet needs pyarrow: pip install 'fpsnr[parquet]'\n"
+    assert not list(tmp_path.glob("s.parquet*"))
+
+
+RD = """codec,rate_point,quality,image,width,height,bytes,bpp,psnr,mean_fpsnr,periphery_psnr,m_fpsnr_fp0.5,ms_ssim,encode_seconds,decode_seconds,error
+jpeg,q10,10,a.png,8,8,10,0.3,25.0,24.0,26.0,25.0,0.9,0.01,0.02,
+jpeg,q10,10,b.png,8,8,12,0.5,27.0,26.0,28.0,27.0,0.92,0.03,0.04,
+jpeg,q50,50,a.png,8,8,30,1.0,33.0,32.0,34.0,33.0,0.97,0.01,0.02,
+jpeg,q50,50,b.png,8,8,40,1.4,35.0,34.0,36.0,35.0,0.98,0.01,0.02,
+jpeg,q90,90,a.png,8,8,90,3.0,40.0,39.0,41.0,40.0,0.99,0.01,0.02,
+jpeg,q90,90,b.png,,,,,,,,,,,,cannot decode
+webp,q50,50,a.png,8,8,20,0.8,34.0,33.0,35.0,34.0,0.97,0.01,0.02,
+"""  # noqa: E501
+
+
+def test_rd_rows_export_to_compressai_results_json(tmp_path):
+    rd = tmp_path / "rd.csv"
+    rd.write_text(RD)
+    out = tmp_path / "results"
+    res = CliRunner().invoke(cli, ["rd", "export", str(rd), "--compressai-json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "left out rate point(s) with failed images: q90" in res.stderr
+    doc = json.loads((out / "jpeg.json").read_text())
+    assert doc["name"] == "jpeg" and "mean over 2 image(s)" in doc["description"]
+    results = doc["results"]
+    assert results["bpp"] == pytest.approx([0.4, 1.2]) and results["psnr-rgb"] == pytest.approx([26.0, 34.0])
+    assert results["ms-ssim-rgb"] == pytest.approx([0.91, 0.975])
+    assert results["m-fpsnr-fp0.5"] == pytest.approx([26.0, 34.0]) and results["mean-fpsnr"] == [25.0, 33.0]
+    assert results["encoding_time"] == pytest.approx([0.02, 0.01]) and "quality" not in results
+    assert json.loads((out / "webp.json").read_text())["results"]["bpp"] == [0.8]
+    res = CliRunner().invoke(cli, ["rd", "export", str(rd), "--compressai-json", str(out), "--codec", "avif"])
+    assert res.exit_code == 1 and "no rows for codec 'avif'; the file has jpeg, webp" in res.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("compressai") is None, reason="needs CompressAI (codec extra)")
+def test_compressai_own_plotting_reads_the_export(tmp_path):
+    rd = tmp_path / "rd.csv"
+    rd.write_text(RD)
+    out = tmp_path / "results"
+    assert CliRunner().invoke(cli, ["rd", "export", str(rd), "--compressai-json", str(out)]).exit_code == 0
+    figure = tmp_path / "plot.png"
+    done = subprocess.run([sys.executable, "-m", "compressai.utils.plot", "-f", str(out / "jpeg.json"),
+                           str(out / "webp.json"), "-m", "psnr-rgb", "-o", str(figure)],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert figure.stat().st_size > 10_000
