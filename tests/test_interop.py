@@ -123,3 +123,34 @@ def test_compressai_own_plotting_reads_the_export(tmp_path):
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert figure.stat().st_size > 10_000
+
+
+def test_the_readme_conventions_hold_on_a_generated_pair(rng):
+    """Studio-range Y reads exactly 20·log10(255/219) dB more; fpsnr's Y equals the naive formula."""
+    from skimage.color import rgb2ycbcr
+
+    import fpsnr
+    from fpsnr.images import luma
+
+    ref = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    test = np.clip(ref.astype(int) + rng.integers(-9, 10, ref.shape), 0, 255).astype(np.uint8)
+    ours = fpsnr.psnr(ref, test, channel="y")
+    naive = 10 * np.log10(255**2 / np.mean((luma(ref) - luma(test)) ** 2))
+    studio = rgb2ycbcr(ref)[..., 0] - rgb2ycbcr(test)[..., 0]
+    studio_psnr = 10 * np.log10(255**2 / np.mean(studio**2))
+    assert ours == pytest.approx(naive, abs=1e-12)
+    assert studio_psnr - ours == pytest.approx(20 * np.log10(255 / 219), abs=1e-9)
+
+
+def test_the_compressai_preset_is_its_19_point_jpeg_sweep(tmp_path, rng):
+    write_image(tmp_path / "a.png", rng.integers(0, 256, (176, 176, 3), dtype=np.uint8))  # MS-SSIM: > 160 px
+    (tmp_path / "a.json").write_text('{"width": 176, "height": 176, "regions": [{"center": [88, 88]}]}')
+    out = tmp_path / "rd.csv"
+    res = CliRunner().invoke(cli, ["anchors", "--data", str(tmp_path), "--regions", str(tmp_path / "a.json"),
+                                   "--preset", "compressai", "-o", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    rows = pd.read_csv(out)
+    assert set(rows["codec"]) == {"jpeg"} and sorted(rows["quality"]) == list(range(5, 100, 5))
+    bad = CliRunner().invoke(cli, ["anchors", "--data", str(tmp_path), "--regions", str(tmp_path / "a.json"),
+                                   "--preset", "compressai", "--codec", "webp", "-o", str(out)])  # fmt: skip
+    assert bad.exit_code == 2 and "JPEG sweep" in bad.stderr

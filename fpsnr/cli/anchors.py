@@ -13,6 +13,9 @@ from fpsnr.options import BatchOptions
 from fpsnr.progress import ProgressBar
 from fpsnr.regions import load_region_index
 
+COMPRESSAI_JPEG_QUALITIES = tuple(range(5, 100, 5))
+"""The JPEG qualities of CompressAI's published Kodak curve (results/image/kodak/jpeg.json)."""
+
 
 @click.command("anchors")
 @click.option(
@@ -29,6 +32,11 @@ from fpsnr.regions import load_region_index
     multiple=True,
     help="Quality points for every codec [each codec's sweep].",
 )
+@click.option(
+    "--preset", type=click.Choice(["compressai"]), default=None,
+    help="compressai: JPEG at q5, q10, …, q95 (19 points), the sweep of CompressAI's published "
+    "JPEG curve (its decoder differs: see the README's conventions).",
+)  # fmt: skip
 @sweep_fp_option
 @missing_regions_option
 @click.option(
@@ -40,6 +48,7 @@ def anchors_command(
     regions_path: Path,
     codecs: str,
     qualities: tuple[int, ...],
+    preset: str | None,
     fps: tuple[float, ...],
     missing_regions: str,
     out: Path,
@@ -53,6 +62,13 @@ def anchors_command(
     from fpsnr.anchors import anchor_codecs, avif_available
     from fpsnr.rd import run_rd, write_rd_csv
 
+    if preset == "compressai":
+        if qualities:
+            raise click.UsageError("--preset compressai sets the qualities; leave out --quality")
+        codec_source = click.get_current_context().get_parameter_source("codecs")
+        if codec_source is not None and codec_source.name != "DEFAULT" and codecs.strip() != "jpeg":
+            raise click.UsageError("--preset compressai is the JPEG sweep; leave out --codec")
+        codecs, qualities = "jpeg", COMPRESSAI_JPEG_QUALITIES
     names = [c.strip() for c in codecs.split(",") if c.strip()]
     if "avif" in names and not avif_available():
         click.echo("warning: this Pillow has no AVIF support; skipping avif", err=True)
