@@ -221,8 +221,6 @@ def score_folders(
         ``regions`` (columns :data:`REGION_COLUMNS`) as DataFrames sorted by label,
         reference and Fp; ``warnings`` lists unmatched test files.
     """
-    import pandas as pd
-
     options = options or BatchOptions()
     dirs = [test_dirs] if isinstance(test_dirs, (str, os.PathLike)) else list(test_dirs)
     index = load_region_index(regions) if isinstance(regions, (str, os.PathLike)) else regions
@@ -239,10 +237,27 @@ def score_folders(
             region_rows.extend(outcome.region_rows)
             if on_outcome is not None:
                 on_outcome(outcome)
-    scores = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
-    if not scores.empty:
-        scores = scores.sort_values(["label", "ref", "fp"], kind="stable", ignore_index=True)
-    per_region = pd.DataFrame(region_rows, columns=list(REGION_COLUMNS))
-    if not per_region.empty:
-        per_region = per_region.sort_values(["label", "ref", "region"], kind="stable", ignore_index=True)
+    # sorted here, not by pandas: its sort would convert the text columns (see _frame)
+    rows.sort(key=lambda r: (r["label"], r["ref"], r["fp"]))
+    region_rows.sort(key=lambda r: (r["label"], r["ref"], r["region"]))
+    scores = _frame(rows, SCORE_COLUMNS)
+    per_region = _frame(region_rows, REGION_COLUMNS)
     return BatchResult(scores=scores, regions=per_region, warnings=tuple(warnings))
+
+
+_TEXT_COLUMNS = ("label", "ref", "test", "error", "region_label")
+
+
+def _frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Any:
+    """A DataFrame of rows whose text columns are Python strings (object dtype).
+
+    pandas 3 stores text with pyarrow when it is installed, which cannot hold a file
+    name that is not valid UTF-8 (kept as surrogate escapes, as the file system has it).
+    """
+    import pandas as pd
+
+    data = {
+        c: pd.Series([r.get(c) for r in rows], dtype=object if c in _TEXT_COLUMNS else None)
+        for c in columns
+    }
+    return pd.DataFrame(data, columns=list(columns))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -13,7 +16,7 @@ from fpsnr.errors import ImageError
 from fpsnr.images import drop_alpha
 from fpsnr.regions import Disc, disc_mask
 
-__all__ = ["draw_regions"]
+__all__ = ["draw_regions", "draw_score", "error_map_db", "regions_of"]
 
 _COLOURS = ((255, 200, 0), (0, 220, 255), (255, 80, 200), (120, 255, 80), (255, 120, 40))
 _SHIFT = 4  # cv2 drawing takes fixed-point coordinates with this many fraction bits
@@ -67,3 +70,148 @@ def draw_regions(
         cv2.rectangle(canvas, (x - 2, y - th - 3), (x + tw + 2, y + base), (0, 0, 0), -1)
         cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
     return canvas
+
+
+# --------------------------------------------------------------------------- a score explained
+
+_ERROR_DB = (10.0, 60.0)
+"""Range of the error map's colour scale, per-pixel PSNR in dB (clipped at both ends)."""
+
+
+def error_map_db(
+    ref: npt.NDArray[np.generic], test: npt.NDArray[np.generic], peak: float, *, channel: str = "rgb"
+) -> npt.NDArray[np.float64]:
+    """Per-pixel PSNR in dB: 10·log10(MAX² / e²), e² the squared error of the pixel.
+
+    e² is the mean over channels (as equation (1) pools them), or the squared luma
+    error for ``channel="y"``. A pixel without error is +inf.
+    """
+    from fpsnr.images import luma
+
+    a = np.asarray(ref)
+    b = np.asarray(test)
+    a = drop_alpha(a)
+    b = drop_alpha(b)
+    if channel == "y" and a.ndim == 3:
+        a, b = luma(a), luma(b)
+    diff = a.astype(np.float64) - b.astype(np.float64)
+    squared = diff * diff if diff.ndim == 2 else np.mean(diff * diff, axis=2)
+    with np.errstate(divide="ignore"):
+        return np.asarray(10.0 * np.log10(peak * peak / squared), dtype=np.float64)
+
+
+def _label_boxes(
+    discs: Sequence[Disc], texts: Sequence[str], width: int, height: int, scale: float, thick: int
+) -> list[tuple[int, int, int, int, int]]:
+    """A readable place for each label: (x, y baseline, w, h, base), avoiding earlier labels.
+
+    Candidates, in order: above the circle, below it, on its centre; each kept inside
+    the image. The first that overlaps no earlier label wins (else the least overlap).
+    """
+    placed: list[tuple[int, int, int, int, int]] = []
+
+    def overlap(box: tuple[int, int, int, int, int]) -> int:
+        x, y, w, h, base = box
+        total = 0
+        for px, py, pw, ph, pb in placed:
+            dx = min(x + w, px + pw) - max(x, px)
+            dy = min(y + base, py + pb) - max(y - h, py - ph)
+            total += max(0, dx) * max(0, dy)
+        return total
+
+    for disc, text in zip(discs, texts, strict=True):
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        x = int(min(max(disc.x - tw / 2, 4), max(width - tw - 4, 4)))
+        above = disc.y - disc.radius - 8
+        below = disc.y + disc.radius + th + 8
+        candidates = []
+        for y in (above, below, disc.y + th / 2):
+            y = int(min(max(y, th + 6), height - base - 4))
+            candidates.append((x, y, tw, th, base))
+        best = min(candidates, key=lambda box: (overlap(box), candidates.index(box)))
+        placed.append(best)
+    return placed
+
+
+def draw_score(
+    ref: npt.NDArray[np.generic],
+    test: npt.NDArray[np.generic],
+    discs: Sequence[Disc],
+    score: Any,
+    out: str | Path,
+    *,
+    dim: float = 0.45,
+) -> None:
+    """A PNG that explains a score: the regions on the test image, and its error map.
+
+    Left or top: the test image, periphery dimmed, each circle with its label and
+    F_PSNR. Under it (landscape images) or beside it (portrait): the per-pixel PSNR map
+    (:func:`error_map_db`, colour map ``inferno_r``: bright = large error) with the same
+    circles and a colour bar in dB. The title gives PSNR, mean F_PSNR, periphery PSNR
+    and M-FPSNR at the score's Fp. ``score`` is a :class:`~fpsnr.results.Score`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Circle
+
+    canvas = _to_display(test)
+    height, width = canvas.shape[:2]
+    inside = np.zeros((height, width), dtype=bool)
+    for disc in discs:
+        inside |= disc_mask((height, width), (disc.x, disc.y), disc.radius)
+    canvas[~inside] = (canvas[~inside].astype(np.float64) * dim).round().astype(np.uint8)
+    scale = max(0.45, min(width, height) / 800)
+    thick = max(1, round(min(width, height) / 300))
+    texts = [f"{r.label}  {_db(r.fpsnr)}" for r in score.regions]
+    boxes = _label_boxes(discs, texts, width, height, scale, thick)
+    for n, (disc, text, box) in enumerate(zip(discs, texts, boxes, strict=True)):
+        colour = _COLOURS[n % len(_COLOURS)]
+        centre = (round(disc.x * (1 << _SHIFT)), round(disc.y * (1 << _SHIFT)))
+        radius = min(round(disc.radius * (1 << _SHIFT)), 1 << 28)
+        cv2.circle(canvas, centre, radius, colour, thick, cv2.LINE_AA, _SHIFT)
+        x, y, tw, th, base = box
+        cv2.rectangle(canvas, (x - 3, y - th - 4), (x + tw + 3, y + base + 1), (0, 0, 0), -1)
+        cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
+    errors = error_map_db(ref, test, score.peak, channel=score.channel)
+    portrait = height > width
+    rows, cols = (1, 2) if portrait else (2, 1)
+    dpi = 100
+    fig_w = (width * cols) / dpi + (1.2 if portrait else 1.0)
+    fig_h = (height * rows) / dpi + 0.9
+    fig, axes = plt.subplots(rows, cols, figsize=(fig_w, fig_h), dpi=dpi, layout="constrained")
+    left, right = axes
+    left.imshow(canvas, interpolation="nearest")
+    left.set_title("test image: regions and F_PSNR", fontsize=10)
+    shown = np.clip(np.nan_to_num(errors, posinf=_ERROR_DB[1]), *_ERROR_DB)
+    image = right.imshow(shown, cmap="inferno_r", vmin=_ERROR_DB[0], vmax=_ERROR_DB[1],
+                         interpolation="nearest")  # fmt: skip
+    for n, disc in enumerate(discs):
+        edge = tuple(c / 255 for c in _COLOURS[n % len(_COLOURS)])
+        right.add_patch(Circle((disc.x, disc.y), disc.radius, fill=False, color=edge, linewidth=1.2))
+    right.set_title("per-pixel PSNR (bright = large error)", fontsize=10)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlim(-0.5, width - 0.5)
+        ax.set_ylim(height - 0.5, -0.5)
+    bar = fig.colorbar(image, ax=right, fraction=0.046 if portrait else 0.03, pad=0.02)
+    bar.set_label(f"dB (clipped to {_ERROR_DB[0]:g}–{_ERROR_DB[1]:g}; no error = top)")
+    periphery = "none" if score.periphery_psnr is None else _db(score.periphery_psnr)
+    fig.suptitle(
+        f"PSNR {_db(score.psnr)} · mean F_PSNR {_db(score.mean_fpsnr)} · periphery PSNR {periphery} · "
+        f"M-FPSNR (Fp = {score.fp:g}) {_db(score.m_fpsnr)}",
+        fontsize=10,
+    )
+    fig.savefig(os.fspath(out))
+    plt.close(fig)
+
+
+def regions_of(score: Any) -> list[Disc]:
+    """The discs a :class:`~fpsnr.results.Score` was computed over (centres and radii as scored)."""
+    return [Disc(x=r.center[0], y=r.center[1], radius=r.radius, label=r.label) for r in score.regions]
+
+
+def _db(value: float) -> str:
+    return "inf dB" if math.isinf(value) else f"{value:.2f} dB"

@@ -301,7 +301,9 @@ class CsvSink:
             )
         for column in self.columns:
             if column not in self.numeric:
-                frame[column] = frame[column].astype("string")
+                # Parquet text is UTF-8: a name that is not (surrogate escapes) gets its raw
+                # bytes written as \xNN escapes there; the CSV output keeps the bytes themselves.
+                frame[column] = frame[column].map(_utf8_text).astype("string")
         try:
             with atomic_path(self.out) as tmp:
                 frame.to_parquet(tmp, index=False)
@@ -338,6 +340,14 @@ class CsvSink:
                 self._close_handle()
         finally:
             self._lock.release()
+
+
+def _utf8_text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
 
 
 def _read_parquet_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import path_arg, radius_options, translate_errors
+from fpsnr.cli.options import path_arg, radius_options, score_options, translate_errors
 from fpsnr.errors import FpsnrError, RegionsError
 from fpsnr.images import read_image, write_image
+from fpsnr.options import ScoreOptions
 from fpsnr.overlay import draw_regions
 from fpsnr.regions import disc_has_pixel, load_region_index, load_regions
 from fpsnr.saliency import suggest_regions
@@ -73,17 +74,36 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
 @click.argument("image", type=path_arg(path_type=Path))
 @click.argument("regions_path", metavar="REGIONS", type=path_arg(path_type=Path))
 @click.option("--out", "-o", type=path_arg(path_type=Path), required=True, help="Overlay PNG to write.")
-@radius_options
+@click.option(
+    "--test", "test", type=path_arg(dir_okay=False, path_type=Path), default=None,
+    help="Score this test image against IMAGE and draw each region's F_PSNR and the error map.",
+)  # fmt: skip
+@score_options()
 @translate_errors
 def show_command(
-    image: Path, regions_path: Path, out: Path, viewing_distance: float, foveal_angle: float
+    image: Path, regions_path: Path, out: Path, test: Path | None, options: ScoreOptions
 ) -> None:
     """Draw the regions of REGIONS on IMAGE, periphery dimmed (paper Figs. 1, 3).
+
+    With --test, the picture explains a score instead: the test image with each circle,
+    its label and F_PSNR, and the per-pixel error map (dB) beside or under it.
 
     \b
     Example:
       fpsnr regions show kodim23.png kodak -o overlay.png
+      fpsnr regions show kodim23.png kodak --test kodim23-q30.jpg -o explained.png
     """
+    viewing_distance, foveal_angle = options.viewing_distance, options.foveal_angle
+    if test is not None:
+        from fpsnr.cli.score import write_overlay
+        from fpsnr.images import read_pair
+        from fpsnr.metrics import score_pair
+
+        ref_image, test_image = read_pair(image, test)
+        regions = load_regions(regions_path, image=image.name)
+        scores = score_pair(ref_image, test_image, regions, options, ref=str(image), test=str(test))
+        write_overlay(out, ref_image, test_image, scores[0])
+        return
     pixels = read_image(image)
     regions = load_regions(regions_path, image=image.name)
     discs = regions.resolve(

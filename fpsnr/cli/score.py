@@ -22,6 +22,10 @@ from fpsnr.regions import load_regions
     help="Regions JSON file (single image, or a collection holding REF's stem).",
 )  # fmt: skip
 @format_option
+@click.option(
+    "--overlay", type=path_arg(dir_okay=False, path_type=Path), default=None,
+    help="Also write a PNG that explains the score: each region with its F_PSNR, and the error map.",
+)  # fmt: skip
 @score_options()
 @translate_errors
 def score_command(
@@ -29,6 +33,7 @@ def score_command(
     test: Path,
     regions_path: Path,
     fmt: str,
+    overlay: Path | None,
     options: ScoreOptions,
 ) -> None:
     """Score TEST against REF: PSNR, F_PSNR per region, periphery PSNR and M-FPSNR.
@@ -38,6 +43,23 @@ def score_command(
       fpsnr score kodim23.png kodim23-q30.jpg --regions kodak --fp 0,0.5
     """
     regions = load_regions(regions_path, image=ref.name)
-    scores = score_pair(*read_pair(ref, test), regions, options, ref=str(ref), test=str(test))
+    ref_image, test_image = read_pair(ref, test)
+    scores = score_pair(ref_image, test_image, regions, options, ref=str(ref), test=str(test))
+    if overlay is not None:
+        write_overlay(overlay, ref_image, test_image, scores[0])
     formatter = {"table": format_table, "json": format_json, "csv": format_csv}[fmt]
     click.echo(formatter(scores).rstrip("\n"))
+
+
+def write_overlay(path: Path, ref: object, test: object, score: object) -> None:
+    """Draw :func:`fpsnr.overlay.draw_score` for a score (its first Fp) into ``path``."""
+    from fpsnr.errors import ImageReadError
+    from fpsnr.overlay import draw_score, regions_of
+    from fpsnr.plots import check_figure_format
+
+    check_figure_format(path)
+    try:
+        draw_score(ref, test, regions_of(score), score, path)  # type: ignore[arg-type]
+    except OSError as err:
+        raise ImageReadError(f"{path}: cannot write ({err.strerror or err})") from err
+    click.echo(f"wrote {path}", err=True)

@@ -1,0 +1,83 @@
+"""Pictures that explain a score: per-pixel error map, label placement, the two commands."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import fpsnr
+from fpsnr.cli import cli
+from fpsnr.images import write_image
+from fpsnr.overlay import _label_boxes, error_map_db, regions_of
+from fpsnr.regions import Disc
+
+
+def test_the_error_map_is_the_per_pixel_psnr(rng):
+    ref = rng.integers(0, 256, (6, 7, 3), dtype=np.uint8)
+    test = ref.copy()
+    test[1, 2] = (ref[1, 2].astype(int) + np.array([3, 0, 4])) % 256
+    got = error_map_db(ref, test, 255.0)
+    for y in range(6):
+        for x in range(7):
+            e2 = sum((int(ref[y, x, c]) - int(test[y, x, c])) ** 2 for c in range(3)) / 3
+            want = math.inf if e2 == 0 else 10 * math.log10(255 * 255 / e2)
+            assert got[y, x] == pytest.approx(want, abs=1e-12) or (math.isinf(want) and math.isinf(got[y, x]))
+    luma = error_map_db(ref, test, 255.0, channel="y")
+    dy = 0.299 * (int(test[1, 2, 0]) - int(ref[1, 2, 0])) + 0.114 * (int(test[1, 2, 2]) - int(ref[1, 2, 2]))
+    assert luma[1, 2] == pytest.approx(10 * math.log10(255**2 / dy**2), abs=1e-9)
+
+
+def test_labels_of_overlapping_and_border_circles_do_not_overlap():
+    discs = [Disc(100, 20, 40, "a"), Disc(130, 30, 40, "b"), Disc(115, 60, 40, "c"), Disc(5, 5, 30, "d")]
+    texts = [f"{d.label}-region  31.25 dB" for d in discs]
+    boxes = _label_boxes(discs, texts, 320, 200, 0.5, 1)
+    for i, (x, y, w, h, base) in enumerate(boxes):
+        assert 0 <= x and x + w <= 320 and y - h >= 0 and y + base <= 200  # inside the image
+        for px, py, pw, ph, pb in boxes[i + 1 :]:
+            assert min(x + w, px + pw) <= max(x, px) or min(y + base, py + pb) <= max(y - h, py - ph)
+
+
+@pytest.mark.parametrize("shape", [(120, 200), (200, 120)])  # landscape: under; portrait: beside
+def test_score_overlay_and_regions_show_test_write_the_picture(tmp_path, rng, shape):
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    ref = np.stack([xx % 256, yy % 256, (xx + yy) % 256], 2).astype(np.uint8)
+    test = np.clip(ref.astype(int) + rng.integers(-6, 7, ref.shape), 0, 255).astype(np.uint8)
+    write_image(tmp_path / "ref.png", ref)
+    write_image(tmp_path / "test.png", test)
+    (tmp_path / "r.json").write_text(
+        f'{{"width": {w}, "height": {h}, "regions": [{{"label": "one", "center": [{w / 3}, {h / 3}], '
+        f'"radius": 30}}, {{"label": "two", "center": [{w / 2}, {h / 2}], "radius": 30}}]}}'
+    )
+    out = tmp_path / "explained.png"
+    args = ["score", str(tmp_path / "ref.png"), str(tmp_path / "test.png"),
+            "--regions", str(tmp_path / "r.json")]  # fmt: skip
+    res = CliRunner().invoke(cli, [*args, "--overlay", str(out)])
+    assert res.exit_code == 0, res.output
+    picture = cv2.imread(str(out))
+    assert picture is not None
+    if h > w:
+        assert picture.shape[1] > 2 * w  # the error map beside the image
+    else:
+        assert picture.shape[0] > 2 * h  # under it
+    shown = tmp_path / "shown.png"
+    res = CliRunner().invoke(cli, ["regions", "show", str(tmp_path / "ref.png"), str(tmp_path / "r.json"),
+                                   "--test", str(tmp_path / "test.png"), "-o", str(shown)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert cv2.imread(str(shown)).shape == picture.shape
+    score = fpsnr.score(ref, test, fpsnr.load_regions(tmp_path / "r.json"))
+    assert [d.label for d in regions_of(score)] == ["one", "two"]
+
+
+def test_an_overlay_format_matplotlib_cannot_write_is_refused(tmp_path, rng):
+    img = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)
+    write_image(tmp_path / "a.png", img)
+    regions = tmp_path / "r.json"
+    regions.write_text('{"width": 20, "height": 20, "regions": [{"center": [10, 10], "radius": 4}]}')
+    res = CliRunner().invoke(cli, ["score", str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--regions",
+                                   str(regions), "--overlay", str(tmp_path / "o.xyz")])  # fmt: skip
+    assert res.exit_code == 1 and "cannot write a figure as 'xyz'" in res.stderr
