@@ -348,7 +348,10 @@ def score(
     fp : float
         Foveal factor Fp ∈ [0, 1] weighting the periphery in equation (11).
     channel : {"rgb", "y"}
-        ``"rgb"`` pools all channels; ``"y"`` scores BT.601 luma (float64).
+        ``"rgb"`` pools all channels (CompressAI's psnr-rgb); ``"y"`` scores BT.601
+        full-range luma in float64, unrounded, peak 255 — not the studio-range Y
+        (16–235) of ffmpeg's psnr or skimage's ``rgb2ycbcr``, which reads exactly
+        20·log10(255/219) ≈ 1.32 dB higher (README, "Comparing with other tools").
     data_range : float, optional
         Peak value MAX; required for float images, overrides the dtype's peak for
         integer images.
