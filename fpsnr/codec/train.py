@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
@@ -43,13 +44,15 @@ from fpsnr.errors import CodecError
 from fpsnr.files import atomic_path
 from fpsnr.images import find_images, read_image
 from fpsnr.progress import ProgressCallback, reporting
+from fpsnr.regions import load_region_index
 
 __all__ = ["TrainConfig", "resume_config", "train"]
 
 LOG_COLUMNS = (
     "step", "seconds", "loss", "bpp", "mse", "psnr", "aux_loss", "lr", "steps_per_s",
-    "skipped", "val_loss", "val_bpp", "val_psnr",
+    "skipped", "val_loss", "val_bpp", "val_psnr", "val_mean_fpsnr", "val_m_fpsnr",
 )  # fmt: skip
+DISTORTIONS = ("mse", "ms-ssim", "foveal-mse")
 
 
 @dataclass(frozen=True)
@@ -76,17 +79,33 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     max_bad_steps: int = 20
+    fp: float = 0.5
+    """Fp of ``foveal-mse`` and of the logged val M-FPSNR."""
+    train_regions: str | None = None
+    """Regions of the training photos (folder or collection, by file stem); else suggested."""
+    val_regions: str | None = None
+    """Regions of the validation images; with them log.csv gets val mean F_PSNR and M-FPSNR."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class CropSource:
-    """Random crops with flips from images held in memory on the training device."""
+    """Random crops with flips from images held in memory on the training device.
 
-    def __init__(self, folder: str, patch: int, device: str) -> None:
+    With ``regions`` (an index by file stem, or ``"suggest"``) every image also keeps its
+    foveal regions, resolved to its pixels; :meth:`batch` then returns each crop's
+    regions too, moved into the crop (and mirrored with it). Discs left without a pixel
+    in the crop are dropped; a crop left with none gets one default-radius region at
+    its centre (the single-focus fallback of ``--missing-regions center``). The random
+    draws are the same with or without regions, so the plain path is unchanged.
+    """
+
+    def __init__(self, folder: str, patch: int, device: str, *, regions: Any = None) -> None:
         paths = [p for _, ps in sorted(find_images(folder).items()) for p in ps]
         if not paths:
             raise CodecError(f"{folder}: no training images found")
         self.images: list[torch.Tensor] = []
+        self.names: list[str] = []
+        self.discs: list[torch.Tensor] = []
         self.skipped = 0
         for path in paths:
             img = read_image(path)
@@ -97,33 +116,80 @@ class CropSource:
                 self.skipped += 1
                 continue
             self.images.append(torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).to(device))
+            self.names.append(path.name)
+            if regions is not None:
+                self.discs.append(_image_discs(img, path, regions))
         if not self.images:
             raise CodecError(f"{folder}: no 8-bit RGB image is at least {patch}×{patch} pixels")
         self.patch = patch
         self.device = device
 
     def batch(self, size: int, generator: torch.Generator) -> torch.Tensor:
+        return self.batch_with_regions(size, generator)[0]
+
+    def batch_with_regions(
+        self, size: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, list[list[Any]] | None]:
         picks = torch.randint(len(self.images), (size,), generator=generator).tolist()
-        crops = []
+        crops, regions = [], []
         for k in picks:
             img = self.images[k]
             h, w = img.shape[1:]
             y = int(torch.randint(h - self.patch + 1, (1,), generator=generator))
             x = int(torch.randint(w - self.patch + 1, (1,), generator=generator))
             crop = img[:, y : y + self.patch, x : x + self.patch]
-            if bool(torch.rand(1, generator=generator) < 0.5):
+            flip = bool(torch.rand(1, generator=generator) < 0.5)
+            if flip:
                 crop = crop.flip(-1)
             crops.append(crop)
-        return torch.stack(crops).to(torch.float32) / 255.0
+            if self.discs:
+                regions.append(crop_discs(self.discs[k], x, y, self.patch, flip))
+        return torch.stack(crops).to(torch.float32) / 255.0, (regions if self.discs else None)
 
 
-def _rd_loss(out: dict[str, Any], x: torch.Tensor, lmbda: float, distortion: str) -> dict[str, Any]:
+def _image_discs(img: npt.NDArray[np.generic], path: Path, regions: Any) -> torch.Tensor:
+    """(K, 3) float64 (cx, cy, r) of an image: from the index by stem, else suggested."""
+    from fpsnr.saliency import suggest_regions
+
+    height, width = img.shape[:2]
+    entry = None if isinstance(regions, str) else regions.get(path.stem)
+    if entry is None:
+        entry = suggest_regions(img, image_name=path.name)
+    discs = entry.resolve(width, height)
+    return torch.tensor([[d.x, d.y, d.radius] for d in discs], dtype=torch.float64)
+
+
+def crop_discs(discs: torch.Tensor, x: int, y: int, patch: int, flip: bool) -> list[Any]:
+    """An image's discs in the pixels of the crop at (x, y), mirrored if the crop was."""
+    from fpsnr.regions import Disc, default_radius, disc_has_pixel
+
+    out = []
+    for n, (cx, cy, r) in enumerate(discs.tolist(), start=1):
+        cx, cy = cx - x, cy - y
+        if flip:
+            cx = (patch - 1) - cx
+        disc = Disc(cx, cy, r, f"region-{n}")
+        if disc_has_pixel(disc, patch, patch):
+            out.append(disc)
+    if not out:
+        centre = (patch - 1) / 2
+        out.append(Disc(centre, centre, default_radius(patch, patch), "center"))
+    return out
+
+
+def _rd_loss(
+    out: dict[str, Any], x: torch.Tensor, lmbda: float, distortion: str, regions: Any = None, fp: float = 0.5
+) -> dict[str, Any]:
     n, _, h, w = x.shape
     pixels = n * h * w
     bpp = sum(torch.log(lik).sum() for lik in out["likelihoods"].values()) / (-math.log(2) * pixels)
     mse = F.mse_loss(out["x_hat"], x)
     if distortion == "mse":
         dist = 255**2 * mse
+    elif distortion == "foveal-mse":
+        from fpsnr.torch import FovealMSELoss
+
+        dist = 255**2 * FovealMSELoss(fp)(out["x_hat"], x, regions)  # on the MSE scale, like "mse"
     else:
         from pytorch_msssim import ms_ssim
 
@@ -162,26 +228,52 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def _validate(model: Any, images: list[torch.Tensor], cfg: TrainConfig) -> dict[str, float]:
+def _validate(model: Any, images: list[torch.Tensor], cfg: TrainConfig,
+              regions: list[Any] | None = None) -> dict[str, float]:  # fmt: skip
+    """Loss, bpp and PSNR of the forward pass over the validation images.
+
+    With ``regions`` (one (K, 3) table per image) also mean F_PSNR and M-FPSNR of the
+    decoded forward pass, from :mod:`fpsnr.torch` (dB averaged per image).
+    """
+    from fpsnr.torch import FovealMetric
+
     model.eval()
     losses, bpps, psnrs = [], [], []
+    foveal = FovealMetric(fp=cfg.fp) if regions is not None else None
     with torch.no_grad():
-        for img in images:
+        for n, img in enumerate(images):
             x = img[None].to(torch.float32) / 255.0
             h, w = x.shape[-2:]
             x = x[..., : h - h % 64, : w - w % 64]
             out = model(x)
-            parts = _rd_loss(out, x, cfg.lmbda, cfg.distortion)
+            parts = _rd_loss(out, x, cfg.lmbda, "mse" if cfg.distortion == "foveal-mse" else cfg.distortion)
             losses.append(float(parts["loss"]))
             bpps.append(float(parts["bpp"]))
-            mse = float(F.mse_loss(out["x_hat"].clamp(0, 1), x))
+            x_hat = out["x_hat"].clamp(0, 1)
+            mse = float(F.mse_loss(x_hat, x))
             psnrs.append(10 * math.log10(1 / mse) if mse > 0 else math.inf)
+            if foveal is not None and regions is not None:
+                foveal.update(x_hat.double(), x.double(), [_clip(regions[n], x)])
     model.train()
-    return {
+    row = {
         "val_loss": float(np.mean(losses)),
         "val_bpp": float(np.mean(bpps)),
         "val_psnr": float(np.mean(psnrs)),
     }
+    if foveal is not None:
+        means = foveal.compute()
+        row.update(val_mean_fpsnr=means["mean_fpsnr"], val_m_fpsnr=means["m_fpsnr"])
+    return row
+
+
+def _clip(discs: torch.Tensor, x: torch.Tensor) -> list[Any]:
+    """The discs that keep a pixel in the validation frame cut to a multiple of 64."""
+    from fpsnr.regions import Disc, default_radius, disc_has_pixel
+
+    h, w = x.shape[-2:]
+    out = [Disc(cx, cy, r, f"region-{n}") for n, (cx, cy, r) in enumerate(discs.tolist(), start=1)]
+    out = [d for d in out if disc_has_pixel(d, h, w)]
+    return out or [Disc((w - 1) / 2, (h - 1) / 2, default_radius(w, h), "center")]
 
 
 def _distributed() -> tuple[int, int]:
@@ -312,8 +404,8 @@ def train(
     """
     if cfg.max_steps is None and cfg.max_minutes is None:
         raise CodecError("give a budget: --max-steps or --max-minutes")
-    if cfg.distortion not in ("mse", "ms-ssim"):
-        raise CodecError(f"distortion must be mse or ms-ssim, got {cfg.distortion!r}")
+    if cfg.distortion not in DISTORTIONS:
+        raise CodecError(f"distortion must be one of {', '.join(DISTORTIONS)}, got {cfg.distortion!r}")
     spec = get_spec(cfg.model)
     rank, world = _distributed()
     run = _Run(cfg)
@@ -330,8 +422,16 @@ def train(
     step, seconds_before = 0, 0.0
     if resume:
         step, seconds_before = _restore_state(run, optimizer, aux_optimizer, generator, rank, device)
-    crops = CropSource(cfg.data, cfg.patch, device)
-    val_images = CropSource(cfg.val, 64, device).images if cfg.val else []
+    train_regions: Any = None
+    if cfg.distortion == "foveal-mse":
+        train_regions = load_region_index(cfg.train_regions) if cfg.train_regions else "suggest"
+    crops = CropSource(cfg.data, cfg.patch, device, regions=train_regions)
+    val = None
+    if cfg.val:
+        val_index = load_region_index(cfg.val_regions) if cfg.val_regions else None
+        val = CropSource(cfg.val, 64, device, regions=val_index)
+    val_images = val.images if val is not None else []
+    val_discs = val.discs if val is not None and cfg.val_regions else None
     if rank == 0:
         run.start_log(cfg, resume=resume, step=step)
     decay_at = int(0.9 * cfg.max_steps) if cfg.max_steps else None
@@ -374,8 +474,9 @@ def train(
                 break
             for group in optimizer.param_groups:
                 group["lr"] = lr_now()
-            x = crops.batch(cfg.batch_size, generator)
-            done = _optimise(net, model, x, cfg, (optimizer, aux_optimizer), (main_params, aux_params), world)
+            x, regions = crops.batch_with_regions(cfg.batch_size, generator)
+            done = _optimise(net, model, x, cfg, (optimizer, aux_optimizer), (main_params, aux_params), world,
+                             regions=regions)  # fmt: skip
             if done is None:
                 skipped += 1
                 bad_in_a_row += 1
@@ -397,7 +498,7 @@ def train(
                 last = _log_row(parts, aux_loss, step=step, seconds=elapsed(), lr=lr_now(),
                                 steps_per_s=rate, skipped=skipped)  # fmt: skip
                 if val_images and (step % cfg.val_every == 0 or step == cfg.max_steps):
-                    last.update(_validate(model, val_images, cfg))
+                    last.update(_validate(model, val_images, cfg, val_discs))
                 run.append_log(last)
                 window_start, window_steps = now, 0
                 if on_log is not None:
@@ -424,14 +525,14 @@ def train(
 
 def _optimise(
     net: Any, model: Any, x: torch.Tensor, cfg: TrainConfig, optimizers: tuple[Any, Any],
-    params: tuple[list[torch.nn.Parameter], list[torch.nn.Parameter]], world: int,
+    params: tuple[list[torch.nn.Parameter], list[torch.nn.Parameter]], world: int, regions: Any = None,
 ) -> tuple[dict[str, Any], torch.Tensor] | None:  # fmt: skip
     """One step of both optimizers on a batch; ``None`` (nothing changed) if the loss is not finite."""
     optimizer, aux_optimizer = optimizers
     main_params, aux_params = params
     optimizer.zero_grad(set_to_none=True)
     aux_optimizer.zero_grad(set_to_none=True)
-    parts = _rd_loss(net(x), x, cfg.lmbda, cfg.distortion)
+    parts = _rd_loss(net(x), x, cfg.lmbda, cfg.distortion, regions, cfg.fp)
     if not torch.isfinite(parts["loss"]):
         return None
     parts["loss"].backward()

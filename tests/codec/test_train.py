@@ -94,9 +94,9 @@ def test_non_finite_losses_are_skipped_then_stop_the_run(photos, tmp_path, monke
     real = training._rd_loss
     calls = {"n": 0}
 
-    def flaky(out, x, lmbda, distortion):
+    def flaky(out, x, lmbda, distortion, *rest):
         calls["n"] += 1
-        parts = real(out, x, lmbda, distortion)
+        parts = real(out, x, lmbda, distortion, *rest)
         if calls["n"] == 3 or calls["n"] > 6:
             parts["loss"] = parts["loss"] * float("nan")
         return parts

@@ -19,7 +19,16 @@ from fpsnr.progress import ProgressBar
 )
 @click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True)
 @click.option("--lmbda", type=float, help="λ of L = λ·D + R (CompressAI MSE scale: 0.0018…0.18).")
-@click.option("--distortion", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True)
+@click.option(
+    "--distortion", type=click.Choice(["mse", "ms-ssim", "foveal-mse"]), default="mse", show_default=True,
+    help="foveal-mse: the M-FPSNR weighting of region and periphery MSEs (fpsnr.torch.FovealMSELoss).",
+)
+@click.option("--fp", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Fp of foveal-mse and of the logged val M-FPSNR.")
+@click.option("--train-regions", type=path_arg(path_type=Path), default=None,
+              help="foveal-mse: regions of the photos (folder or file, by stem) [suggested per photo].")
+@click.option("--val-regions", type=path_arg(path_type=Path), default=None,
+              help="Regions of the --val images: log val mean F_PSNR and M-FPSNR too.")  # fmt: skip
 @click.option("--out", "out", type=path_arg(file_okay=False, path_type=Path), help="Run directory (new).")
 @click.option("--resume", "resume_dir", type=path_arg(file_okay=False, path_type=Path),
               help="Continue the run in this directory exactly where it stopped.")  # fmt: skip
@@ -51,6 +60,9 @@ def train_command(
     model: str,
     lmbda: float | None,
     distortion: str,
+    fp: float,
+    train_regions: Path | None,
+    val_regions: Path | None,
     out: Path | None,
     resume_dir: Path | None,
     init: Path | None,
@@ -79,6 +91,8 @@ def train_command(
     \b
     Example:
       fpsnr codec train --data photos/ --lmbda 0.013 --out runs/q4 --max-steps 2000
+      fpsnr codec train --data photos/ --lmbda 0.013 --distortion foveal-mse --val kodak/ \\
+          --val-regions kodak --out runs/q4-foveal --max-steps 2000
     """
     codec_modules()
     from fpsnr.codec.train import TrainConfig, resume_config, train
@@ -95,8 +109,12 @@ def train_command(
             max_minutes=max_minutes,
             init=str(weights_file(init)) if init else None, val=str(val) if val else None,
             val_every=val_every, checkpoint_every=checkpoint_every, log_every=log_every, seed=seed,
-            device=device, max_bad_steps=max_bad_steps,
+            device=device, max_bad_steps=max_bad_steps, fp=fp,
+            train_regions=str(train_regions) if train_regions else None,
+            val_regions=str(val_regions) if val_regions else None,
         )  # fmt: skip
+        if val_regions is not None and val is None:
+            raise click.UsageError("--val-regions needs --val")
     with ProgressBar(f"train {cfg.model} λ={cfg.lmbda:g}", "step") as bar:
 
         def show(row: dict[str, Any]) -> None:

@@ -1,0 +1,216 @@
+"""fpsnr.torch against the numpy engine: same numbers, gradients, errors, the accumulator, the loss."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import fpsnr  # noqa: E402
+import fpsnr.torch as ft  # noqa: E402
+from fpsnr import Region  # noqa: E402
+
+
+def _pair(rng, b, c, h, w):
+    x = rng.random((b, h, w, c))
+    y = np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1)
+    return x, y
+
+
+def _tensor(a):
+    return torch.from_numpy(np.ascontiguousarray(np.moveaxis(a, -1, 1)))
+
+
+REGION_SETS = [
+    [Region((10.3, 7.7), 5.2, "a"), Region((13.1, 9.0), 4.0, "b")],  # fractional, overlapping
+    [Region((0.0, 0.0), 6.0, "corner"), Region((29.5, 19.5), 3.5, "edge")],  # clipped at the border
+    [Region((15, 10), 2.0)],  # default label
+]
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("channel", ["rgb", "y"])
+@pytest.mark.parametrize("fp", [0.0, 0.3, 1.0])
+def test_float64_values_equal_the_numpy_engine(rng, channels, channel, fp):
+    x, y = _pair(rng, 3, channels, 20, 30)
+    got = ft.foveal_scores(_tensor(x), _tensor(y), REGION_SETS, channel=channel)
+    m = ft.m_fpsnr(_tensor(x), _tensor(y), REGION_SETS, fp=fp, channel=channel)
+    for b in range(3):
+        a, t = (x[b], y[b]) if channels == 3 else (x[b, :, :, 0], y[b, :, :, 0])
+        want = fpsnr.score(a, t, REGION_SETS[b], fp=fp, channel=channel, data_range=1.0)
+        assert float(got.psnr[b]) == pytest.approx(want.psnr, abs=1e-9)
+        assert float(got.mean_fpsnr[b]) == pytest.approx(want.mean_fpsnr, abs=1e-9)
+        assert float(got.periphery_psnr[b]) == pytest.approx(want.periphery_psnr, abs=1e-9)
+        assert float(m[b]) == pytest.approx(want.m_fpsnr, abs=1e-9)
+        for k, region in enumerate(want.regions):
+            assert float(got.f_psnr[b, k]) == pytest.approx(region.fpsnr, abs=1e-9)
+            assert float(got.region_mse[b, k]) == pytest.approx(region.mse, rel=1e-12)
+        assert torch.isnan(got.f_psnr[b, len(want.regions) :]).all()
+
+
+def test_integer_tensors_with_a_data_range_equal_the_uint8_engine(rng):
+    x = rng.integers(0, 256, (2, 24, 32, 3), dtype=np.uint8)
+    y = np.clip(x.astype(int) + rng.integers(-20, 21, x.shape), 0, 255).astype(np.uint8)
+    got = ft.m_fpsnr(_tensor(x), _tensor(y), REGION_SETS[:2], fp=0.5, data_range=255)
+    for b in range(2):
+        assert float(got[b]) == pytest.approx(fpsnr.score(x[b], y[b], REGION_SETS[b]).m_fpsnr, abs=1e-9)
+
+
+def test_float32_is_within_a_thousandth_of_a_db(rng):
+    x, y = _pair(rng, 2, 3, 512, 768)
+    regions = [[Region((300.5, 200.25), 67.0), Region((500, 260), 40)]] * 2
+    got = ft.m_fpsnr(_tensor(x).float(), _tensor(y).float(), regions)
+    want = ft.m_fpsnr(_tensor(x), _tensor(y), regions)
+    assert torch.allclose(got.double(), want, atol=1e-3)
+
+
+def test_regions_from_a_file_scale_and_padded_tensors_agree(rng):
+    x, y = _pair(rng, 2, 3, 20, 30)
+    file_regions = fpsnr.Regions((Region((20.6, 15.4), 10.0), Region((40, 10))), width=60, height=40)
+    a = ft.m_fpsnr(_tensor(x), _tensor(y), [file_regions, file_regions])
+    want = fpsnr.score(x[0], y[0], file_regions, data_range=1.0).m_fpsnr
+    assert float(a[0]) == pytest.approx(want, abs=1e-9)
+    table = torch.tensor([[[10.3, 7.7, 5.2], [13.1, 9.0, 4.0]], [[15.0, 10.0, 2.0], [0.0, 0.0, 0.0]]])
+    mask = torch.tensor([[True, True], [True, False]])
+    padded = ft.m_fpsnr(_tensor(x), _tensor(y), (table.double(), mask))
+    listed = ft.m_fpsnr(_tensor(x), _tensor(y), [REGION_SETS[0], REGION_SETS[2]])
+    assert torch.allclose(padded, listed, atol=1e-12)
+
+
+def test_gradients_are_right(rng):
+    x, y = _pair(rng, 2, 3, 8, 9)
+    regions = [[Region((3.2, 4.1), 2.5), Region((5, 3), 2.0)], [Region((4, 4), 3.0)]]
+    xt = _tensor(x).requires_grad_()
+    yt = _tensor(y)
+    assert torch.autograd.gradcheck(lambda a: ft.m_fpsnr(a, yt, regions, fp=0.4), (xt,))
+    assert torch.autograd.gradcheck(lambda a: ft.FovealMSELoss(0.4)(a, yt, regions), (xt,))
+    assert torch.autograd.gradcheck(lambda a: ft.FovealMSELoss(0.4, log=True)(a, yt, regions), (xt,))
+
+
+def test_the_log_loss_is_the_m_fpsnr_up_to_a_constant(rng):
+    x, y = _pair(rng, 1, 3, 16, 16)
+    regions = [[Region((5, 5), 3.0), Region((10, 11), 4.0)]]
+    loss = ft.FovealMSELoss(0.3, log=True)(_tensor(x), _tensor(y), regions)
+    score = float(ft.m_fpsnr(_tensor(x), _tensor(y), regions, fp=0.3)[0])
+    assert float(loss) == pytest.approx(-score * math.log(10) / 10, abs=1e-12)  # MAX = 1: the constant is 0
+    plain = ft.FovealMSELoss(0.3)(_tensor(x), _tensor(y), regions)
+    s = ft.foveal_scores(_tensor(x), _tensor(y), regions)
+    assert float(plain) == pytest.approx(
+        0.7 * float(s.region_mse[0].mean()) + 0.3 * float(s.periphery_mse[0])
+    )
+    assert float(plain) >= 10 ** (-score / 10) - 1e-15  # weighted AM-GM, as the docstring states
+
+
+def test_the_accumulator_averages_db_per_image(rng):
+    metric = ft.FovealMetric(fp=0.5)
+    per_image = []
+    for _ in range(3):
+        x, y = _pair(rng, 2, 3, 20, 30)
+        metric.update(_tensor(x), _tensor(y), REGION_SETS[:2])
+        per_image += [fpsnr.score(x[b], y[b], REGION_SETS[b], data_range=1.0).m_fpsnr for b in range(2)]
+    assert metric.compute()["m_fpsnr"] == pytest.approx(np.mean(per_image), abs=1e-9)
+    metric.reset()
+    with pytest.raises(ValueError, match="no images yet"):
+        metric.compute()
+
+
+def test_identical_images_give_inf_without_nan(rng):
+    x, _ = _pair(rng, 1, 3, 12, 12)
+    regions = [[Region((6, 6), 3.0)]]
+    assert math.isinf(float(ft.m_fpsnr(_tensor(x), _tensor(x), regions, fp=0.5)[0]))
+    assert math.isinf(float(ft.m_fpsnr(_tensor(x), _tensor(x), regions, fp=0.0)[0]))
+
+
+@pytest.mark.parametrize(
+    ("call", "text"),
+    [
+        (lambda x, y: ft.m_fpsnr(x, y, [[Region((100, 100), 2.0)]] * 2), "holds no pixel"),
+        (lambda x, y: ft.m_fpsnr(x, y, [[]] * 2), "has no regions"),
+        (lambda x, y: ft.m_fpsnr(x, y, [[Region((3, 3), 2.0)]] * 3), "3 region entries for a batch of 2"),
+        (lambda x, y: ft.m_fpsnr(x, y[:1], [[Region((3, 3), 2.0)]] * 2), r"same \(B, C, H, W\) shape"),
+        (
+            lambda x, y: ft.m_fpsnr(
+                (x * 255).to(torch.uint8), (y * 255).to(torch.uint8), [[Region((3, 3), 2)]] * 2
+            ),
+            "need data_range",
+        ),
+        (lambda x, y: ft.m_fpsnr(x, y, [[Region((4, 4), 50.0)]] * 2, fp=0.5), "periphery is empty"),
+        (lambda x, y: ft.m_fpsnr(x, y, Region((3, 3), 2.0)), "one entry per image"),
+    ],
+)
+def test_bad_input_is_one_clear_value_error(rng, call, text):
+    x, y = _pair(rng, 2, 3, 8, 8)
+    with pytest.raises(ValueError, match=text):
+        call(_tensor(x), _tensor(y))
+
+
+def test_import_fpsnr_does_not_import_torch():
+    code = "import sys, fpsnr; fpsnr.score; print('torch' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    )
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_a_crops_regions_are_the_images_regions_cropped(rng, flip):
+    from fpsnr.codec.train import crop_discs
+
+    discs = torch.tensor([[40.5, 30.25, 12.0], [70.0, 10.0, 8.0], [5.0, 60.0, 20.0]], dtype=torch.float64)
+    x0, y0, patch = 31, 17, 32
+    full = np.zeros((80, 100), bool)
+    for cx, cy, r in discs.tolist():
+        full |= fpsnr.disc_mask((80, 100), (cx, cy), r)
+    want = full[y0 : y0 + patch, x0 : x0 + patch]
+    if flip:
+        want = want[:, ::-1]
+    got = np.zeros((patch, patch), bool)
+    for d in crop_discs(discs, x0, y0, patch, flip):
+        got |= fpsnr.disc_mask((patch, patch), (d.x, d.y), d.radius)
+    assert np.array_equal(got, want)
+    empty = crop_discs(torch.tensor([[500.0, 500.0, 3.0]], dtype=torch.float64), 0, 0, patch, flip)
+    assert [d.label for d in empty] == ["center"]  # nothing left in the crop: the single-focus fallback
+
+
+def test_train_with_foveal_mse_runs_and_logs_val_foveal_metrics(tmp_path, rng):
+    pytest.importorskip("compressai")
+    import csv
+
+    from click.testing import CliRunner
+
+    from fpsnr.cli import cli
+    from fpsnr.images import write_image
+
+    photos, val, regions = tmp_path / "photos", tmp_path / "val", tmp_path / "regions"
+    for folder in (photos, val, regions):
+        folder.mkdir()
+    yy, xx = np.mgrid[0:96, 0:128]
+    for i in range(2):
+        img = np.clip(
+            np.stack([xx + 30 * i, yy, (xx * yy) % 256], 2) + rng.integers(0, 20, (96, 128, 3)), 0, 255
+        )
+        write_image(photos / f"p{i}.png", img.astype(np.uint8))
+        write_image(val / f"v{i}.png", img.astype(np.uint8))
+        (regions / f"p{i}.json").write_text('{"width": 128, "height": 96, "regions": [{"center": [40, 30]}]}')
+        (regions / f"v{i}.json").write_text('{"width": 128, "height": 96, "regions": [{"center": [64, 48]}]}')
+    run = tmp_path / "run"
+    args = ["codec", "train", "--data", str(photos), "--lmbda", "0.01", "--distortion", "foveal-mse",
+            "--fp", "0.3", "--train-regions", str(regions), "--val", str(val), "--val-regions", str(regions),
+            "--out", str(run), "--max-steps", "4", "--N", "8", "--M", "8", "--patch", "64",
+            "--batch-size", "2", "--log-every", "2", "--val-every", "2"]  # fmt: skip
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    with (run / "log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["step"] for r in rows] == ["2", "4"]
+    for row in rows:
+        assert all(
+            math.isfinite(float(row[k])) for k in ("loss", "val_psnr", "val_mean_fpsnr", "val_m_fpsnr")
+        )
+    import json
+
+    assert json.loads((run / "config.json").read_text())["distortion"] == "foveal-mse"
