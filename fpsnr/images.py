@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError, ImageReadError, ParameterError
-from fpsnr.limits import check_pixels, max_pixels, read_bounded
+from fpsnr.limits import check_pixels, max_pixels, read_capped
 from fpsnr.options import ALPHA_MODES, CHANNELS, AlphaMode, Channel, check_choice
 
 __all__ = [
@@ -104,15 +104,7 @@ def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
 def _read_bytes(p: Path) -> bytes:
     # Bounded while reading: st_size is 0 for pipes and devices (/dev/zero never ends).
     limit = max_pixels() * _MAX_BYTES_PER_PIXEL + (1 << 20)
-    try:
-        with p.open("rb") as handle:
-            data = read_bounded(handle, limit)
-    except FileNotFoundError as err:
-        raise ImageReadError(f"{p}: no such file") from err
-    except IsADirectoryError as err:
-        raise ImageReadError(f"{p}: is a folder, expected an image file") from err
-    except OSError as err:
-        raise ImageReadError(f"{p}: cannot read ({err.strerror or err})") from err
+    data = read_capped(p, limit, ImageReadError, expected="an image file")
     if data is None:
         raise ImageReadError(
             f"{p}: more than {limit:,} bytes, larger than any image within the pixel limit; "

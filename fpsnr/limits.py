@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-from fpsnr.errors import ParameterError
+from fpsnr.errors import FpsnrError, ParameterError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -32,6 +32,7 @@ __all__ = [
     "codec_max_pixels",
     "max_pixels",
     "read_bounded",
+    "read_capped",
 ]
 
 DEFAULT_MAX_PIXELS = 1 << 28
@@ -86,6 +87,27 @@ def check_codec_pixels(what: str, width: int, height: int) -> str | None:
     if width * height > limit:
         return _refusal(f"{what} (learned codec)", width, height, limit, width * height * CODEC_SHARE)
     return None
+
+
+def read_capped(
+    path: str | os.PathLike[str], limit: int, error: type[FpsnrError], *, noun: str = "file",
+    expected: str = "a file",
+) -> bytes | None:  # fmt: skip
+    """The bytes of ``path``, at most ``limit`` of them (None if it holds more).
+
+    A missing file, a folder or a read error is ``error`` with one line naming the path.
+    """
+    from pathlib import Path
+
+    try:
+        with Path(path).open("rb") as handle:
+            return read_bounded(handle, limit)
+    except FileNotFoundError as err:
+        raise error(f"{path}: no such {noun}") from err
+    except IsADirectoryError as err:
+        raise error(f"{path}: is a folder, expected {expected}") from err
+    except OSError as err:
+        raise error(f"{path}: cannot read ({err.strerror or err})") from err
 
 
 def read_bounded(handle: object, limit: int) -> bytes | None:

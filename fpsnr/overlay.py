@@ -40,6 +40,15 @@ def _to_display(image: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(img)
 
 
+def _dim_periphery(canvas: npt.NDArray[np.uint8], discs: Sequence[Disc], dim: float) -> None:
+    """Darken, in place, every pixel outside all discs (the exact scored sets) by ``dim``."""
+    height, width = canvas.shape[:2]
+    inside = np.zeros((height, width), dtype=bool)
+    for disc in discs:
+        inside |= disc_mask((height, width), (disc.x, disc.y), disc.radius)
+    canvas[~inside] = (canvas[~inside].astype(np.float64) * dim).round().astype(np.uint8)
+
+
 def draw_regions(
     image: npt.NDArray[np.generic], discs: Sequence[Disc], *, dim: float = 0.45
 ) -> npt.NDArray[np.uint8]:
@@ -51,10 +60,7 @@ def draw_regions(
     """
     canvas = _to_display(image)
     height, width = canvas.shape[:2]
-    inside = np.zeros((height, width), dtype=bool)
-    for disc in discs:
-        inside |= disc_mask((height, width), (disc.x, disc.y), disc.radius)
-    canvas[~inside] = (canvas[~inside].astype(np.float64) * dim).round().astype(np.uint8)
+    _dim_periphery(canvas, discs, dim)
     scale = max(0.4, min(width, height) / 900)
     thick = max(1, round(min(width, height) / 300))
     for n, disc in enumerate(discs):
@@ -158,10 +164,7 @@ def draw_score(
 
     canvas = _to_display(test)
     height, width = canvas.shape[:2]
-    inside = np.zeros((height, width), dtype=bool)
-    for disc in discs:
-        inside |= disc_mask((height, width), (disc.x, disc.y), disc.radius)
-    canvas[~inside] = (canvas[~inside].astype(np.float64) * dim).round().astype(np.uint8)
+    _dim_periphery(canvas, discs, dim)
     scale = max(0.45, min(width, height) / 800)
     thick = max(1, round(min(width, height) / 300))
     texts = [f"{r.label}  {_db(r.fpsnr)}" for r in score.regions]

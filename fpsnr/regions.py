@@ -36,7 +36,7 @@ import numpy.typing as npt
 from fpsnr.datasets import resolve_regions
 from fpsnr.errors import RegionsError
 from fpsnr.files import atomic_open
-from fpsnr.limits import MAX_TEXT_BYTES, read_bounded
+from fpsnr.limits import MAX_TEXT_BYTES, read_capped
 
 __all__ = [
     "DEFAULT_FOVEAL_ANGLE",
@@ -490,13 +490,10 @@ def parse_regions(document: Any, *, source: str | None = None) -> list[Regions]:
 def _read_document(path: Path) -> Any:
     if path.is_dir():
         raise RegionsError(f"{path}: is a folder, expected a regions JSON file")
-    try:
-        with path.open("rb") as handle:  # bounded while reading: pipes and devices too
-            data = read_bounded(handle, MAX_FILE_BYTES)
-    except FileNotFoundError as err:
-        raise RegionsError(f"{path}: no such regions file") from err
-    except OSError as err:
-        raise RegionsError(f"{path}: cannot read ({err.strerror or err})") from err
+    # bounded while reading: pipes and devices too
+    data = read_capped(
+        path, MAX_FILE_BYTES, RegionsError, noun="regions file", expected="a regions JSON file"
+    )
     if data is None:
         raise RegionsError(f"{path}: larger than the {MAX_FILE_BYTES}-byte limit for regions files")
     try:

@@ -39,3 +39,17 @@ def write_photos(folder: Path, rng: np.random.Generator, *, count: int, height: 
         )
         write_image(folder / f"{i}.png", np.clip(img, 0, 255).astype(np.uint8))
     return folder
+
+
+def three_pairs(root: Path, rng: np.random.Generator) -> tuple[Path, Path]:
+    """``root/ref`` and ``root/test`` with three 56×40 pairs a, b, c (test = ref quantised by 4)."""
+    from fpsnr.images import write_image
+
+    ref, test = root / "ref", root / "test"
+    for folder in (ref, test):
+        folder.mkdir()
+    for name in ("a", "b", "c"):
+        img = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+        write_image(ref / f"{name}.png", img)
+        write_image(test / f"{name}.png", img // 4 * 4)
+    return ref, test

@@ -15,17 +15,12 @@ from click.testing import CliRunner
 
 from fpsnr.cli import cli
 from fpsnr.images import write_image
+from tests.conftest import three_pairs
 
 
 @pytest.fixture
 def folders(tmp_path, rng):
-    ref, test = tmp_path / "ref", tmp_path / "test"
-    for folder in (ref, test):
-        folder.mkdir()
-    for name in ("a", "b", "c"):
-        img = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
-        write_image(ref / f"{name}.png", img)
-        write_image(test / f"{name}.png", img // 4 * 4)
+    ref, test = three_pairs(tmp_path, rng)
     write_image(test / "d.png", np.zeros((8, 8, 3), np.uint8))  # no reference: a warning
     write_image(ref / "d.png", np.zeros((9, 8, 3), np.uint8))  # a mismatched pair: an error row
     return ref, test, ["--missing-regions", "center", "--regions", "kodak", "-j", "1", "--fp", "0,0.5"]

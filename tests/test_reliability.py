@@ -37,6 +37,7 @@ from fpsnr.parallel import LOST, map_local
 from fpsnr.rd import read_rd_csv
 from fpsnr.regions import Disc, disc_has_pixel, disc_mask, load_regions, parse_regions
 from fpsnr.sink import CsvSink
+from tests.conftest import three_pairs
 
 REGIONS_1 = '{"width": %d, "height": %d, "regions": [{"center": [%g, %g], "radius": %g}]}'
 
@@ -77,13 +78,7 @@ def pair(tmp_path, rng):
 
 @pytest.fixture
 def folders(tmp_path, rng):
-    ref, test = tmp_path / "ref", tmp_path / "test"
-    for folder in (ref, test):
-        folder.mkdir()
-    for name in ("a", "b", "c"):
-        img = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
-        write_image(ref / f"{name}.png", img)
-        write_image(test / f"{name}.png", img // 4 * 4)
+    ref, test = three_pairs(tmp_path, rng)
     return ref, test, ["--missing-regions", "center", "--regions", "kodak", "-j", "1"]
 
 

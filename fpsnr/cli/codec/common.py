@@ -11,7 +11,7 @@ from fpsnr.cli.options import path_arg
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.errors import BitstreamError, FpsnrError, ImageReadError
 from fpsnr.images import drop_alpha, has_alpha
-from fpsnr.limits import read_bounded
+from fpsnr.limits import read_capped
 
 
 def codec_modules() -> Any:
@@ -96,15 +96,7 @@ def without_alpha(image: Any, alpha: str) -> Any:
 
 def read_bitstream(path: Path) -> bytes:
     """The bytes of a bitstream file, at most 1 GiB (counted while reading: pipes, devices)."""
-    try:
-        with path.open("rb") as handle:
-            data = read_bounded(handle, 1 << 30)
-    except FileNotFoundError as err:
-        raise ImageReadError(f"{path}: no such file") from err
-    except IsADirectoryError as err:
-        raise ImageReadError(f"{path}: is a folder") from err
-    except OSError as err:
-        raise ImageReadError(f"{path}: cannot read ({err.strerror or err})") from err
+    data = read_capped(path, 1 << 30, ImageReadError, expected="an .fpc bitstream")
     if data is None:
         raise BitstreamError(f"{path}: larger than any fpsnr bitstream (1 GiB)")
     return data
