@@ -465,6 +465,8 @@ class BatchSinks:
         )
         self.done: set[tuple[str, str]] = set()
         self.failed: set[tuple[str, str]] = set()
+        self.retried = 0
+        """Failed pairs of the earlier run scored again (``retry_errors``)."""
 
     @property
     def sinks(self) -> list[CsvSink]:
@@ -484,15 +486,19 @@ class BatchSinks:
             self.close()
             raise
 
-    def start(self, *, fps: Sequence[float], resume: bool) -> None:
-        """Carry finished pairs over when resuming, then start writing."""
+    def start(self, *, fps: Sequence[float], resume: bool, retry_errors: bool = False) -> None:
+        """Carry finished pairs over when resuming, then start writing.
+
+        ``retry_errors``: pairs whose earlier rows hold an error are scored again (their
+        old rows are dropped), as after a missing test image has been added.
+        """
         try:
-            self._start(fps, resume)
+            self._start(fps, resume, retry_errors)
         except BaseException:
             self.abandon()
             raise
 
-    def _start(self, fps: Sequence[float], resume: bool) -> None:
+    def _start(self, fps: Sequence[float], resume: bool, retry_errors: bool) -> None:
         carried: list[dict[str, str]] = []
         carried_regions: list[dict[str, str]] = []
         if resume:
@@ -508,6 +514,11 @@ class BatchSinks:
                 with_regions = {(r["label"], r["ref"]) for r in region_rows}
                 errors = {(r["label"], r["ref"]) for r in previous if r["error"]}
                 self.done = {key for key in self.done if key in with_regions or key in errors}
+            if retry_errors:
+                failed = {(r["label"], r["ref"]) for r in previous if r["error"]}
+                self.retried = len(self.done & failed)
+                self.done -= failed
+            if self.regions is not None:
                 carried_regions = [r for r in region_rows if (r["label"], r["ref"]) in self.done]
             carried = [r for r in previous if (r["label"], r["ref"]) in self.done and r["fp"] in wanted]
         self.scores.start(carried)

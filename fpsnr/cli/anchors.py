@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import missing_regions_option, path_arg, sweep_fp_option, translate_errors
+from fpsnr.cli.options import IntList, missing_regions_option, path_arg, sweep_fp_option, translate_errors
 from fpsnr.cli.output import report_rd_rows
 from fpsnr.options import BatchOptions
 from fpsnr.progress import ProgressBar
@@ -28,9 +28,9 @@ COMPRESSAI_JPEG_QUALITIES = tuple(range(5, 100, 5))
 @click.option(
     "--quality",
     "qualities",
-    type=int,
+    type=IntList(),
     multiple=True,
-    help="Quality points for every codec [each codec's sweep].",
+    help="Quality points for every codec, comma-separated or repeated [each codec's sweep].",
 )
 @click.option(
     "--preset", type=click.Choice(["compressai"]), default=None,
@@ -47,7 +47,7 @@ def anchors_command(
     data_dir: Path,
     regions_path: Path,
     codecs: str,
-    qualities: tuple[int, ...],
+    qualities: tuple[tuple[int, ...], ...],
     preset: str | None,
     fps: tuple[float, ...],
     missing_regions: str,
@@ -62,18 +62,19 @@ def anchors_command(
     from fpsnr.anchors import anchor_codecs, avif_available
     from fpsnr.rd import run_rd, write_rd_csv
 
+    flat = tuple(q for group in qualities for q in group)
     if preset == "compressai":
-        if qualities:
+        if flat:
             raise click.UsageError("--preset compressai sets the qualities; leave out --quality")
         codec_source = click.get_current_context().get_parameter_source("codecs")
         if codec_source is not None and codec_source.name != "DEFAULT" and codecs.strip() != "jpeg":
             raise click.UsageError("--preset compressai is the JPEG sweep; leave out --codec")
-        codecs, qualities = "jpeg", COMPRESSAI_JPEG_QUALITIES
+        codecs, flat = "jpeg", COMPRESSAI_JPEG_QUALITIES
     names = [c.strip() for c in codecs.split(",") if c.strip()]
     if "avif" in names and not avif_available():
         click.echo("warning: this Pillow has no AVIF support; skipping avif", err=True)
         names.remove("avif")
-    sweep: dict[str, Sequence[int]] | None = {n: list(qualities) for n in names} if qualities else None
+    sweep: dict[str, Sequence[int]] | None = {n: list(flat) for n in names} if flat else None
     index = load_region_index(regions_path)
     adapters = anchor_codecs(names, sweep)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]

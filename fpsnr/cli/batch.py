@@ -40,6 +40,8 @@ from fpsnr.sink import BatchSinks
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Run on this Dask distributed scheduler instead.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run; finished pairs are kept.")
+@click.option("--retry-errors", is_flag=True,
+              help="With --resume: score again the pairs whose rows hold an error.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @score_options(batch=True)
 @translate_errors
@@ -53,6 +55,7 @@ def batch_command(
     workers: int | None,
     scheduler: str | None,
     resume: bool,
+    retry_errors: bool,
     overwrite: bool,
     fmt: str,
     options: BatchOptions,
@@ -68,6 +71,8 @@ def batch_command(
     """
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")
+    if retry_errors and not resume:
+        raise click.UsageError("--retry-errors goes with --resume")
     if regions_out is not None and regions_out.resolve() == out.resolve():
         raise click.UsageError("--regions-out must differ from --out")
     settings = {
@@ -85,12 +90,13 @@ def batch_command(
     sinks.prepare(resume=resume, overwrite=overwrite)  # from here on this run holds the outputs' locks
     try:
         index = load_region_index(regions_path)
-        sinks.start(fps=options.fps, resume=resume)
+        sinks.start(fps=options.fps, resume=resume, retry_errors=retry_errors)
     except BaseException:
         sinks.close()
         raise
     if resume:
-        click.echo(f"resuming: {len(sinks.done)} pair(s) already scored", err=True)
+        again = f", {sinks.retried} failed pair(s) scored again" if retry_errors else ""
+        click.echo(f"resuming: {len(sinks.done)} pair(s) already scored{again}", err=True)
     if sinks.dropped:
         click.echo(f"warning: {sinks.dropped} damaged row(s) of the earlier output are redone", err=True)
     try:

@@ -52,6 +52,22 @@ class FpList(click.ParamType):  # type: ignore[type-arg]
         return fps
 
 
+class IntList(click.ParamType):  # type: ignore[type-arg]
+    """Whole numbers, comma-separated (``30,50``); with ``multiple=True`` repeats add up."""
+
+    name = "N[,N...]"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return tuple(int(v.strip()) for v in str(value).split(",") if v.strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a comma-separated list of whole numbers", param, ctx)
+
+
 def translate_errors(func: F) -> F:
     """Turn library errors into one-line click errors (exit status 1, no traceback)."""
 

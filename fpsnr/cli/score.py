@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,6 +45,7 @@ def score_command(
     """
     regions = load_regions(regions_path, image=ref.name)
     ref_image, test_image = read_pair(ref, test)
+    warn_data_range(options.data_range, ref_image, ref)
     scores = score_pair(ref_image, test_image, regions, options, ref=str(ref), test=str(test))
     if overlay is not None:
         write_overlay(overlay, ref_image, test_image, scores[0])
@@ -63,3 +65,19 @@ def write_overlay(path: Path, ref: object, test: object, score: object) -> None:
     except OSError as err:
         raise ImageReadError(f"{path}: cannot write ({err.strerror or err})") from err
     click.echo(f"wrote {path}", err=True)
+
+
+def warn_data_range(data_range: float | None, image: Any, path: Path) -> None:
+    """Warn when --data-range exceeds what the file's integer depth can hold (PSNR would read high)."""
+    import numpy as np
+
+    if data_range is None or image.dtype.kind not in "ui":
+        return
+    top = np.iinfo(image.dtype).max
+    if data_range > top:
+        bits = image.dtype.itemsize * 8
+        click.echo(
+            f"warning: --data-range {data_range:g} is above the {bits}-bit range of {path} (0–{top}); "
+            f"every PSNR reads {20 * np.log10(data_range / top):.2f} dB high unless the values span it",
+            err=True,
+        )

@@ -214,3 +214,25 @@ def test_train_with_foveal_mse_runs_and_logs_val_foveal_metrics(tmp_path, rng):
     import json
 
     assert json.loads((run / "config.json").read_text())["distortion"] == "foveal-mse"
+
+
+def test_train_resume_refuses_changed_settings(tmp_path, rng):
+    """Newcomer finding 17: --resume RUN --lmbda 0.5 trained at the old λ without a word."""
+    pytest.importorskip("compressai")
+    from click.testing import CliRunner
+
+    from fpsnr.cli import cli
+    from fpsnr.images import write_image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write_image(photos / "p.png", rng.integers(0, 256, (80, 80, 3), dtype=np.uint8))
+    run = tmp_path / "run"
+    start = ["codec", "train", "--data", str(photos), "--lmbda", "0.01", "--out", str(run), "--N", "8",
+             "--M", "8", "--patch", "64", "--batch-size", "1", "--max-steps", "1"]  # fmt: skip
+    assert CliRunner().invoke(cli, start).exit_code == 0
+    res = CliRunner().invoke(cli, ["codec", "train", "--resume", str(run), "--lmbda", "0.5",
+                                   "--max-steps", "2"])  # fmt: skip
+    assert res.exit_code == 1 and "refused: --lmbda 0.5 (the run has 0.01)" in res.stderr
+    same = ["codec", "train", "--resume", str(run), "--lmbda", "0.01", "--patch", "64", "--max-steps", "2"]
+    assert CliRunner().invoke(cli, same).exit_code == 0

@@ -99,6 +99,7 @@ def train_command(
 
     if resume_dir is not None:
         cfg = resume_config(resume_dir, max_steps=max_steps, max_minutes=max_minutes)
+        _refuse_changed_settings(click.get_current_context(), cfg, resume_dir)
     else:
         missing = [name for name, v in (("--data", data), ("--lmbda", lmbda), ("--out", out)) if v is None]
         if missing or data is None or lmbda is None or out is None:
@@ -123,3 +124,32 @@ def train_command(
         summary = train(cfg, resume=resume_dir is not None, progress=bar, on_log=show)
     shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
     click.echo(f"done: {shown}; weights in {Path(cfg.out) / 'last.safetensors'}", err=True)
+
+
+# option name → TrainConfig field, for the settings a resumed run keeps
+_RUN_SETTINGS = {
+    "data": "data", "model": "model", "lmbda": "lmbda", "distortion": "distortion", "fp": "fp",
+    "train_regions": "train_regions", "val_regions": "val_regions", "init": "init",
+    "batch_size": "batch_size", "patch": "patch", "lr": "lr", "clip": "clip", "n_channels": "n",
+    "m_channels": "m", "val": "val", "val_every": "val_every", "checkpoint_every": "checkpoint_every",
+    "log_every": "log_every", "seed": "seed", "max_bad_steps": "max_bad_steps",
+}  # fmt: skip
+
+
+def _refuse_changed_settings(ctx: click.Context, cfg: Any, run: Path) -> None:
+    """A resumed run keeps its settings: an option given now that differs is refused, as batch does."""
+    changed = []
+    for name, field in _RUN_SETTINGS.items():
+        source = ctx.get_parameter_source(name)
+        if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
+            continue
+        given = ctx.params[name]
+        given = str(given) if isinstance(given, Path) else given
+        if given != getattr(cfg, field):
+            option = next(o for o in ctx.command.params if o.name == name).opts[0]  # type: ignore[union-attr]
+            changed.append(f"{option} {given} (the run has {getattr(cfg, field)})")
+    if changed:
+        raise click.ClickException(
+            f"{run} keeps the settings it started with; refused: {'; '.join(changed)}. Only --max-steps, "
+            "--max-minutes and --device may change on --resume; start a new run (--out) to change the others"
+        )

@@ -1,0 +1,78 @@
+"""Findings of the newcomer walk-through (../shared/usability/newcomer-2026-11.md) fixed so far."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+from click.testing import CliRunner
+
+from fpsnr.cli import cli
+from fpsnr.images import write_image
+from tests.conftest import three_pairs
+
+
+def test_resume_with_retry_errors_rescores_the_failed_pairs_only(tmp_path, rng):
+    """Finding 6: a missing test image added later stayed an error row on --resume."""
+    ref, test = three_pairs(tmp_path, rng)
+    write_image(ref / "d.png", np.full((40, 56, 3), 7, np.uint8))  # its test image is missing at first
+    out = tmp_path / "s.csv"
+    base = ["batch", str(ref), str(test), "--missing-regions", "center", "--regions", "kodak", "-j", "1",
+            "-o", str(out)]  # fmt: skip
+    assert CliRunner().invoke(cli, base).exit_code == 1
+    write_image(test / "d.png", np.full((40, 56, 3), 9, np.uint8))
+    plain = CliRunner().invoke(cli, [*base, "--resume"])
+    assert plain.exit_code == 1 and "resuming: 4 pair(s) already scored" in plain.stderr
+    res = CliRunner().invoke(cli, [*base, "--resume", "--retry-errors"])
+    assert res.exit_code == 0, res.output
+    assert "resuming: 3 pair(s) already scored, 1 failed pair(s) scored again" in res.stderr
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4 and not any(r["error"] for r in rows)
+    lone = CliRunner().invoke(cli, [*base[:-2], "--retry-errors", "-o", str(tmp_path / "x.csv")])
+    assert lone.exit_code == 2 and "--retry-errors goes with --resume" in lone.stderr
+
+
+def test_quality_takes_a_comma_list(tmp_path, rng):
+    """Finding 23: --quality 30,50 was 'not a valid integer'."""
+    write_image(tmp_path / "a.png", rng.integers(0, 256, (176, 176, 3), dtype=np.uint8))
+    (tmp_path / "a.json").write_text('{"width": 176, "height": 176, "regions": [{"center": [88, 88]}]}')
+    out = tmp_path / "rd.csv"
+    args = ["anchors", "--data", str(tmp_path), "--regions", str(tmp_path / "a.json"), "--codec", "jpeg",
+            "--quality", "30,50", "--quality", "70", "-o", str(out)]  # fmt: skip
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    with out.open(newline="") as handle:
+        assert sorted(int(r["quality"]) for r in csv.DictReader(handle)) == [30, 50, 70]
+    bad = CliRunner().invoke(cli, [*args[:-4], "--quality", "30,abc", "-o", str(out)])
+    assert bad.exit_code == 2 and "not a comma-separated list of whole numbers" in bad.stderr
+
+
+def test_a_data_range_above_the_bit_depth_is_warned(tmp_path, rng):
+    """Finding 18: --data-range 1023 on 8-bit files read 12 dB high without a word."""
+    img = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    write_image(tmp_path / "a.png", img)
+    write_image(tmp_path / "b.png", img // 2 * 2)
+    (tmp_path / "r.json").write_text('{"width": 30, "height": 20, "regions": [{"center": [15, 10]}]}')
+    args = ["score", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--regions", str(tmp_path / "r.json")]
+    res = CliRunner().invoke(cli, [*args, "--data-range", "1023"])
+    assert res.exit_code == 0 and "above the 8-bit range" in res.stderr and "12.07 dB high" in res.stderr
+    assert "warning" not in CliRunner().invoke(cli, [*args, "--data-range", "255"]).stderr
+
+
+def test_the_readme_score_folders_example_runs_as_a_script(tmp_path, rng):
+    """Finding 2: the example crashed pasted into a script; with the README's guard it runs."""
+    ref, test = three_pairs(tmp_path, rng)
+    script = tmp_path / "example.py"
+    script.write_text(textwrap.dedent(f"""
+        import fpsnr
+
+        if __name__ == "__main__":
+            result = fpsnr.score_folders({str(ref)!r}, [{str(test)!r}], "kodak", workers=2,
+                                         options=fpsnr.BatchOptions(missing_regions="center"))
+            print(len(result.scores), result.scores["error"].eq("").all())
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split() == ["3", "True"], done.stderr
