@@ -548,7 +548,14 @@ def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> R
     for entry in entries:
         if entry.image is None or Path(entry.image).stem == stem:
             return entry
-    raise RegionsError(f"{p}: no regions for image {stem!r}")
+    if len(entries) == 1:
+        own = Path(entries[0].image or "").stem
+        raise RegionsError(
+            f"{p}: holds the regions of {entries[0].image}, not of {stem!r}; to use them for this image, "
+            f"delete the file's \"image\" key or pass --regions-image {own}"
+        )
+    held = ", ".join(e.image or "?" for e in entries[:4]) + (", …" if len(entries) > 4 else "")
+    raise RegionsError(f"{p}: no regions for image {stem!r} (it holds {held}); pass --regions-image NAME")
 
 
 def _folder_entry(file: Path) -> Regions:

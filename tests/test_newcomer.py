@@ -76,3 +76,59 @@ def test_the_readme_score_folders_example_runs_as_a_script(tmp_path, rng):
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.split() == ["3", "True"], done.stderr
+
+
+def _pair_files(tmp_path, rng):
+    img = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    write_image(tmp_path / "photo.png", img)
+    write_image(tmp_path / "photo.jpg", img // 2 * 2)
+    return tmp_path / "photo.png", tmp_path / "photo.jpg"
+
+
+def test_score_without_regions_scores_the_centre_and_says_so(tmp_path, rng):
+    """Finding 5: `fpsnr score a b` needed a regions file."""
+    import fpsnr
+    from fpsnr import Region
+
+    ref, test = _pair_files(tmp_path, rng)
+    res = CliRunner().invoke(cli, ["score", str(ref), str(test), "--format", "json"])
+    assert res.exit_code == 0 and "note: no --regions" in res.stderr
+    import json
+
+    got = json.loads(res.stdout)
+    want = fpsnr.score(fpsnr.read_image(ref), fpsnr.read_image(test), [Region((29.5, 19.5), label="center")])
+    assert got["m_fpsnr"] == want.m_fpsnr and got["regions"][0]["label"] == "center"
+    suggest = CliRunner().invoke(cli, ["score", str(ref), str(test), "--regions", "suggest"])
+    assert suggest.exit_code == 0 and "note" not in suggest.stderr and "salient-1" in suggest.stdout
+
+
+def test_batch_scores_without_any_regions_file(tmp_path, rng):
+    """Finding 5: --missing-regions center refused an empty regions folder; now --regions may be left out."""
+    ref, test = three_pairs(tmp_path, rng)
+    out = tmp_path / "s.csv"
+    res = CliRunner().invoke(cli, ["batch", str(ref), str(test), "--missing-regions", "suggest", "-j", "1",
+                                   "-o", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    refused = CliRunner().invoke(cli, ["batch", str(ref), str(test), "-o", str(tmp_path / "t.csv")])
+    assert refused.exit_code == 2 and "--missing-regions center|suggest" in refused.stderr
+
+
+def test_a_regions_file_for_another_image_says_whose_it_is_and_how_to_reuse_it(tmp_path, rng):
+    """Finding 4: 'no regions for image' did not say which image the file is for, nor the fix."""
+    ref, test = _pair_files(tmp_path, rng)
+    regions = tmp_path / "r.json"
+    regions.write_text('{"image": "kodim23.png", "width": 60, "height": 40, '
+                       '"regions": [{"center": [30, 20]}]}')
+    res = CliRunner().invoke(cli, ["score", str(ref), str(test), "--regions", str(regions)])
+    assert res.exit_code == 1
+    assert "holds the regions of kodim23.png, not of 'photo'" in res.stderr
+    assert 'delete the file\'s "image" key or pass --regions-image kodim23' in res.stderr
+    ok = CliRunner().invoke(cli, ["score", str(ref), str(test), "--regions", str(regions), "--regions-image",
+                                  "kodim23"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    shown = CliRunner().invoke(cli, ["regions", "show", str(ref), str(regions), "--regions-image", "kodim23",
+                                     "-o", str(tmp_path / "o.png")])  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    missing = CliRunner().invoke(cli, ["score", str(tmp_path / "nope.png"), str(test),
+                                       "--regions", str(regions)])  # fmt: skip
+    assert missing.exit_code == 1 and "nope.png: no such file" in missing.stderr  # the real problem first

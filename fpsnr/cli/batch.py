@@ -21,8 +21,9 @@ from fpsnr.sink import BatchSinks
     "test_dirs", nargs=-1, required=True, type=path_arg(file_okay=False, path_type=Path)
 )
 @click.option(
-    "--regions", "regions_path", type=path_arg(path_type=Path), required=True,
-    help="Folder of <stem>.json regions files, or a collection file.",
+    "--regions", "regions_path", type=path_arg(path_type=Path), default=None,
+    help="Folder of <stem>.json regions files, or a collection file [none: every image takes "
+    "--missing-regions center|suggest].",
 )  # fmt: skip
 @click.option(
     "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="Scores CSV."
@@ -48,7 +49,7 @@ from fpsnr.sink import BatchSinks
 def batch_command(
     ref_dir: Path,
     test_dirs: tuple[Path, ...],
-    regions_path: Path,
+    regions_path: Path | None,
     out: Path,
     regions_out: Path | None,
     labels: tuple[str, ...],
@@ -73,6 +74,8 @@ def batch_command(
         raise click.UsageError("--resume and --overwrite exclude each other")
     if retry_errors and not resume:
         raise click.UsageError("--retry-errors goes with --resume")
+    if regions_path is None and options.missing_regions == "error":
+        raise click.UsageError("give --regions, or --missing-regions center|suggest to score without them")
     if regions_out is not None and regions_out.resolve() == out.resolve():
         raise click.UsageError("--regions-out must differ from --out")
     settings = {
@@ -80,7 +83,7 @@ def batch_command(
         "ref_dir": str(ref_dir),
         "test_dirs": [str(d) for d in test_dirs],
         "labels": list(labels),
-        "regions": str(regions_path),
+        "regions": None if regions_path is None else str(regions_path),
     }
     if fmt != "csv":
         settings["format"] = fmt  # (absent for csv: outputs of earlier versions resume as before)
@@ -89,7 +92,7 @@ def batch_command(
                        fmt=fmt)  # fmt: skip
     sinks.prepare(resume=resume, overwrite=overwrite)  # from here on this run holds the outputs' locks
     try:
-        index = load_region_index(regions_path)
+        index = {} if regions_path is None else load_region_index(regions_path)
         sinks.start(fps=options.fps, resume=resume, retry_errors=retry_errors)
     except BaseException:
         sinks.close()

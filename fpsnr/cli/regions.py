@@ -74,6 +74,8 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
 @click.argument("image", type=path_arg(path_type=Path))
 @click.argument("regions_path", metavar="REGIONS", type=path_arg(path_type=Path))
 @click.option("--out", "-o", type=path_arg(path_type=Path), required=True, help="Overlay PNG to write.")
+@click.option("--regions-image", default=None, metavar="NAME",
+              help="Whose regions to use from the file or folder [IMAGE's file name].")  # fmt: skip
 @click.option(
     "--test", "test", type=path_arg(dir_okay=False, path_type=Path), default=None,
     help="Score this test image against IMAGE and draw each region's F_PSNR and the error map.",
@@ -81,7 +83,8 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
 @score_options()
 @translate_errors
 def show_command(
-    image: Path, regions_path: Path, out: Path, test: Path | None, options: ScoreOptions
+    image: Path, regions_path: Path, out: Path, regions_image: str | None, test: Path | None,
+    options: ScoreOptions,
 ) -> None:
     """Draw the regions of REGIONS on IMAGE, periphery dimmed (paper Figs. 1, 3).
 
@@ -100,12 +103,12 @@ def show_command(
         from fpsnr.metrics import score_pair
 
         ref_image, test_image = read_pair(image, test)
-        regions = load_regions(regions_path, image=image.name)
+        regions = load_regions(regions_path, image=regions_image or image.name)
         scores = score_pair(ref_image, test_image, regions, options, ref=str(image), test=str(test))
         write_overlay(out, ref_image, test_image, scores[0])
         return
     pixels = read_image(image)
-    regions = load_regions(regions_path, image=image.name)
+    regions = load_regions(regions_path, image=regions_image or image.name)
     discs = regions.resolve(
         pixels.shape[1], pixels.shape[0], viewing_distance=viewing_distance, foveal_angle=foveal_angle
     )

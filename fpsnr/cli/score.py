@@ -19,8 +19,13 @@ from fpsnr.regions import load_regions
 @click.argument("ref", type=path_arg(path_type=Path))
 @click.argument("test", type=path_arg(path_type=Path))
 @click.option(
-    "--regions", "regions_path", type=path_arg(path_type=Path), required=True,
-    help="Regions JSON file (single image, or a collection holding REF's stem).",
+    "--regions", "regions_path", type=path_arg(path_type=Path), default=None,
+    help="Regions file, folder or 'kodak'; 'center' (one default-radius region at the centre) or "
+    "'suggest' (saliency) [center, said on stderr].",
+)  # fmt: skip
+@click.option(
+    "--regions-image", default=None, metavar="NAME",
+    help="Whose regions to use from the file or folder [REF's file name].",
 )  # fmt: skip
 @format_option
 @click.option(
@@ -32,7 +37,8 @@ from fpsnr.regions import load_regions
 def score_command(
     ref: Path,
     test: Path,
-    regions_path: Path,
+    regions_path: Path | None,
+    regions_image: str | None,
     fmt: str,
     overlay: Path | None,
     options: ScoreOptions,
@@ -43,9 +49,9 @@ def score_command(
     Example:
       fpsnr score kodim23.png kodim23-q30.jpg --regions kodak --fp 0,0.5
     """
-    regions = load_regions(regions_path, image=ref.name)
-    ref_image, test_image = read_pair(ref, test)
+    ref_image, test_image = read_pair(ref, test)  # a missing image is said before a regions mismatch
     warn_data_range(options.data_range, ref_image, ref)
+    regions = regions_for(regions_path, regions_image or ref.name, ref_image, options)
     scores = score_pair(ref_image, test_image, regions, options, ref=str(ref), test=str(test))
     if overlay is not None:
         write_overlay(overlay, ref_image, test_image, scores[0])
@@ -81,3 +87,24 @@ def warn_data_range(data_range: float | None, image: Any, path: Path) -> None:
             f"every PSNR reads {20 * np.log10(data_range / top):.2f} dB high unless the values span it",
             err=True,
         )
+
+
+def regions_for(path: Path | None, image: str, pixels: Any, options: ScoreOptions) -> Any:
+    """The regions of ``image``: from a file/folder/shipped set, or the ``center``/``suggest`` policies.
+
+    No ``--regions`` at all means ``center``, said on stderr; the names ``center`` and
+    ``suggest`` mean those policies unless a file of that name exists.
+    """
+    from fpsnr.fallback import fallback_regions
+    from fpsnr.options import BatchOptions
+
+    name = None if path is None else str(path)
+    if name is None:
+        click.echo("note: no --regions; scoring one default-radius region at the image centre "
+                   "(single-focus F_PSNR); pass --regions FILE, or --regions suggest", err=True)  # fmt: skip
+        name = "center"
+    if name in ("center", "suggest") and not Path(name).exists():
+        policy = BatchOptions(missing_regions=name, viewing_distance=options.viewing_distance,  # type: ignore[arg-type]
+                              foveal_angle=options.foveal_angle)  # fmt: skip
+        return fallback_regions(pixels, Path(image).stem, policy)
+    return load_regions(name, image=image)
