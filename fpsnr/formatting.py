@@ -111,12 +111,19 @@ def format_table(scores: Sequence[Score]) -> str:
             "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths, strict=True)).rstrip()
         )
     lines.append("")
-    lines.append(f"PSNR            {_db(first.psnr):>10} dB")
-    lines.append(f"mean F_PSNR     {_db(first.mean_fpsnr):>10} dB   ({len(first.regions)} regions)")
-    lines.append(f"periphery PSNR  {_db(first.periphery_psnr):>10} dB")
-    for s in scores:
-        lines.append(f"M-FPSNR Fp={s.fp:<4g}{_db(s.m_fpsnr):>10} dB")
+    lines += _quality_rows(first.psnr, scores)
     return "\n".join(lines)
+
+
+def _quality_rows(psnr: float, scores: Sequence[Score]) -> list[str]:
+    """PSNR, mean F_PSNR, periphery PSNR and M-FPSNR per Fp: one label column, numbers aligned."""
+    first = scores[0]
+    rows = [
+        f"{'PSNR':<16}{_db(psnr):>10} dB",
+        f"{'mean F_PSNR':<16}{_db(first.mean_fpsnr):>10} dB   ({len(first.regions)} regions)",
+        f"{'periphery PSNR':<16}{_db(first.periphery_psnr):>10} dB",
+    ]
+    return rows + [f"{f'M-FPSNR Fp={s.fp:g}':<16}{_db(s.m_fpsnr):>10} dB" for s in scores]
 
 
 def format_roundtrip(result: RoundtripResult) -> str:
@@ -127,15 +134,11 @@ def format_roundtrip(result: RoundtripResult) -> str:
         f"size         {result.bytes} bytes ({result.payload_bytes} payload)",
         f"bpp          {result.bpp_payload:.4f} payload, {result.bpp_file:.4f} whole file",
         f"time         encode {result.encode_seconds:.3f} s, decode {result.decode_seconds:.3f} s",
-        f"PSNR         {_db(result.psnr):>10} dB",
     ]
     if result.scores:
-        first = result.scores[0]
-        lines.append(f"mean F_PSNR  {_db(first.mean_fpsnr):>10} dB   ({len(first.regions)} regions)")
-        lines.append(f"periphery    {_db(first.periphery_psnr):>10} dB")
-        for s in result.scores:
-            lines.append(f"M-FPSNR Fp={s.fp:<4g}{_db(s.m_fpsnr):>8} dB")
+        lines += _quality_rows(result.psnr, result.scores)
     else:
+        lines.append(f"{'PSNR':<16}{_db(result.psnr):>10} dB")
         lines.append("(no --regions: F_PSNR and M-FPSNR need foveal regions)")
     return "\n".join(lines)
 

@@ -132,3 +132,13 @@ def test_a_regions_file_for_another_image_says_whose_it_is_and_how_to_reuse_it(t
     missing = CliRunner().invoke(cli, ["score", str(tmp_path / "nope.png"), str(test),
                                        "--regions", str(regions)])  # fmt: skip
     assert missing.exit_code == 1 and "nope.png: no such file" in missing.stderr  # the real problem first
+
+
+def test_score_table_numbers_line_up(tmp_path, rng):
+    """Finding 20: the M-FPSNR rows started one column left of the others."""
+    ref, test = _pair_files(tmp_path, rng)
+    res = CliRunner().invoke(cli, ["score", str(ref), str(test), "--fp", "0,0.25,0.5"])
+    names = ("PSNR", "mean", "periphery", "M-FPSNR")
+    rows = [line for line in res.stdout.splitlines() if " dB" in line and line.split()[0] in names]
+    assert len(rows) == 6  # PSNR, mean F_PSNR, periphery PSNR, three M-FPSNR
+    assert len({line.index(" dB") for line in rows}) == 1

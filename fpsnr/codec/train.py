@@ -28,6 +28,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -373,6 +374,9 @@ def _wrap_distributed(model: Any, world: int) -> Any:
     # sync them (its hooks would fire on their later gradients); we all-reduce them
     quantiles = [n for n, _ in model.named_parameters() if n.endswith(".quantiles")]
     DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, quantiles)  # type: ignore[no-untyped-call]
+    # find_unused_parameters stays on (the attention blocks may leave some unused); torch warns
+    # when none are, on every rank, which is noise in a training log
+    warnings.filterwarnings("ignore", message=".*find_unused_parameters=True was specified.*")
     return DistributedDataParallel(model, find_unused_parameters=True)
 
 
@@ -406,6 +410,11 @@ def train(
         raise CodecError("give a budget: --max-steps or --max-minutes")
     if cfg.distortion not in DISTORTIONS:
         raise CodecError(f"distortion must be one of {', '.join(DISTORTIONS)}, got {cfg.distortion!r}")
+    if cfg.distortion == "ms-ssim" and cfg.patch <= 160:
+        raise CodecError(
+            f"--distortion ms-ssim needs crops larger than 160 px (its 4 downsamplings), got --patch "
+            f"{cfg.patch}; use --patch 192 or more"
+        )
     spec = get_spec(cfg.model)
     rank, world = _distributed()
     run = _Run(cfg)

@@ -236,3 +236,17 @@ def test_train_resume_refuses_changed_settings(tmp_path, rng):
     assert res.exit_code == 1 and "refused: --lmbda 0.5 (the run has 0.01)" in res.stderr
     same = ["codec", "train", "--resume", str(run), "--lmbda", "0.01", "--patch", "64", "--max-steps", "2"]
     assert CliRunner().invoke(cli, same).exit_code == 0
+
+
+def test_ms_ssim_with_small_crops_is_refused_up_front(tmp_path):
+    """Newcomer finding 11: --distortion ms-ssim --patch 64 ended in a 13-frame traceback."""
+    pytest.importorskip("compressai")
+    from click.testing import CliRunner
+
+    from fpsnr.cli import cli
+
+    res = CliRunner().invoke(cli, ["codec", "train", "--data", str(tmp_path), "--lmbda", "0.01", "--out",
+                                   str(tmp_path / "run"), "--distortion", "ms-ssim", "--patch", "64",
+                                   "--max-steps", "1"])  # fmt: skip
+    assert res.exit_code == 1 and "needs crops larger than 160 px" in res.stderr
+    assert "Traceback" not in res.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,8 @@ def train_command(
             bar.postfix(loss=f"{row['loss']:.3f}", bpp=f"{row['bpp']:.3f}", psnr=f"{row['psnr']:.2f}")
 
         summary = train(cfg, resume=resume_dir is not None, progress=bar, on_log=show)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under torchrun only rank 0 writes the run, and only it says so
     shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
     click.echo(f"done: {shown}; weights in {Path(cfg.out) / 'last.safetensors'}", err=True)
 
