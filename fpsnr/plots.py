@@ -55,13 +55,19 @@ def plot_rd(
     learned: Collection[str] = MODEL_NAMES,
     references: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
     xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    codecs: Collection[str] | None = None,
 ) -> None:
     """One curve per codec: mean bpp against mean metric over images, per rate point.
 
     Codecs named in ``learned`` (default: every registered model) are drawn as solid
     lines with circles, the others (anchors) dashed with squares. ``references`` adds
     published curves, ``{label: (bpp values, metric values)}``, dotted, for comparison.
-    ``xlim`` limits the bpp axis (the quality axis follows the points inside it).
+    ``xlim`` limits the bpp axis (the quality axis follows the points inside it);
+    without it, when learned codecs are present, the axis spans their rates (anchors
+    reach far beyond and would squeeze the curves that matter). ``codecs`` keeps only
+    those codecs. Each codec gets its own marker and line style; the legend sits
+    outside the axes, right of the curves.
     """
     import matplotlib
 
@@ -73,13 +79,31 @@ def plot_rd(
         raise ParameterError(f"the RD file has no column {column!r}")
     check_figure_format(out)
     good = _ok(rd)
+    if codecs:
+        unknown = sorted(set(codecs) - set(good["codec"]))
+        if unknown:
+            known = ", ".join(sorted(set(good["codec"])))
+            raise ParameterError(f"no successful rows for codec {unknown[0]!r}; the RD rows have: {known}")
+        good = good[good["codec"].isin(list(codecs))]
     if good.empty:
         raise ParameterError("the RD file has no successful rows to plot")
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
-    for codec, rows in good.groupby("codec", sort=True):
+    fig, ax = plt.subplots(figsize=(7.6, 4.8), dpi=120)
+    markers = "osD^vP*Xph"
+    learned_dashes, anchor_dashes = ("-", "-.", (0, (5, 1))), ("--", ":", (0, (3, 1, 1, 1)))
+    learned_rates: list[float] = []
+    for n, (codec, rows) in enumerate(good.groupby("codec", sort=True)):
         curve = rows.groupby("rate_point")[["bpp", column]].mean().sort_values("bpp")
-        style = "-o" if codec in learned else "--s"
-        ax.plot(curve["bpp"], curve[column], style, markersize=4, label=str(codec))
+        is_learned = codec in learned or str(codec).startswith("compressai-")
+        dashes = learned_dashes if is_learned else anchor_dashes
+        if is_learned:
+            learned_rates += curve["bpp"].tolist()
+        ax.plot(curve["bpp"], curve[column], linestyle=dashes[n % len(dashes)],
+                marker=markers[n % len(markers)], markersize=4, linewidth=1.6 if is_learned else 1.1,
+                label=str(codec))  # fmt: skip
+    if xlim is None and learned_rates and len(set(good["codec"])) > 1:
+        lo, hi = min(learned_rates), max(learned_rates)
+        pad = 0.15 * (hi - lo or hi or 1.0)
+        xlim = (max(0.0, lo - pad), hi + pad)
     for name, (rates, values) in (references or {}).items():
         ax.plot(rates, values, ":x", color="black", markersize=4, label=name)
     label = _LABELS.get(metric, f"M-FPSNR (Fp = {column.removeprefix('m_fpsnr_fp')})")
@@ -93,12 +117,14 @@ def plot_rd(
         if inside:
             pad = 0.03 * (max(inside) - min(inside) or 1.0)
             ax.set_ylim(min(inside) - pad, max(inside) + pad)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_xlabel("bits per pixel")
     ax.set_ylabel(label if metric == "ms_ssim" else f"{label} (dB)")
     images = good["image"].nunique()
     ax.set_title(title or f"{label} against rate, mean over {images} image(s)")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(os.fspath(out))
     plt.close(fig)
@@ -112,7 +138,8 @@ def ratio_table(rd: pd.DataFrame, codec: str, fps: list[float]) -> pd.DataFrame:
     good = _ok(rd)
     rows = good[good["codec"] == codec]
     if rows.empty:
-        raise ParameterError(f"no successful rows for codec {codec!r}")
+        known = ", ".join(sorted(set(good["codec"])))
+        raise ParameterError(f"no successful rows for codec {codec!r}; the RD rows have: {known}")
     table = {}
     for fp in fps:
         column = metric_column("m_fpsnr", fp)
@@ -123,5 +150,6 @@ def ratio_table(rd: pd.DataFrame, codec: str, fps: list[float]) -> pd.DataFrame:
 
     out = pd.DataFrame(table)
     out["average"] = out.mean(axis=1)
-    order = rows.groupby("rate_point")["bpp"].mean().sort_values().index
-    return out.loc[order]
+    bpp = rows.groupby("rate_point")["bpp"].mean()
+    out.insert(0, "bpp", bpp)
+    return out.loc[bpp.sort_values().index]

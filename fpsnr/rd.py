@@ -46,6 +46,7 @@ __all__ = [
     "rd_row",
     "rd_sink",
     "read_rd_csv",
+    "read_rd_csvs",
     "run_rd",
     "write_rd_csv",
 ]
@@ -300,6 +301,32 @@ def read_rd_csv(path: str | os.PathLike[str]) -> Any:
     frame["error"] = frame["error"].fillna("").astype(str)
     _check_numbers(frame, p)
     return frame
+
+
+def read_rd_csvs(paths: Sequence[str | os.PathLike[str]]) -> Any:
+    """Several RD CSVs as one DataFrame (anchors from one run, learned codecs from another).
+
+    Columns are the union (a metric a file lacks is empty in its rows). The same
+    (codec, rate point, image) in two files is an error naming both, never a silent
+    double count.
+    """
+    import pandas as pd
+
+    if not paths:
+        raise ParameterError("give at least one RD CSV")
+    frames = [read_rd_csv(path) for path in paths]
+    if len(frames) == 1:
+        return frames[0]
+    seen: dict[tuple[str, str, str], int] = {}
+    for n, (path, frame) in enumerate(zip(paths, frames, strict=True)):
+        for key in zip(frame["codec"], frame["rate_point"], frame["image"], strict=True):
+            if seen.get(key, n) != n:
+                raise ParameterError(
+                    f"{path}: codec {key[0]!r} at rate point {key[1]!r} on {key[2]} is also in "
+                    f"{paths[seen[key]]}; give each result once"
+                )
+            seen[key] = n
+    return pd.concat(frames, ignore_index=True, sort=False)
 
 
 _TEXT_COLUMNS = ("codec", "rate_point", "image", "error")

@@ -66,14 +66,16 @@ def test_the_readme_score_folders_example_runs_as_a_script(tmp_path, rng):
     """Finding 2: the example crashed pasted into a script; with the README's guard it runs."""
     ref, test = three_pairs(tmp_path, rng)
     script = tmp_path / "example.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import fpsnr
 
         if __name__ == "__main__":
             result = fpsnr.score_folders({str(ref)!r}, [{str(test)!r}], "kodak", workers=2,
                                          options=fpsnr.BatchOptions(missing_regions="center"))
             print(len(result.scores), result.scores["error"].eq("").all())
-    """))
+    """)
+    )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.split() == ["3", "True"], done.stderr
 
@@ -117,8 +119,9 @@ def test_a_regions_file_for_another_image_says_whose_it_is_and_how_to_reuse_it(t
     """Finding 4: 'no regions for image' did not say which image the file is for, nor the fix."""
     ref, test = _pair_files(tmp_path, rng)
     regions = tmp_path / "r.json"
-    regions.write_text('{"image": "kodim23.png", "width": 60, "height": 40, '
-                       '"regions": [{"center": [30, 20]}]}')
+    regions.write_text(
+        '{"image": "kodim23.png", "width": 60, "height": 40, "regions": [{"center": [30, 20]}]}'
+    )
     res = CliRunner().invoke(cli, ["score", str(ref), str(test), "--regions", str(regions)])
     assert res.exit_code == 1
     assert "holds the regions of kodim23.png, not of 'photo'" in res.stderr
@@ -142,3 +145,67 @@ def test_score_table_numbers_line_up(tmp_path, rng):
     rows = [line for line in res.stdout.splitlines() if " dB" in line and line.split()[0] in names]
     assert len(rows) == 6  # PSNR, mean F_PSNR, periphery PSNR, three M-FPSNR
     assert len({line.index(" dB") for line in rows}) == 1
+
+
+RD_ANCHORS = """codec,rate_point,quality,image,bpp,psnr,mean_fpsnr,m_fpsnr_fp0,error
+jpeg,q10,10,a.png,0.3,25.0,24.0,24.0,
+jpeg,q50,50,a.png,1.0,33.0,32.0,32.0,
+jpeg,q90,90,a.png,3.0,40.0,39.0,39.0,
+jpeg,q95,95,a.png,4.0,42.0,41.0,41.0,
+"""
+RD_LEARNED = """codec,rate_point,quality,image,bpp,psnr,mean_fpsnr,m_fpsnr_fp0,error
+bmshj2018-hyperprior,0.0035,0.0035,a.png,0.25,27.0,26.0,26.0,
+bmshj2018-hyperprior,0.013,0.013,a.png,0.5,31.0,30.0,30.0,
+bmshj2018-hyperprior,0.025,0.025,a.png,0.8,33.5,32.5,32.5,
+bmshj2018-hyperprior,0.0483,0.0483,a.png,1.2,35.5,34.5,34.5,
+"""
+
+
+def test_rd_commands_merge_several_csvs_and_plot_ratio_reads_well(tmp_path):
+    """Findings 8, 21, 22: one CSV only; bdrate header; plot ratio without bpp or the codec list."""
+    anchors, learned = tmp_path / "anchors.csv", tmp_path / "learned.csv"
+    anchors.write_text(RD_ANCHORS)
+    learned.write_text(RD_LEARNED)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["bdrate", str(anchors), str(learned), "--anchor", "jpeg",
+                              "--test", "bmshj2018-hyperprior", "--metric", "psnr",
+                              "--metric", "mean_fpsnr"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "mean F_PSNR" in res.stdout.splitlines()[0]
+    table = runner.invoke(cli, ["plot", "ratio", str(anchors), str(learned),
+                                "--codec", "bmshj2018-hyperprior", "--fp", "0"])  # fmt: skip
+    assert table.stdout.splitlines()[0].startswith("| rate point | bpp |")
+    assert table.stdout.splitlines()[2].startswith("| 0.0035 | 0.2500 |")
+    bad = runner.invoke(cli, ["plot", "ratio", str(anchors), "--codec", "jpeg,webp"])
+    assert bad.exit_code == 1 and "the RD rows have: jpeg" in bad.stderr
+    twice = runner.invoke(cli, ["bdrate", str(anchors), str(anchors), "--anchor", "jpeg", "--test", "jpeg"])
+    assert twice.exit_code == 1 and "is also in" in twice.stderr
+
+
+def test_plot_rd_filters_codecs_and_zooms_on_the_learned_rates(tmp_path, monkeypatch):
+    """Finding 9: with anchors up to 4 bpp the learned curves were unreadable."""
+    import matplotlib.figure
+
+    anchors, learned = tmp_path / "anchors.csv", tmp_path / "learned.csv"
+    anchors.write_text(RD_ANCHORS)
+    learned.write_text(RD_LEARNED)
+    seen = {}
+    real = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        ax = fig.axes[0]
+        seen.update(
+            xlim=ax.get_xlim(),
+            labels=[t.get_text() for t in ax.get_legend().get_texts()],
+            styles={line.get_label(): (line.get_marker(), str(line.get_linestyle())) for line in ax.lines},
+        )
+        return real(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    out = tmp_path / "rd.png"
+    assert CliRunner().invoke(cli, ["plot", "rd", str(anchors), str(learned), "-o", str(out)]).exit_code == 0
+    assert seen["xlim"][1] < 2.0  # the learned range (0.25–1.2 bpp), not the anchors' 4 bpp
+    assert len(set(seen["styles"].values())) == 2  # each codec its own marker and line
+    res = CliRunner().invoke(cli, ["plot", "rd", str(anchors), str(learned), "--codec", "jpeg",
+                                   "--xlim", "0", "5", "-o", str(out)])  # fmt: skip
+    assert res.exit_code == 0 and seen["labels"] == ["jpeg"] and seen["xlim"] == (0.0, 5.0)

@@ -10,7 +10,9 @@ from fpsnr.cli.options import metric_fp_option, path_arg, translate_errors
 
 
 @click.command("bdrate")
-@click.argument("rd_csv", type=path_arg(dir_okay=False, path_type=Path))
+@click.argument(
+    "rd_csvs", metavar="RD_CSV...", nargs=-1, required=True, type=path_arg(dir_okay=False, path_type=Path)
+)
 @click.option("--anchor", required=True, help="Reference codec (the codec column).")
 @click.option(
     "--test", "tests", multiple=True, required=True, help="Codec(s) to compare; repeat for several."
@@ -22,22 +24,23 @@ from fpsnr.cli.options import metric_fp_option, path_arg, translate_errors
 @click.option("--method", type=click.Choice(["akima", "pchip", "cubic"]), default="akima", show_default=True)
 @translate_errors
 def bdrate_command(
-    rd_csv: Path, anchor: str, tests: tuple[str, ...], metrics: tuple[str, ...], fp: float, method: str
+    rd_csvs: tuple[Path, ...], anchor: str, tests: tuple[str, ...], metrics: tuple[str, ...], fp: float,
+    method: str,
 ) -> None:
     """Bjøntegaard delta rate (%) of each --test codec against --anchor.
 
     Negative: fewer bits for the same quality. Curves are averaged over images per
-    rate point first (mean bpp, mean metric).
+    rate point first (mean bpp, mean metric). Several RD CSVs are merged.
 
     \b
     Example:
       fpsnr bdrate rd.csv --anchor jpeg --test webp --metric psnr --metric m_fpsnr
     """
     from fpsnr.bdrate import bd_rate
-    from fpsnr.rd import read_rd_csv
+    from fpsnr.rd import read_rd_csvs
 
-    rd = read_rd_csv(rd_csv)
-    names = {"psnr": "PSNR", "mean_fpsnr": "F_PSNR", "periphery_psnr": "periphery", "ms_ssim": "MS-SSIM",
+    rd = read_rd_csvs(rd_csvs)
+    names = {"psnr": "PSNR", "mean_fpsnr": "mean F_PSNR", "periphery_psnr": "periphery", "ms_ssim": "MS-SSIM",
              "m_fpsnr": f"M-FPSNR (Fp={fp:g})"}  # fmt: skip
     # every BD-rate first: a failure must not leave half a table on stdout
     results = {(test, metric): bd_rate(rd, anchor, test, metric=metric, fp=fp, method=method)

@@ -30,6 +30,11 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # the reader went away (`fpsnr … | head`): nothing to report, and nothing more to write
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            raise click.exceptions.Exit(1) from None
         except MemoryError:
             raise click.ClickException(
                 "out of memory; try a smaller input, fewer --workers, or a lower fpsnr --max-pixels"
