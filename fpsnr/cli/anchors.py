@@ -19,9 +19,11 @@ COMPRESSAI_JPEG_QUALITIES = tuple(range(5, 100, 5))
 
 @click.command("anchors")
 @click.option(
-    "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True
+    "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True,
+    help="Folder of reference images (searched recursively).",
 )
-@click.option("--regions", "regions_path", type=path_arg(path_type=Path), required=True)
+@click.option("--regions", "regions_path", type=path_arg(path_type=Path), required=True,
+              help="Regions folder, collection file or 'kodak'.")  # fmt: skip
 @click.option(
     "--codec", "codecs", default="jpeg,webp", show_default=True, help="Comma list of jpeg, webp, jp2, avif."
 )

@@ -21,7 +21,8 @@ from fpsnr.cli.options import metric_fp_option, path_arg, translate_errors
               type=click.Choice(["psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "ms_ssim"]),
               help="Repeat for a Table-3-style table of several metrics.")  # fmt: skip
 @metric_fp_option
-@click.option("--method", type=click.Choice(["akima", "pchip", "cubic"]), default="akima", show_default=True)
+@click.option("--method", type=click.Choice(["akima", "pchip", "cubic"]), default="akima", show_default=True,
+              help="Interpolation of the curves (bjontegaard package).")  # fmt: skip
 @translate_errors
 def bdrate_command(
     rd_csvs: tuple[Path, ...], anchor: str, tests: tuple[str, ...], metrics: tuple[str, ...], fp: float,

@@ -25,7 +25,7 @@ def plot_group() -> None:
     "rd_csvs", metavar="RD_CSV...", nargs=-1, required=True, type=path_arg(dir_okay=False, path_type=Path)
 )
 @click.option("--metric", type=click.Choice(["psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "ms_ssim"]),
-              default="psnr", show_default=True)  # fmt: skip
+              default="psnr", show_default=True, help="Quality axis (m_fpsnr at --fp).")  # fmt: skip
 @metric_fp_option
 @click.option(
     "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="PNG to write."

@@ -28,6 +28,17 @@ def test_every_command_has_an_example_line(runner):
         assert lines[at + 1].strip().startswith("fpsnr "), (path, lines[at + 1])
 
 
+def test_every_option_has_a_help_line():
+    """Newcomer finding 24: some --help pages were thin (options without a word)."""
+    bare = []
+    for path in _commands(cli):
+        command = cli
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        bare += [(path, p.opts[0]) for p in command.params if isinstance(p, click.Option) and not p.help]
+    assert bare == []
+
+
 def test_version(runner):
     res = runner.invoke(cli, ["--version"])
     assert res.exit_code == 0 and res.stdout.startswith("fpsnr, version ")

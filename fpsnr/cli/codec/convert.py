@@ -13,13 +13,16 @@ from fpsnr.codec import MODEL_NAMES
 
 @click.command("convert")
 @click.argument("source", type=path_arg(dir_okay=False, path_type=Path))
-@click.option("--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True)
-@click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True)
+@click.option("--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True,
+              help="fpsnr weights file (.safetensors) to write.")
+@click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True,
+              help="Model the weights go into (the attention model starts as the identity).")  # fmt: skip
 @click.option(
     "--lmbda", type=float, default=None,
     help="λ the checkpoint was trained with [required, except for a pretrained name: its own λ].",
 )  # fmt: skip
-@click.option("--distortion", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True)
+@click.option("--distortion", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True,
+              help="What the checkpoint was trained for, for the record.")  # fmt: skip
 @click.option("--steps", type=click.IntRange(min=0), default=0, help="Training steps, for the record.")
 @click.option("--data", default="unknown", help="Training data, for the record.")
 @click.option("--half", is_flag=True, help="Store floats as float16 (half the size).")

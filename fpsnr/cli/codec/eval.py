@@ -14,9 +14,11 @@ from fpsnr.codec import MODEL_NAMES
 
 @click.command("eval")
 @click.option(
-    "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True
+    "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True,
+    help="Folder of reference images (searched recursively).",
 )
-@click.option("--regions", "regions_path", type=path_arg(path_type=Path), required=True)
+@click.option("--regions", "regions_path", type=path_arg(path_type=Path), required=True,
+              help="Regions folder, collection file or 'kodak'.")  # fmt: skip
 @click.option(
     "--weights", "weights_files", type=path_arg(dir_okay=False, path_type=Path), multiple=True,
     help="One weights file (or pretrained name) per rate point; repeat (models may differ).",

@@ -26,7 +26,8 @@ from fpsnr.cli.options import alpha_option, fp_option, path_arg, radius_options,
 @click.option(
     "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), help="Also write the decoded image."
 )
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Report on stdout.")  # fmt: skip
 @alpha_option
 @radius_options
 @device_option

@@ -18,7 +18,8 @@ from fpsnr.progress import ProgressBar
 @click.option(
     "--data", type=path_arg(file_okay=False, path_type=Path), help="Training images."
 )
-@click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True)
+@click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True,
+              help="Architecture to train.")  # fmt: skip
 @click.option("--lmbda", type=float, help="λ of L = λ·D + R (CompressAI MSE scale: 0.0018…0.18).")
 @click.option(
     "--distortion", type=click.Choice(["mse", "ms-ssim", "foveal-mse"]), default="mse", show_default=True,
@@ -37,21 +38,28 @@ from fpsnr.progress import ProgressBar
     "--init", type=path_arg(dir_okay=False, path_type=Path),
     help="Warm-start weights (.safetensors, or a pretrained name: compressai/bmshj2018-hyperprior-mse-q4).",
 )
-@click.option("--max-steps", type=click.IntRange(min=1), default=None)
-@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None)
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--max-steps", type=click.IntRange(min=1), default=None,
+              help="Budget in steps (give this or --max-minutes; the learning rate drops ×10 at 90 %).")
+@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Budget in wall-clock minutes.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Crops per step (per process under torchrun).")  # fmt: skip
 @click.option("--patch", type=click.IntRange(min=64), default=256, show_default=True, help="Crop side.")
-@click.option("--lr", type=float, default=1e-4, show_default=True)
+@click.option("--lr", type=float, default=1e-4, show_default=True, help="Adam learning rate.")
 @click.option("--clip", type=float, default=1.0, show_default=True, help="Gradient-norm clip (0: off).")
 @click.option("--N", "n_channels", type=click.IntRange(min=1), default=None, help="N channels (default 128).")
 @click.option("--M", "m_channels", type=click.IntRange(min=1), default=None, help="M channels (default 192).")
 @click.option(
     "--val", type=path_arg(file_okay=False, path_type=Path), help="Validation images."
 )
-@click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True)
-@click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True)
-@click.option("--log-every", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Steps between validations (on a log step).")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Steps between checkpoints (last.safetensors + state.pt).")
+@click.option("--log-every", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Steps between log.csv rows (and progress lines in a log file).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the crops and the init.")  # fmt: skip
 @click.option("--max-bad-steps", type=click.IntRange(min=1), default=20, show_default=True,
               help="Stop after this many non-finite losses in a row.")  # fmt: skip
 @device_option
