@@ -93,7 +93,7 @@ def run_pair(task: PairTask, options: BatchOptions) -> PairOutcome:
     if task.problem is not None:
         return _error_outcome(task, options, task.problem)
     try:
-        ref, test = read_pair(task.ref, task.test)
+        ref, test = read_pair(task.ref, task.test, exif=options.exif == "apply")
         regions = task.regions or fallback_regions(ref, Path(task.ref).stem, options)
         scores = score_pair(ref, test, regions, options)
     except FpsnrError as err:

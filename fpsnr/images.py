@@ -13,7 +13,7 @@ import io
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,11 @@ __all__ = [
     "LUMA_WEIGHTS",
     "Pair",
     "drop_alpha",
+    "exif_orientation",
     "find_images",
     "image_size",
     "luma",
+    "orient",
     "peak_value",
     "prepare_pair",
     "read_image",
@@ -123,11 +125,44 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     return _header_size(head)
 
 
-def read_image(path: str | os.PathLike[str]) -> npt.NDArray[np.generic]:
+_EXIF_ORIENTATION = 0x0112
+
+
+def exif_orientation(data: bytes | memoryview) -> int:
+    """The EXIF orientation tag (1–8) of an encoded image, 1 when absent or unreadable."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                value = int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # not a format Pillow reads, a broken EXIF block: as stored
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def orient(image: npt.NDArray[np.generic], orientation: int) -> npt.NDArray[np.generic]:
+    """Turn pixels stored with EXIF ``orientation`` upright (as Pillow's ``exif_transpose`` does)."""
+    ops: dict[int, Callable[[Any], Any]] = {
+        2: lambda a: a[:, ::-1],  # mirrored
+        3: lambda a: a[::-1, ::-1],  # rotated 180°
+        4: lambda a: a[::-1],  # flipped
+        5: lambda a: a.swapaxes(0, 1),  # transposed
+        6: lambda a: np.rot90(a, -1),  # stored turned 90° counter-clockwise
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),  # transversed
+        8: lambda a: np.rot90(a, 1),  # stored turned 90° clockwise
+    }
+    op = ops.get(orientation)
+    return image if op is None else np.ascontiguousarray(op(image))
+
+
+def read_image(path: str | os.PathLike[str], *, exif: bool = False) -> npt.NDArray[np.generic]:
     """Read an image file as stored, in RGB(A) channel order.
 
     The header's size is checked against the pixel budget (:mod:`fpsnr.limits`) before
-    any pixel is decoded, so a decompression bomb is refused in milliseconds.
+    any pixel is decoded, so a decompression bomb is refused in milliseconds. With
+    ``exif=True`` the pixels are turned upright by the file's EXIF orientation tag.
 
     Parameters
     ----------
@@ -170,7 +205,8 @@ def read_image(path: str | os.PathLike[str]) -> npt.NDArray[np.generic]:
         # BGR(A) → RGB(A) by indexing: works for every dtype a TIFF may hold (cvtColor does not).
         order = [2, 1, 0] if image.shape[2] == 3 else [2, 1, 0, 3]
         image = image[:, :, order]
-    return np.ascontiguousarray(image)
+    upright: npt.NDArray[np.generic] = orient(image, exif_orientation(data)) if exif else image
+    return np.ascontiguousarray(upright)
 
 
 def _first_line(err: cv2.error) -> str:
@@ -181,18 +217,28 @@ def _first_line(err: cv2.error) -> str:
 
 
 def read_pair(
-    ref: str | os.PathLike[str], test: str | os.PathLike[str]
+    ref: str | os.PathLike[str], test: str | os.PathLike[str], *, exif: bool = False
 ) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]]:
     """Read a reference and a test image, comparing their header sizes before decoding.
 
     A size mismatch is known from the headers alone: it is reported without decoding
-    either image, which matters when one of them is huge.
+    either image, which matters when one of them is huge. With ``exif=True`` both are
+    turned upright by their EXIF orientation (then sizes are compared after decoding).
     """
-    ref_size, test_size = image_size(ref), image_size(test)
-    if ref_size is not None and test_size is not None and ref_size != test_size:
-        (rw, rh), (tw, th) = ref_size, test_size
-        raise ImageError(f"test image is {tw}×{th} pixels; the reference is {rw}×{rh}")
-    return read_image(ref), read_image(test)
+    if not exif:
+        ref_size, test_size = image_size(ref), image_size(test)
+        if ref_size is not None and test_size is not None and ref_size != test_size:
+            (rw, rh), (tw, th) = ref_size, test_size
+            hint = _turned(ref_size, test_size)
+            raise ImageError(f"test image is {tw}×{th} pixels; the reference is {rw}×{rh}{hint}")
+    return read_image(ref, exif=exif), read_image(test, exif=exif)
+
+
+def _turned(ref_size: tuple[int, int], test_size: tuple[int, int]) -> str:
+    """A hint when one size is the other turned by 90°: EXIF orientation is the usual cause."""
+    if ref_size == test_size[::-1] and ref_size[0] != ref_size[1]:
+        return "; one is the other turned by 90°: if a file has an EXIF orientation tag, pass --exif apply"
+    return ""
 
 
 def find_images(root: str | os.PathLike[str]) -> dict[str, list[Path]]:
@@ -421,7 +467,11 @@ def prepare_pair(
             "convert one so both have the same channels"
         )
     if ref.shape != test.shape:
-        raise ImageError(f"test image has shape {test.shape}; the reference has {ref.shape}")
+        hint = _turned((ref.shape[1], ref.shape[0]), (test.shape[1], test.shape[0]))
+        raise ImageError(
+            f"test image is {test.shape[1]}×{test.shape[0]} pixels; the reference is "
+            f"{ref.shape[1]}×{ref.shape[0]}{hint}"
+        )
     if ref.shape[0] == 0 or ref.shape[1] == 0:
         raise ImageError(f"images have shape {ref.shape}; they hold no pixel")
     peak = peak_value(ref.dtype, data_range)

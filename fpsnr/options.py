@@ -65,6 +65,9 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise ParameterError(f"{name} must be {listed}, got {value!r}")
 
 
+EXIF_MODES = ("keep", "apply")
+
+
 @dataclass(frozen=True)
 class ScoreOptions:
     """How a pair is scored (see :func:`fpsnr.score` for the meaning of each field).
@@ -83,6 +86,9 @@ class ScoreOptions:
         What to do with an alpha channel.
     viewing_distance, foveal_angle : float
         v (picture heights) and θ (degrees) of the default radius R = v·S·tan(θ/2).
+    exif : {"keep", "apply"}
+        Files are read as stored (``keep``), or turned upright by their EXIF
+        orientation tag (``apply``), both images of a pair alike.
     """
 
     fps: tuple[float, ...] = (DEFAULT_FP,)
@@ -92,8 +98,10 @@ class ScoreOptions:
     alpha: AlphaMode = "error"
     viewing_distance: float = DEFAULT_VIEWING_DISTANCE
     foveal_angle: float = DEFAULT_FOVEAL_ANGLE
+    exif: str = "keep"
 
     def __post_init__(self) -> None:
+        check_choice("exif", self.exif, EXIF_MODES)
         if not self.fps:
             raise ParameterError("give at least one Fp")
         object.__setattr__(self, "fps", tuple(check_fp(fp) for fp in self.fps))
@@ -111,6 +119,8 @@ class ScoreOptions:
         """Plain JSON values (the settings a resumable output records)."""
         out = asdict(self)
         out["fps"] = list(self.fps)
+        if out["exif"] == "keep":  # absent when default: outputs of earlier versions resume as before
+            del out["exif"]
         return out
 
 

@@ -304,9 +304,12 @@ def test_default_radius_is_used_and_reported():
 # ------------------------------------------------------------------ errors
 
 
-def test_shape_mismatch_names_both_shapes():
-    with pytest.raises(ImageError, match=r"test image has shape \(4, 5, 3\); the reference has \(4, 4, 3\)"):
+def test_shape_mismatch_names_both_sizes_as_everywhere_else():
+    # W×H like every other message (newcomer finding 27 noted the (H, W, C) odd one out)
+    with pytest.raises(ImageError, match=r"test image is 5×4 pixels; the reference is 4×4$"):
         fpsnr.score(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5, 3), np.uint8), [Region((1, 1), 1.0)])
+    with pytest.raises(ImageError, match=r"6×4 pixels; the reference is 4×6; one is the other turned by 90°"):
+        fpsnr.score(np.zeros((6, 4, 3), np.uint8), np.zeros((4, 6, 3), np.uint8), [Region((1, 1), 1.0)])
 
 
 def test_dtype_mismatch():

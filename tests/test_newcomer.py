@@ -226,3 +226,45 @@ def test_suggestions_keep_a_radius_from_the_border():
         assert min(x, y, 359 - x, 239 - y) >= radius - 1e-9
     tiny = suggest_regions(np.arange(400, dtype=np.uint8).reshape(20, 20) % 7 * 30)  # no room for the margin
     assert tiny.regions  # falls back to the faded map, still proposes
+
+
+def _jpeg_with_orientation(pixels, orientation, path):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(pixels).save(path, quality=95, exif=exif.tobytes())
+
+
+def test_exif_orientation_matches_pillow_for_all_eight(tmp_path, rng):
+    """Finding 14: EXIF orientation was never applied; `orient` is checked against Pillow's exif_transpose."""
+    from PIL import Image, ImageOps
+
+    from fpsnr.images import read_image
+
+    pixels = rng.integers(0, 256, (12, 20, 3), dtype=np.uint8)
+    for orientation in range(1, 9):
+        path = tmp_path / f"o{orientation}.jpg"
+        _jpeg_with_orientation(pixels, orientation, path)
+        want = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+        got = read_image(path, exif=True)
+        assert got.shape == want.shape, orientation
+        assert np.abs(got.astype(int) - want.astype(int)).max() <= 1, orientation  # same JPEG decode
+        assert read_image(path).shape == (12, 20, 3)  # as stored without --exif apply
+
+
+def test_a_turned_pair_mentions_exif_and_exif_apply_scores_it(tmp_path, rng):
+    """Finding 14: a phone photo's test image stored turned failed with a bare shape error."""
+    yy, xx = np.mgrid[0:40, 0:60]
+    upright = np.stack([xx * 4, yy * 6, (xx + yy) * 2], 2).astype(np.uint8)  # smooth: JPEG keeps it
+    write_image(tmp_path / "ref.png", upright)
+    stored = np.rot90(upright, 1)  # stored turned; orientation 6 says: turn 90° clockwise to view
+    _jpeg_with_orientation(np.ascontiguousarray(stored), 6, tmp_path / "test.jpg")
+    args = ["score", str(tmp_path / "ref.png"), str(tmp_path / "test.jpg"), "--format", "json"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1 and "turned by 90°" in res.stderr and "--exif apply" in res.stderr
+    ok = CliRunner().invoke(cli, [*args, "--exif", "apply"])
+    assert ok.exit_code == 0, ok.output
+    import json
+
+    assert json.loads(ok.stdout)["psnr"] > 35  # the same picture once upright (JPEG q95)

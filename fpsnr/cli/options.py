@@ -14,6 +14,7 @@ from fpsnr.options import (
     ALPHA_MODES,
     CHANNELS,
     DEFAULT_FP,
+    EXIF_MODES,
     MISSING_REGIONS,
     SWEEP_FPS,
     BatchOptions,
@@ -141,7 +142,13 @@ def radius_options(func: F) -> F:
     return viewing_distance_option(foveal_angle_option(func))
 
 
-_SCORE_FIELDS = ("fps", "channel", "max_db", "data_range", "alpha", "viewing_distance", "foveal_angle")
+_SCORE_FIELDS = (
+    "fps", "channel", "max_db", "data_range", "alpha", "viewing_distance", "foveal_angle", "exif",
+)  # fmt: skip
+exif_option = click.option(
+    "--exif", type=click.Choice(EXIF_MODES), default="keep", show_default=True,
+    help="keep: pixels as stored; apply: turned upright by each file's EXIF orientation tag.",
+)  # fmt: skip
 
 
 def score_options(*, batch: bool = False) -> Callable[[F], F]:
@@ -167,7 +174,8 @@ def score_options(*, batch: bool = False) -> Callable[[F], F]:
             return func(*args, options=options, **kwargs)
 
         decorated: Any = radius_options(wrapper)
-        for option in (alpha_option, data_range_option, max_db_option, channel_option, fp_option):
+        chosen = (exif_option, alpha_option, data_range_option, max_db_option, channel_option, fp_option)
+        for option in chosen:
             decorated = option(decorated)
         if batch:
             decorated = missing_regions_option(decorated)

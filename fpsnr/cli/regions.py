@@ -102,12 +102,12 @@ def show_command(
         from fpsnr.images import read_pair
         from fpsnr.metrics import score_pair
 
-        ref_image, test_image = read_pair(image, test)
+        ref_image, test_image = read_pair(image, test, exif=options.exif == "apply")
         regions = load_regions(regions_path, image=regions_image or image.name)
         scores = score_pair(ref_image, test_image, regions, options, ref=str(image), test=str(test))
         write_overlay(out, ref_image, test_image, scores[0])
         return
-    pixels = read_image(image)
+    pixels = read_image(image, exif=options.exif == "apply")
     regions = load_regions(regions_path, image=regions_image or image.name)
     discs = regions.resolve(
         pixels.shape[1], pixels.shape[0], viewing_distance=viewing_distance, foveal_angle=foveal_angle

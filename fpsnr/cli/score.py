@@ -49,7 +49,8 @@ def score_command(
     Example:
       fpsnr score kodim23.png kodim23-q30.jpg --regions kodak --fp 0,0.5
     """
-    ref_image, test_image = read_pair(ref, test)  # a missing image is said before a regions mismatch
+    # the images first: a missing file is said before a regions mismatch
+    ref_image, test_image = read_pair(ref, test, exif=options.exif == "apply")
     warn_data_range(options.data_range, ref_image, ref)
     regions = regions_for(regions_path, regions_image or ref.name, ref_image, options)
     scores = score_pair(ref_image, test_image, regions, options, ref=str(ref), test=str(test))
