@@ -33,7 +33,6 @@ __all__ = [
     "drop_alpha",
     "exif_orientation",
     "find_images",
-    "image_size",
     "luma",
     "orient",
     "peak_value",
@@ -115,16 +114,6 @@ def _read_bytes(p: Path) -> bytes:
     return data
 
 
-def image_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
-    """(width, height) of an image file read from its header only; None if unknown."""
-    try:
-        with Path(path).open("rb") as handle:
-            head = handle.read(1 << 16)
-    except OSError:
-        return None
-    return _header_size(head)
-
-
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -183,10 +172,20 @@ def read_image(path: str | os.PathLike[str], *, exif: bool = False) -> npt.NDArr
         more pixels than the budget.
     """
     p = Path(path)
+    data, size = _load(p)
+    return _decode(p, data, size, exif=exif)
+
+
+def _load(p: Path) -> tuple[bytes, tuple[int, int] | None]:
+    """The file's bytes (bounded) and the (width, height) its header claims, if known."""
     data = _read_bytes(p)
     if not data:
         raise ImageReadError(f"{p}: file is empty, expected an image")
-    size = _header_size(data)
+    return data, _header_size(data)
+
+
+def _decode(p: Path, data: bytes, size: tuple[int, int] | None, *, exif: bool) -> npt.NDArray[np.generic]:
+    """Pixels of an encoded image, the header's size checked against the budget first."""
     if size is not None:
         refusal = check_pixels(str(p), *size)
         if refusal is not None:
@@ -225,13 +224,13 @@ def read_pair(
     either image, which matters when one of them is huge. With ``exif=True`` both are
     turned upright by their EXIF orientation (then sizes are compared after decoding).
     """
-    if not exif:
-        ref_size, test_size = image_size(ref), image_size(test)
-        if ref_size is not None and test_size is not None and ref_size != test_size:
-            (rw, rh), (tw, th) = ref_size, test_size
-            hint = _turned(ref_size, test_size)
-            raise ImageError(f"test image is {tw}×{th} pixels; the reference is {rw}×{rh}{hint}")
-    return read_image(ref, exif=exif), read_image(test, exif=exif)
+    p_ref, p_test = Path(ref), Path(test)
+    (ref_data, ref_size), (test_data, test_size) = _load(p_ref), _load(p_test)  # each file read once
+    if not exif and ref_size is not None and test_size is not None and ref_size != test_size:
+        (rw, rh), (tw, th) = ref_size, test_size
+        hint = _turned(ref_size, test_size)
+        raise ImageError(f"test image is {tw}×{th} pixels; the reference is {rw}×{rh}{hint}")
+    return _decode(p_ref, ref_data, ref_size, exif=exif), _decode(p_test, test_data, test_size, exif=exif)
 
 
 def _turned(ref_size: tuple[int, int], test_size: tuple[int, int]) -> str:

@@ -508,14 +508,13 @@ class BatchSinks:
             for row in previous:
                 by_pair.setdefault((row["label"], row["ref"]), set()).add(row["fp"])
             self.done = {key for key, got in by_pair.items() if wanted <= got}
+            failed = {(r["label"], r["ref"]) for r in previous if r["error"]}
             if self.regions is not None:
                 region_rows = self.regions.previous_rows()
                 # A pair is done only when its region rows came through too (or it failed: none).
                 with_regions = {(r["label"], r["ref"]) for r in region_rows}
-                errors = {(r["label"], r["ref"]) for r in previous if r["error"]}
-                self.done = {key for key in self.done if key in with_regions or key in errors}
+                self.done = {key for key in self.done if key in with_regions or key in failed}
             if retry_errors:
-                failed = {(r["label"], r["ref"]) for r in previous if r["error"]}
                 self.retried = len(self.done & failed)
                 self.done -= failed
             if self.regions is not None:

@@ -29,7 +29,24 @@ path_arg = functools.partial(click.Path, readable=False)
 one line from the command), not bad usage (exit 2 with a usage block)."""
 
 
-class FpList(click.ParamType):  # type: ignore[type-arg]
+class _CommaList(click.ParamType):  # type: ignore[type-arg]
+    """A comma-separated list of ``cast`` values; a bad item is a usage error naming ``kind``."""
+
+    cast: Any = float
+    kind = "numbers"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[Any, ...]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return tuple(self.cast(v.strip()) for v in str(value).split(","))
+        except ValueError:
+            self.fail(f"{value!r} is not a comma-separated list of {self.kind}", param, ctx)
+
+
+class FpList(_CommaList):
     """A comma-separated list of foveal factors, e.g. ``0,0.1,0.2,0.3,0.4,0.5``.
 
     Non-numbers are a usage error; numbers outside [0, 1] are checked by the library
@@ -40,33 +57,19 @@ class FpList(click.ParamType):  # type: ignore[type-arg]
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[float, ...]:
-        if isinstance(value, tuple):
-            return value
-        items = [v.strip() for v in str(value).split(",")]
-        try:
-            fps = tuple(float(v) for v in items)
-        except ValueError:
-            self.fail(f"{value!r} is not a comma-separated list of numbers", param, ctx)
+    ) -> tuple[Any, ...]:
+        fps = super().convert(value, param, ctx)
         if any(math.isnan(v) for v in fps):
             self.fail(f"{value!r} holds NaN", param, ctx)
         return fps
 
 
-class IntList(click.ParamType):  # type: ignore[type-arg]
+class IntList(_CommaList):
     """Whole numbers, comma-separated (``30,50``); with ``multiple=True`` repeats add up."""
 
     name = "N[,N...]"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[int, ...]:
-        if isinstance(value, tuple):
-            return value
-        try:
-            return tuple(int(v.strip()) for v in str(value).split(",") if v.strip())
-        except ValueError:
-            self.fail(f"{value!r} is not a comma-separated list of whole numbers", param, ctx)
+    cast = int
+    kind = "whole numbers"
 
 
 def translate_errors(func: F) -> F:

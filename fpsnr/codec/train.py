@@ -144,7 +144,7 @@ class CropSource:
                 crop = crop.flip(-1)
             crops.append(crop)
             if self.discs:
-                regions.append(crop_discs(self.discs[k], x, y, self.patch, flip))
+                regions.append(crop_discs(self.discs[k], x, y, self.patch, flip=flip))
         return torch.stack(crops).to(torch.float32) / 255.0, (regions if self.discs else None)
 
 
@@ -160,22 +160,26 @@ def _image_discs(img: npt.NDArray[np.generic], path: Path, regions: Any) -> torc
     return torch.tensor([[d.x, d.y, d.radius] for d in discs], dtype=torch.float64)
 
 
-def crop_discs(discs: torch.Tensor, x: int, y: int, patch: int, flip: bool) -> list[Any]:
-    """An image's discs in the pixels of the crop at (x, y), mirrored if the crop was."""
+def crop_discs(
+    discs: torch.Tensor, x: int, y: int, height: int, width: int | None = None, flip: bool = False
+) -> list[Any]:
+    """An image's discs in the pixels of the ``height`` × ``width`` crop at (x, y).
+
+    Mirrored if the crop was; ``width`` defaults to ``height``. Discs left without a pixel
+    are dropped; a crop left with none gets one default-radius region at its centre.
+    """
     from fpsnr.regions import Disc, default_radius, disc_has_pixel
 
+    width = height if width is None else width
     out = []
     for n, (cx, cy, r) in enumerate(discs.tolist(), start=1):
         cx, cy = cx - x, cy - y
         if flip:
-            cx = (patch - 1) - cx
+            cx = (width - 1) - cx
         disc = Disc(cx, cy, r, f"region-{n}")
-        if disc_has_pixel(disc, patch, patch):
+        if disc_has_pixel(disc, height, width):
             out.append(disc)
-    if not out:
-        centre = (patch - 1) / 2
-        out.append(Disc(centre, centre, default_radius(patch, patch), "center"))
-    return out
+    return out or [Disc((width - 1) / 2, (height - 1) / 2, default_radius(width, height), "center")]
 
 
 def _rd_loss(
@@ -254,7 +258,8 @@ def _validate(model: Any, images: list[torch.Tensor], cfg: TrainConfig,
             mse = float(F.mse_loss(x_hat, x))
             psnrs.append(10 * math.log10(1 / mse) if mse > 0 else math.inf)
             if foveal is not None and regions is not None:
-                foveal.update(x_hat.double(), x.double(), [_clip(regions[n], x)])
+                # the frame cut to a multiple of 64 is the crop at (0, 0) of that size
+                foveal.update(x_hat.double(), x.double(), [crop_discs(regions[n], 0, 0, *x.shape[-2:])])
     model.train()
     row = {
         "val_loss": float(np.mean(losses)),
@@ -265,16 +270,6 @@ def _validate(model: Any, images: list[torch.Tensor], cfg: TrainConfig,
         means = foveal.compute()
         row.update(val_mean_fpsnr=means["mean_fpsnr"], val_m_fpsnr=means["m_fpsnr"])
     return row
-
-
-def _clip(discs: torch.Tensor, x: torch.Tensor) -> list[Any]:
-    """The discs that keep a pixel in the validation frame cut to a multiple of 64."""
-    from fpsnr.regions import Disc, default_radius, disc_has_pixel
-
-    h, w = x.shape[-2:]
-    out = [Disc(cx, cy, r, f"region-{n}") for n, (cx, cy, r) in enumerate(discs.tolist(), start=1)]
-    out = [d for d in out if disc_has_pixel(d, h, w)]
-    return out or [Disc((w - 1) / 2, (h - 1) / 2, default_radius(w, h), "center")]
 
 
 def _distributed() -> tuple[int, int]:

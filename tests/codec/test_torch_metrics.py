@@ -169,10 +169,10 @@ def test_a_crops_regions_are_the_images_regions_cropped(rng, flip):
     if flip:
         want = want[:, ::-1]
     got = np.zeros((patch, patch), bool)
-    for d in crop_discs(discs, x0, y0, patch, flip):
+    for d in crop_discs(discs, x0, y0, patch, flip=flip):
         got |= fpsnr.disc_mask((patch, patch), (d.x, d.y), d.radius)
     assert np.array_equal(got, want)
-    empty = crop_discs(torch.tensor([[500.0, 500.0, 3.0]], dtype=torch.float64), 0, 0, patch, flip)
+    empty = crop_discs(torch.tensor([[500.0, 500.0, 3.0]], dtype=torch.float64), 0, 0, patch, flip=flip)
     assert [d.label for d in empty] == ["center"]  # nothing left in the crop: the single-focus fallback
 
 
