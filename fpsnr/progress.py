@@ -44,8 +44,9 @@ class ProgressBar:
     On a terminal: a tqdm bar, created on the first call. Elsewhere (``stream`` not a
     terminal): a line such as ``scoring: 40/96 pairs (41 %), 12.3 pairs/s`` each time
     another tenth of ``total`` is done (every ``log_every`` items when the total is
-    unknown) or a minute has passed, and one at the end. Use it as a context manager so
-    the bar is closed however the work ends; :meth:`postfix` adds a few numbers.
+    unknown, every ``every`` items when that is given) or a minute has passed, and one
+    at the end. Use it as a context manager so the bar is closed however the work ends;
+    :meth:`postfix` adds a few numbers.
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class ProgressBar:
         *,
         stream: TextIO | None = None,
         log_every: int = 100,
+        every: int | None = None,
         **tqdm_options: Any,
     ) -> None:
         self.desc = desc
@@ -62,6 +64,7 @@ class ProgressBar:
         self.options = tqdm_options
         self.stream = stream
         self.log_every = log_every
+        self.every = every
         self._bar: Any = None
         self._done = 0
         self._total: int | None = None
@@ -104,6 +107,8 @@ class ProgressBar:
         self._done = done
 
     def _step(self) -> int:
+        if self.every is not None:
+            return self.every
         return max(1, self._total // 10) if self._total else self.log_every
 
     def _line(self, done: int) -> None:

@@ -3,24 +3,51 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from fpsnr.cli.codec.common import codec_modules, device_option, weights_file
-from fpsnr.cli.options import path_arg, translate_errors
+from fpsnr.cli.options import _CommaList, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.progress import ProgressBar
+
+
+class ModelList(_CommaList):
+    """Model names, comma-separated; an unknown one is a usage error listing the models."""
+
+    name = "MODEL[,MODEL...]"
+    cast = str
+    kind = "model names"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[Any, ...]:
+        names = super().convert(value, param, ctx)
+        unknown = [n for n in names if n not in MODEL_NAMES]
+        if unknown:
+            self.fail(f"unknown model {unknown[0]!r}; choose from {', '.join(MODEL_NAMES)}", param, ctx)
+        return names
+
+
+class LambdaList(_CommaList):
+    """λ values, comma-separated (``0.0035,0.0067,0.013``)."""
+
+    name = "λ[,λ...]"
+    kind = "numbers"
 
 
 @click.command("train")
 @click.option(
     "--data", type=path_arg(file_okay=False, path_type=Path), help="Training images."
 )
-@click.option("--model", type=click.Choice(MODEL_NAMES), default=MODEL_NAMES[0], show_default=True,
-              help="Architecture to train.")  # fmt: skip
-@click.option("--lmbda", type=float, help="λ of L = λ·D + R (CompressAI MSE scale: 0.0018…0.18).")
+@click.option("--model", type=ModelList(), default=MODEL_NAMES[0], show_default=True,
+              help=f"Architecture(s) to train, comma-separated: {', '.join(MODEL_NAMES)}.")
+@click.option("--lmbda", type=LambdaList(),
+              help="λ of L = λ·D + R (CompressAI MSE scale: 0.0018…0.18); several, comma-separated, "
+                   "train together on the same crops, one run folder each under --out.")  # fmt: skip
 @click.option(
     "--distortion", type=click.Choice(["mse", "ms-ssim", "foveal-mse"]), default="mse", show_default=True,
     help="foveal-mse: the M-FPSNR weighting of region and periphery MSEs (fpsnr.torch.FovealMSELoss).",
@@ -31,7 +58,8 @@ from fpsnr.progress import ProgressBar
               help="foveal-mse: regions of the photos (folder or file, by stem) [suggested per photo].")
 @click.option("--val-regions", type=path_arg(path_type=Path), default=None,
               help="Regions of the --val images: log val mean F_PSNR and M-FPSNR too.")  # fmt: skip
-@click.option("--out", "out", type=path_arg(file_okay=False, path_type=Path), help="Run directory (new).")
+@click.option("--out", "out", type=path_arg(file_okay=False, path_type=Path),
+              help="Run directory (new); for several runs the folder of their <model>-<λ> run directories.")
 @click.option("--resume", "resume_dir", type=path_arg(file_okay=False, path_type=Path),
               help="Continue the run in this directory exactly where it stopped.")  # fmt: skip
 @click.option(
@@ -62,12 +90,19 @@ from fpsnr.progress import ProgressBar
               help="Seed of the crops and the init.")  # fmt: skip
 @click.option("--max-bad-steps", type=click.IntRange(min=1), default=20, show_default=True,
               help="Stop after this many non-finite losses in a row.")  # fmt: skip
+@click.option("--compile/--no-compile", "compile_", default=False, show_default=True,
+              help="torch.compile the network (GPU: fused kernels; the first steps compile).")
+@click.option("--cuda-graphs/--no-cuda-graphs", default=None,
+              help="Replay the whole step as CUDA graphs after 3 warm-up steps [on for --distortion mse "
+                   "on a CUDA device, outside torchrun].")  # fmt: skip
+@click.option("--amp", type=click.Choice(["off", "bf16"]), default="off", show_default=True,
+              help="bf16: convolutions in bfloat16; GDN, likelihoods and the loss stay float32.")
 @device_option
 @translate_errors
 def train_command(
     data: Path | None,
-    model: str,
-    lmbda: float | None,
+    model: tuple[str, ...],
+    lmbda: tuple[float, ...] | None,
     distortion: str,
     fp: float,
     train_regions: Path | None,
@@ -89,6 +124,9 @@ def train_command(
     log_every: int,
     seed: int,
     max_bad_steps: int,
+    compile_: bool,
+    cuda_graphs: bool | None,
+    amp: str,
     device: str,
 ) -> None:
     """Train a codec: random crops in memory, Adam + aux Adam, checkpoints, CSV log.
@@ -104,17 +142,19 @@ def train_command(
           --val-regions kodak --out runs/q4-foveal --max-steps 2000
     """
     codec_modules()
-    from fpsnr.codec.train import TrainConfig, resume_config, train
+    from fpsnr.codec.train import TrainConfig, graphs_fit, group_name, resume_configs, train_many, write_group
 
+    ctx = click.get_current_context()
     if resume_dir is not None:
-        cfg = resume_config(resume_dir, max_steps=max_steps, max_minutes=max_minutes)
-        _refuse_changed_settings(click.get_current_context(), cfg, resume_dir)
+        cfgs = resume_configs(resume_dir, max_steps=max_steps, max_minutes=max_minutes)
+        _refuse_changed_settings(ctx, cfgs, resume_dir)
+        cfgs = [_execution(ctx, c, compile_=compile_, cuda_graphs=cuda_graphs, device=device) for c in cfgs]
     else:
         missing = [name for name, v in (("--data", data), ("--lmbda", lmbda), ("--out", out)) if v is None]
         if missing or data is None or lmbda is None or out is None:
             raise click.UsageError(f"a new run needs {', '.join(missing)} (or --resume RUN_DIR)")
-        cfg = TrainConfig(
-            data=str(data), model=model, lmbda=lmbda, out=str(out), distortion=distortion, n=n_channels,
+        base = TrainConfig(
+            data=str(data), model=model[0], lmbda=lmbda[0], out=str(out), distortion=distortion, n=n_channels,
             m=m_channels, batch_size=batch_size, patch=patch, lr=lr, clip=clip, max_steps=max_steps,
             max_minutes=max_minutes,
             init=str(weights_file(init)) if init else None, val=str(val) if val else None,
@@ -122,19 +162,54 @@ def train_command(
             device=device, max_bad_steps=max_bad_steps, fp=fp,
             train_regions=str(train_regions) if train_regions else None,
             val_regions=str(val_regions) if val_regions else None,
+            compile=compile_, amp=amp,
+            cuda_graphs=graphs_fit(device, distortion) if cuda_graphs is None else cuda_graphs,
         )  # fmt: skip
         if val_regions is not None and val is None:
             raise click.UsageError("--val-regions needs --val")
-    with ProgressBar(f"train {cfg.model} λ={cfg.lmbda:g}", "step") as bar:
+        cfgs = [replace(base, model=m, lmbda=v) for m in dict.fromkeys(model) for v in dict.fromkeys(lmbda)]
+        if len(cfgs) > 1:
+            cfgs = [replace(c, out=str(out / group_name(c))) for c in cfgs]
+            write_group(out, cfgs)
+    several = len(cfgs) > 1
+    title = f"train {cfgs[0].model} λ={cfgs[0].lmbda:g}" if not several else f"train {len(cfgs)} runs"
+    rank = int(os.environ.get("RANK", "0"))
+    with ProgressBar(title, "step", every=cfgs[0].log_every) as bar:
 
         def show(row: dict[str, Any]) -> None:
-            bar.postfix(loss=f"{row['loss']:.3f}", bpp=f"{row['bpp']:.3f}", psnr=f"{row['psnr']:.2f}")
+            where = {"run": Path(row["run"]).name} if several else {}
+            numbers = {"loss": f"{row['loss']:.3f}", "bpp": f"{row['bpp']:.3f}", "psnr": f"{row['psnr']:.2f}"}
+            bar.postfix(**where, **numbers)
 
-        summary = train(cfg, resume=resume_dir is not None, progress=bar, on_log=show)
-    if int(os.environ.get("RANK", "0")) != 0:
+        def warn(message: str) -> None:
+            if rank == 0:
+                click.echo(f"warning: {message}", err=True)
+
+        resume = resume_dir is not None
+        summaries = train_many(cfgs, resume=resume, progress=bar, on_log=show, on_warning=warn)
+    if rank != 0:
         return  # under torchrun only rank 0 writes the run, and only it says so
-    shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
-    click.echo(f"done: {shown}; weights in {Path(cfg.out) / 'last.safetensors'}", err=True)
+    for cfg, summary in zip(cfgs, summaries, strict=True):
+        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
+        click.echo(f"done: {shown}; weights in {Path(cfg.out) / 'last.safetensors'}", err=True)
+
+
+def _execution(ctx: click.Context, cfg: Any, **given: Any) -> Any:
+    """A resumed run with the execution options given now (they change speed, not the run).
+
+    A new --device without --cuda-graphs/--no-cuda-graphs takes that option's default for it.
+    """
+    from fpsnr.codec.train import graphs_fit
+
+    names = {"compile_": "compile", "cuda_graphs": "cuda_graphs", "device": "device"}
+    changes = {}
+    for option, value in given.items():
+        source = ctx.get_parameter_source(option)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            changes[names[option]] = value
+    if "device" in changes and "cuda_graphs" not in changes:
+        changes["cuda_graphs"] = graphs_fit(changes["device"], cfg.distortion)
+    return replace(cfg, **changes)
 
 
 # option name → TrainConfig field, for the settings a resumed run keeps
@@ -143,11 +218,12 @@ _RUN_SETTINGS = {
     "train_regions": "train_regions", "val_regions": "val_regions", "init": "init",
     "batch_size": "batch_size", "patch": "patch", "lr": "lr", "clip": "clip", "n_channels": "n",
     "m_channels": "m", "val": "val", "val_every": "val_every", "checkpoint_every": "checkpoint_every",
-    "log_every": "log_every", "seed": "seed", "max_bad_steps": "max_bad_steps",
+    "log_every": "log_every", "seed": "seed", "max_bad_steps": "max_bad_steps", "amp": "amp",
 }  # fmt: skip
+_LISTS = ("model", "lmbda")  # options that list one value per run
 
 
-def _refuse_changed_settings(ctx: click.Context, cfg: Any, run: Path) -> None:
+def _refuse_changed_settings(ctx: click.Context, cfgs: list[Any], run: Path) -> None:
     """A resumed run keeps its settings: an option given now that differs is refused, as batch does."""
     changed = []
     for name, field in _RUN_SETTINGS.items():
@@ -156,11 +232,23 @@ def _refuse_changed_settings(ctx: click.Context, cfg: Any, run: Path) -> None:
             continue
         given = ctx.params[name]
         given = str(given) if isinstance(given, Path) else given
-        if given != getattr(cfg, field):
+        had: Any = getattr(cfgs[0], field)
+        if name in _LISTS:
+            had = tuple(dict.fromkeys(getattr(c, field) for c in cfgs))
+            given = tuple(dict.fromkeys(given))
+        if given != had:
             option = next(o for o in ctx.command.params if o.name == name).opts[0]  # type: ignore[union-attr]
-            changed.append(f"{option} {given} (the run has {getattr(cfg, field)})")
+            changed.append(f"{option} {_shown(given)} (the run has {_shown(had)})")
     if changed:
         raise click.ClickException(
             f"{run} keeps the settings it started with; refused: {'; '.join(changed)}. Only --max-steps, "
-            "--max-minutes and --device may change on --resume; start a new run (--out) to change the others"
+            "--max-minutes, --device, --compile and --cuda-graphs may change on --resume; start a new run "
+            "(--out) to change the others"
         )
+
+
+def _shown(value: Any) -> str:
+    """A setting as the command line writes it (lists comma-separated)."""
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return str(value)
