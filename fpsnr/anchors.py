@@ -104,6 +104,10 @@ class AnchorCodec:
     def points(self) -> list[RatePoint]:
         return [RatePoint(self.anchor.name, f"q{q}", q) for q in self.qualities]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Sent to a worker process by name (the coding functions are closures)."""
+        return _anchor_codec, (self.anchor.name, self.qualities)
+
     def check(self, reference: npt.NDArray[np.generic], image: str) -> None:
         if reference.dtype != np.uint8 or reference.ndim != 3 or reference.shape[2] != 3:
             raise FpsnrError(
@@ -116,6 +120,10 @@ class AnchorCodec:
         except (FpsnrError, cv2.error, OSError, ValueError) as err:
             raise FpsnrError(f"{type(err).__name__}: {err}") from err
         return Coded(nbytes=len(data), encode_seconds=enc, decoded=decoded, decode_seconds=dec)
+
+
+def _anchor_codec(name: str, qualities: tuple[int, ...]) -> AnchorCodec:
+    return AnchorCodec(ANCHORS[name], qualities)
 
 
 def anchor_codecs(

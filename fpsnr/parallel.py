@@ -32,6 +32,9 @@ __all__ = ["map_dask", "map_local"]
 Task = TypeVar("Task")
 Options = TypeVar("Options")
 
+CONNECT_TIMEOUT = "10s"
+"""How long ``--scheduler`` waits for the scheduler to answer."""
+
 LOST = "the worker process died while running this task (killed, or out of memory)"
 """What ``on_lost`` is told when a task kills its worker even when run alone."""
 
@@ -171,10 +174,10 @@ def map_dask(
         from distributed import Client, as_completed
     except ImportError as err:
         raise ParameterError(
-            "--scheduler needs Dask distributed; install it with: pip install 'fpsnr[dist]'"
+            "--scheduler needs Dask distributed: pip install -e '.[dist]' in the fpsnr checkout"
         ) from err
     try:
-        client = Client(scheduler, timeout="10s", set_as_default=False)  # type: ignore[no-untyped-call]
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as err:
         raise ParameterError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
     try:

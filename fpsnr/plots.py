@@ -120,9 +120,13 @@ def plot_rd(
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set_xlabel("bits per pixel")
-    ax.set_ylabel(label if metric == "ms_ssim" else f"{label} (dB)")
+    fp_text = column.removeprefix("m_fpsnr_fp") if column.startswith("m_fpsnr_fp") else None
+    if metric == "ms_ssim":
+        ax.set_ylabel(label)
+    else:
+        ax.set_ylabel(f"M-FPSNR (dB), Fp = {fp_text}" if fp_text else f"{label} (dB)")
     images = good["image"].nunique()
-    ax.set_title(title or f"{label} against rate, mean over {images} image(s)")
+    ax.set_title(title or f"{label} against rate, mean over {images} image{'' if images == 1 else 's'}")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()

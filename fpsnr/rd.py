@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,6 +49,7 @@ __all__ = [
     "read_rd_csvs",
     "run_rd",
     "write_rd_csv",
+    "write_rd_run",
 ]
 
 DEFAULT_FPS = SWEEP_FPS
@@ -126,11 +127,13 @@ def rd_row(
     fps: Sequence[float],
     error: str | None = None,
     options: ScoreOptions | None = None,
+    with_ms_ssim: bool = True,
 ) -> dict[str, Any]:
     """One RD CSV row; the metrics come from :func:`fpsnr.score_pair` and :func:`ms_ssim`.
 
     ``options`` scores the pair (default: the default settings at the Fp of ``fps``);
-    its Fp list must be ``fps``, the M-FPSNR columns of the file.
+    its Fp list must be ``fps``, the M-FPSNR columns of the file. ``with_ms_ssim=False``
+    leaves the MS-SSIM cell empty (it is the slowest number of the row).
     """
     opts = options or ScoreOptions(fps=tuple(fps))
     if tuple(opts.fps) != tuple(float(fp) for fp in fps):
@@ -151,7 +154,7 @@ def rd_row(
                 psnr=scores[0].psnr,
                 mean_fpsnr=scores[0].mean_fpsnr,
                 periphery_psnr=scores[0].periphery_psnr,
-                ms_ssim=ms_ssim(reference, decoded),
+                ms_ssim=ms_ssim(reference, decoded) if with_ms_ssim else None,
                 encode_seconds=encode_seconds,
                 decode_seconds=decode_seconds,
             )
@@ -171,6 +174,88 @@ def failed_row(point: RatePoint, image: str, message: str, fps: Sequence[float])
     return row
 
 
+RDKey = tuple[str, str, str]
+"""(codec, rate point, image): one row of an RD table."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every image's task shares (sent to each worker once per chunk)."""
+
+    index: RegionIndex
+    codecs: tuple[RDCodec, ...]
+    options: BatchOptions
+    ms_ssim: bool
+
+
+_ImageTask = tuple[str, tuple[tuple[int, tuple[RatePoint, ...]], ...]]
+"""An image and, per codec (its position in the job), the rate points still to do."""
+
+
+def _image_rows(task: _ImageTask, job: _Job) -> Iterator[dict[str, Any]]:
+    """The RD rows of one image, point by point."""
+    image, todo = task
+    fps = job.options.fps
+    try:
+        reference = read_image(Path(image))
+        regions: Regions | None = regions_for_image(job.index, Path(image), reference, job.options)
+    except FpsnrError as err:
+        for _, points in todo:
+            for point in points:
+                yield failed_row(point, image, str(err), fps)
+        return
+    for position, points in todo:
+        codec = job.codecs[position]
+        try:
+            codec.check(reference, image)
+        except FpsnrError as err:
+            for point in points:
+                yield failed_row(point, image, str(err), fps)
+            continue
+        for point in points:
+            coded: Coded | None = None
+            error = None
+            try:
+                coded = codec.code(reference, point, image)
+            except FpsnrError as err:
+                error = str(err)
+            yield rd_row(
+                codec=point.codec,
+                rate_point=point.rate_point,
+                quality=point.quality,
+                image=image,
+                reference=reference,
+                decoded=None if coded is None else coded.decoded,
+                nbytes=0 if coded is None else coded.nbytes,
+                encode_seconds=0.0 if coded is None else coded.encode_seconds,
+                decode_seconds=0.0 if coded is None else coded.decode_seconds,
+                regions=regions,
+                fps=fps,
+                error=error,
+                options=job.options,
+                with_ms_ssim=job.ms_ssim,
+            )
+
+
+def _numbered_image_rows(task: tuple[int, _ImageTask], job: _Job) -> tuple[int, list[dict[str, Any]]]:
+    """One image's rows in a worker process, with the task's number (to restore the order)."""
+    number, image_task = task
+    return number, list(_image_rows(image_task, job))
+
+
+def _in_order(
+    results: Iterable[tuple[int, list[dict[str, Any]]]],
+) -> Iterator[list[dict[str, Any]]]:
+    """Results that arrive in completion order, given back in task order."""
+    waiting: dict[int, list[dict[str, Any]]] = {}
+    following = 0
+    for number, rows in results:
+        waiting[number] = rows
+        while following in waiting:
+            yield waiting.pop(following)
+            following += 1
+
+
 def run_rd(
     data_dir: str | os.PathLike[str],
     index: RegionIndex,
@@ -178,70 +263,60 @@ def run_rd(
     options: BatchOptions,
     *,
     progress: ProgressCallback | None = None,
+    skip: Collection[RDKey] = frozenset(),
+    workers: int = 1,
+    with_ms_ssim: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """RD rows of every image under ``data_dir`` × codec × rate point, as they are made.
 
     Images are taken in the order of their relative paths; for each, every codec's
-    points in order. Regions come from ``index`` (keyed by file stem) or, for an image
-    without, from ``options.missing_regions``. ``progress(done, total)`` counts codings.
+    points in order — also with ``workers`` > 1 processes (each codes whole images; the
+    rows are given back in that order). Regions come from ``index`` (keyed by file
+    stem) or, for an image without, from ``options.missing_regions``. Rows whose
+    (codec, rate point, image) is in ``skip`` are not made (a resumed run has them);
+    ``with_ms_ssim=False`` leaves the MS-SSIM column empty. ``progress(done, total)``
+    counts codings.
     """
     images = find_images(data_dir)
     if not images:
         raise ParameterError(f"{data_dir}: no images found")
     paths = [path for _, found in sorted(images.items()) for path in found]
-    plan = [(codec, codec.points()) for codec in codecs]
-    total = len(paths) * sum(len(points) for _, points in plan)
+    plan = [codec.points() for codec in codecs]
+    tasks: list[_ImageTask] = []
+    for path in paths:
+        image = str(path)
+        todo = tuple(
+            (n, kept) for n, points in enumerate(plan)
+            if (kept := tuple(p for p in points if (p.codec, p.rate_point, image) not in skip))
+        )  # fmt: skip
+        if todo:
+            tasks.append((image, todo))
+    total = sum(len(points) for _, todo in tasks for _, points in todo)
+    job = _Job(index, tuple(codecs), options, with_ms_ssim)
     done = 0
     if progress is not None:
         progress(done, total)
-    for path in paths:
-        image = str(path)
-        try:
-            reference = read_image(path)
-            regions: Regions | None = regions_for_image(index, path, reference, options)
-        except FpsnrError as err:
-            for _, points in plan:
-                for point in points:
-                    yield failed_row(point, image, str(err), options.fps)
-            done += sum(len(points) for _, points in plan)
-            if progress is not None:
-                progress(done, total)
-            continue
-        for codec, points in plan:
-            try:
-                codec.check(reference, image)
-            except FpsnrError as err:
-                for point in points:
-                    yield failed_row(point, image, str(err), options.fps)
-                done += len(points)
-                if progress is not None:
-                    progress(done, total)
-                continue
-            for point in points:
-                coded: Coded | None = None
-                error = None
-                try:
-                    coded = codec.code(reference, point, image)
-                except FpsnrError as err:
-                    error = str(err)
-                yield rd_row(
-                    codec=point.codec,
-                    rate_point=point.rate_point,
-                    quality=point.quality,
-                    image=image,
-                    reference=reference,
-                    decoded=None if coded is None else coded.decoded,
-                    nbytes=0 if coded is None else coded.nbytes,
-                    encode_seconds=0.0 if coded is None else coded.encode_seconds,
-                    decode_seconds=0.0 if coded is None else coded.decode_seconds,
-                    regions=regions,
-                    fps=options.fps,
-                    error=error,
-                    options=options,
-                )
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            for row in _image_rows(task, job):
+                yield row
                 done += 1
                 if progress is not None:
                     progress(done, total)
+        return
+    from fpsnr.parallel import map_local
+
+    def lost(task: tuple[int, _ImageTask], why: str) -> tuple[int, list[dict[str, Any]]]:
+        number, (image, todo) = task
+        return number, [failed_row(p, image, why, options.fps) for _, points in todo for p in points]
+
+    results = map_local(_numbered_image_rows, list(enumerate(tasks)), job, workers, preload=("fpsnr.rd",),
+                        on_lost=lost)  # fmt: skip
+    for rows in _in_order(results):
+        yield from rows
+        done += len(rows)
+        if progress is not None:
+            progress(done, total)
 
 
 def rd_sink(out: str | os.PathLike[str], fps: Sequence[float]) -> CsvSink:
@@ -280,6 +355,53 @@ def write_rd_csv(
         return written
     except OSError as err:
         raise ParameterError(f"{target}: cannot write ({err.strerror or err})") from err
+
+
+def write_rd_run(
+    make_rows: Callable[[Collection[RDKey]], Iterable[dict[str, Any]]],
+    out: str | os.PathLike[str],
+    fps: Sequence[float],
+    *,
+    settings: dict[str, Any],
+    resume: bool = False,
+    overwrite: bool = False,
+) -> list[dict[str, Any]]:
+    """An RD run into ``out`` the way ``batch`` writes: refused over an earlier output, resumable.
+
+    ``make_rows(done)`` yields the rows still to make, given the (codec, rate point,
+    image) keys an earlier, interrupted run of the same ``settings`` already wrote
+    (``resume``; its rows are kept, error rows included). Without ``resume`` or
+    ``overwrite`` an existing output is refused. Rows are written as they come; the
+    settings are kept in ``<out>.settings`` so a resume with other settings is refused.
+    Returns every row of the output (those carried over as read back, as text).
+    """
+    target = Path(out)
+    sink = CsvSink(target, rd_columns(fps), None, {"rd_columns": rd_columns(fps), **settings},
+                   numeric=_RD_NUMBERS)  # fmt: skip
+    sink.prepare(resume=resume, overwrite=overwrite)
+    written: list[dict[str, Any]] = []
+    try:
+        carried = sink.previous_rows() if resume else []
+        done = {(r["codec"], r["rate_point"], r["image"]) for r in carried}
+        iterator = iter(make_rows(done))
+        first = next(iterator, None)  # a run refused before any row (no images...) leaves no file
+        sink.start(carried)
+        written.extend(carried)
+        for row in iterator if first is None else itertools.chain([first], iterator):
+            sink.write([row])
+            written.append(row)
+    except BaseException:
+        if sink.partial.exists() and written:
+            sink.close()  # the rows so far (carried ones too) stay for --resume
+        else:
+            sink.abandon()
+        raise
+    sink.finish()
+    return written
+
+
+_RD_NUMBERS = ("width", "height", "bytes", "bpp", "psnr", "mean_fpsnr", "periphery_psnr", "ms_ssim",
+               "encode_seconds", "decode_seconds")  # fmt: skip
 
 
 def read_rd_csv(path: str | os.PathLike[str]) -> Any:
@@ -397,7 +519,7 @@ def compressai_results(frame: Any, codec: str) -> tuple[dict[str, Any], list[str
     images = good["image"].nunique()
     document = {
         "name": codec,
-        "description": f"fpsnr RD rows: mean over {images} image(s) per rate point "
+        "description": f"fpsnr RD rows: mean over {images} image{'' if images == 1 else 's'} per rate point "
         f"({', '.join(str(p) for p in means.index)})",
         "results": results,
     }

@@ -309,7 +309,7 @@ class CsvSink:
                 frame.to_parquet(tmp, index=False)
         except ImportError as err:
             raise ParameterError(
-                "--format parquet needs pyarrow: pip install 'fpsnr[parquet]'"
+                "--format parquet needs pyarrow: pip install -e '.[parquet]' in the fpsnr checkout"
             ) from err
 
     def abandon(self) -> None:

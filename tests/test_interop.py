@@ -72,7 +72,8 @@ def test_parquet_without_pyarrow_is_one_line_before_any_work(folders, tmp_path, 
     res = CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(tmp_path / "s.parquet"),
                                    "--format", "parquet"])  # fmt: skip
     assert res.exit_code == 1
-    assert res.stderr == "Error: --format parquet needs pyarrow: pip install 'fpsnr[parquet]'\n"
+    expected = "Error: --format parquet needs pyarrow: pip install -e '.[parquet]' in the fpsnr checkout\n"
+    assert res.stderr == expected
     assert not list(tmp_path.glob("s.parquet*"))
 
 
@@ -95,7 +96,7 @@ def test_rd_rows_export_to_compressai_results_json(tmp_path):
     assert res.exit_code == 0, res.output
     assert "left out rate point(s) with failed images: q90" in res.stderr
     doc = json.loads((out / "jpeg.json").read_text())
-    assert doc["name"] == "jpeg" and "mean over 2 image(s)" in doc["description"]
+    assert doc["name"] == "jpeg" and "mean over 2 images" in doc["description"]
     results = doc["results"]
     assert results["bpp"] == pytest.approx([0.4, 1.2]) and results["psnr-rgb"] == pytest.approx([26.0, 34.0])
     assert results["ms-ssim-rgb"] == pytest.approx([0.91, 0.975])

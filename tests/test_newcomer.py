@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from fpsnr.cli import cli
@@ -268,3 +269,86 @@ def test_a_turned_pair_mentions_exif_and_exif_apply_scores_it(tmp_path, rng):
     import json
 
     assert json.loads(ok.stdout)["psnr"] > 35  # the same picture once upright (JPEG q95)
+
+
+def _rd_rows(path):
+    """An RD CSV's rows without the timing columns (they differ between runs)."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{k: v for k, v in row.items() if not k.endswith("_seconds")} for row in rows]
+
+
+def test_anchors_refuse_to_overwrite_resume_after_a_kill_and_run_in_processes(tmp_path, rng):
+    """Finding 7: anchors (and codec eval, same code) as safe as batch, with --workers and --no-ms-ssim."""
+    import fpsnr.rd as rd
+    from fpsnr.anchors import anchor_codecs
+    from fpsnr.options import BatchOptions
+    from tests.conftest import write_photos
+
+    data = write_photos(tmp_path / "data", rng, count=3, height=176, width=192)
+    base = ["anchors", "--data", str(data), "--missing-regions", "center", "--codec", "jpeg,webp",
+            "--quality", "30,70", "--fp", "0.5"]  # fmt: skip
+    refused = CliRunner().invoke(cli, [*base[:3], "-o", str(tmp_path / "x.csv")])
+    assert refused.exit_code == 2 and "give --regions, or --missing-regions center|suggest" in refused.stderr
+    whole = tmp_path / "whole.csv"
+    first = CliRunner().invoke(cli, [*base, "-o", str(whole), "-j", "1"])
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(cli, [*base, "-o", str(whole)])
+    assert again.exit_code == 1 and "exists; use --overwrite to replace it" in again.stderr
+    assert CliRunner().invoke(cli, [*base, "-o", str(whole), "--overwrite", "-j", "1"]).exit_code == 0
+
+    # killed after 5 of the 12 rows, then finished with --resume: the same table
+    cut = tmp_path / "cut.csv"
+    settings = {"command": "anchors", "data": str(data), "regions": "",
+                "points": [[c, f"q{q}"] for c in ("jpeg", "webp") for q in (30, 70)],
+                "missing_regions": "center", "ms_ssim": True}  # fmt: skip
+    options = BatchOptions(fps=(0.5,), missing_regions="center")
+
+    def killed(done):
+        for n, row in enumerate(rd.run_rd(data, {}, anchor_codecs(["jpeg", "webp"], {"jpeg": [30, 70],
+                                           "webp": [30, 70]}), options, skip=done)):  # fmt: skip
+            if n == 5:
+                raise KeyboardInterrupt
+            yield row
+
+    with pytest.raises(KeyboardInterrupt):
+        rd.write_rd_run(killed, cut, (0.5,), settings=settings)
+    assert not cut.exists() and len(_rd_rows(cut.with_name("cut.csv.partial"))) == 5
+    blocked = CliRunner().invoke(cli, [*base, "-o", str(cut)])
+    assert blocked.exit_code == 1 and "use --resume to finish it" in blocked.stderr
+    other = CliRunner().invoke(cli, [*base, "-o", str(cut), "--resume", "--no-ms-ssim"])
+    assert other.exit_code == 1 and "other settings (ms_ssim)" in other.stderr
+    resumed = CliRunner().invoke(cli, [*base, "-o", str(cut), "--resume", "-j", "1"])
+    assert resumed.exit_code == 0, resumed.output
+    assert _rd_rows(cut) == _rd_rows(whole)
+
+    # two processes: the same rows in the same order; --no-ms-ssim leaves that column empty
+    parallel = tmp_path / "parallel.csv"
+    assert CliRunner().invoke(cli, [*base, "-o", str(parallel), "-j", "2"]).exit_code == 0
+    assert _rd_rows(parallel) == _rd_rows(whole)
+    quick = tmp_path / "quick.csv"
+    assert CliRunner().invoke(cli, [*base, "-o", str(quick), "--no-ms-ssim", "-j", "1"]).exit_code == 0
+    rows = _rd_rows(quick)
+    assert all(r["ms_ssim"] == "" for r in rows)
+    assert [r["psnr"] for r in rows] == [r["psnr"] for r in _rd_rows(whole)]
+
+
+def test_an_unreachable_scheduler_leaves_nothing_behind(tmp_path, rng, monkeypatch):
+    """Finding 16: the failed --scheduler run left .partial files that blocked the next run."""
+    pytest.importorskip("distributed")
+    import socket
+
+    import fpsnr.parallel
+
+    monkeypatch.setattr(fpsnr.parallel, "CONNECT_TIMEOUT", "1s")
+    ref, test = three_pairs(tmp_path, rng)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "s.csv"
+    base = ["batch", str(ref), str(test), "--missing-regions", "center", "-o", str(out)]
+    failed = CliRunner().invoke(cli, [*base, "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert failed.exit_code == 1 and "cannot reach the Dask scheduler" in failed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref", "test"]  # no .partial, .settings, .lock
+    again = CliRunner().invoke(cli, base)
+    assert again.exit_code == 0 and "wrote" in again.stderr

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import IntList, missing_regions_option, path_arg, sweep_fp_option, translate_errors
+from fpsnr.cli.options import (
+    IntList,
+    missing_regions_option,
+    path_arg,
+    rd_run_options,
+    sweep_fp_option,
+    translate_errors,
+)
 from fpsnr.cli.output import report_rd_rows
 from fpsnr.options import BatchOptions
 from fpsnr.progress import ProgressBar
@@ -22,8 +30,9 @@ COMPRESSAI_JPEG_QUALITIES = tuple(range(5, 100, 5))
     "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True,
     help="Folder of reference images (searched recursively).",
 )
-@click.option("--regions", "regions_path", type=path_arg(path_type=Path), required=True,
-              help="Regions folder, collection file or 'kodak'.")  # fmt: skip
+@click.option("--regions", "regions_path", type=path_arg(path_type=Path), default=None,
+              help="Regions folder, collection file or 'kodak' [none: every image takes "
+                   "--missing-regions center|suggest].")  # fmt: skip
 @click.option(
     "--codec", "codecs", default="jpeg,webp", show_default=True, help="Comma list of jpeg, webp, jp2, avif."
 )
@@ -44,25 +53,33 @@ COMPRESSAI_JPEG_QUALITIES = tuple(range(5, 100, 5))
 @click.option(
     "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
 )
+@rd_run_options("all cores")
 @translate_errors
 def anchors_command(
     data_dir: Path,
-    regions_path: Path,
+    regions_path: Path | None,
     codecs: str,
     qualities: tuple[tuple[int, ...], ...],
     preset: str | None,
     fps: tuple[float, ...],
     missing_regions: str,
     out: Path,
+    overwrite: bool,
+    resume: bool,
+    workers: int | None,
+    no_ms_ssim: bool,
 ) -> None:
     """Classical codecs (OpenCV/Pillow, in-process) over a quality sweep, as RD rows.
+
+    Rows are written as they are made; an existing output is refused unless --overwrite,
+    and an interrupted run (Ctrl-C, a kill) finishes with the same command plus --resume.
 
     \b
     Example:
       fpsnr anchors --data kodak/ --regions kodak --codec jpeg,webp -o anchors.csv
     """
     from fpsnr.anchors import anchor_codecs, avif_available
-    from fpsnr.rd import run_rd, write_rd_csv
+    from fpsnr.rd import run_rd, write_rd_run
 
     flat = tuple(q for group in qualities for q in group)
     if preset == "compressai":
@@ -77,9 +94,23 @@ def anchors_command(
         click.echo("warning: this Pillow has no AVIF support; skipping avif", err=True)
         names.remove("avif")
     sweep: dict[str, Sequence[int]] | None = {n: list(flat) for n in names} if flat else None
-    index = load_region_index(regions_path)
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite exclude each other")
+    if regions_path is None and missing_regions == "error":
+        raise click.UsageError("give --regions, or --missing-regions center|suggest to score without them")
+    index = load_region_index(regions_path) if regions_path is not None else {}
     adapters = anchor_codecs(names, sweep)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
+    settings = {
+        "command": "anchors", "data": str(data_dir), "regions": str(regions_path or ""),
+        "points": [[p.codec, p.rate_point] for a in adapters for p in a.points()],
+        "missing_regions": missing_regions, "ms_ssim": not no_ms_ssim,
+    }  # fmt: skip
+    processes = workers or os.cpu_count() or 1
     with ProgressBar("anchors", "code") as bar:
-        rows = write_rd_csv(run_rd(data_dir, index, adapters, options, progress=bar), out, fps)
+        rows = write_rd_run(
+            lambda done: run_rd(data_dir, index, adapters, options, progress=bar, skip=done,
+                                workers=processes, with_ms_ssim=not no_ms_ssim),
+            out, fps, settings=settings, resume=resume, overwrite=overwrite,
+        )  # fmt: skip
     report_rd_rows(rows, out)

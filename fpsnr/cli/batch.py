@@ -31,7 +31,7 @@ from fpsnr.sink import BatchSinks
 @click.option("--regions-out", type=path_arg(dir_okay=False, path_type=Path), help="Per-region CSV.")
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
-    help="Format of --out and --regions-out (parquet needs pip install 'fpsnr[parquet]').",
+    help="Format of --out and --regions-out (parquet needs the parquet extra: pip install -e '.[parquet]').",
 )  # fmt: skip
 @click.option(
     "--label", "labels", multiple=True, help="Label of each TEST_DIR, in order (default: folder name)."
@@ -140,4 +140,6 @@ def _require_parquet() -> None:
     try:
         import pyarrow  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
-        raise click.ClickException("--format parquet needs pyarrow: pip install 'fpsnr[parquet]'") from None
+        raise click.ClickException(
+            "--format parquet needs pyarrow: pip install -e '.[parquet]' in the fpsnr checkout"
+        ) from None

@@ -109,6 +109,25 @@ missing_regions_option = click.option(
     help="Image without regions: an error row, one default-radius region at the centre, or "
     "the regions 'fpsnr regions suggest' proposes.",
 )  # fmt: skip
+def rd_run_options(default_workers: str) -> Callable[[F], F]:
+    """--overwrite, --resume, --workers and --no-ms-ssim of the RD commands (anchors, codec eval)."""
+
+    def decorate(func: F) -> F:
+        for option in reversed((
+            click.option("--overwrite", is_flag=True, help="Replace an existing output."),
+            click.option("--resume", is_flag=True,
+                         help="Finish an interrupted run (same options): rows already written are kept."),
+            click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
+                         help=f"Processes, each coding whole images [{default_workers}]."),
+            click.option("--no-ms-ssim", "no_ms_ssim", is_flag=True,
+                         help="Leave the ms_ssim column empty (its slowest number)."),
+        )):  # fmt: skip
+            func = option(func)
+        return func
+
+    return decorate
+
+
 channel_option = click.option(
     "--channel", type=click.Choice(CHANNELS), default="rgb", show_default=True,
     help="rgb pools all channels; y scores BT.601 full-range luma, unrounded, peak 255 "

@@ -80,11 +80,12 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
     "--test", "test", type=path_arg(dir_okay=False, path_type=Path), default=None,
     help="Score this test image against IMAGE and draw each region's F_PSNR and the error map.",
 )  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
 @score_options()
 @translate_errors
 def show_command(
     image: Path, regions_path: Path, out: Path, regions_image: str | None, test: Path | None,
-    options: ScoreOptions,
+    overwrite: bool, options: ScoreOptions,
 ) -> None:
     """Draw the regions of REGIONS on IMAGE, periphery dimmed (paper Figs. 1, 3).
 
@@ -96,6 +97,8 @@ def show_command(
       fpsnr regions show kodim23.png kodak -o overlay.png
       fpsnr regions show kodim23.png kodak --test kodim23-q30.jpg -o explained.png
     """
+    if out.exists() and not overwrite:
+        raise RegionsError(f"{out} exists; use --overwrite to replace it")
     viewing_distance, foveal_angle = options.viewing_distance, options.foveal_angle
     if test is not None:
         from fpsnr.cli.score import write_overlay

@@ -37,5 +37,6 @@ def require_codec() -> None:
             import torch  # noqa: F401
     except ImportError as err:
         raise CodecUnavailableError(
-            f"the codec needs the 'codec' extra ({err.name} is missing): pip install 'fpsnr[codec]'"
+            f"the codec needs the 'codec' extra ({err.name} is missing): pip install -e '.[codec]' "
+            "in the fpsnr checkout (fpsnr is not on PyPI)"
         ) from err

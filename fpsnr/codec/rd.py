@@ -11,7 +11,7 @@ Every image is really encoded and decoded; the rate is the bitstream's payload b
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from fpsnr.errors import CodecError
 from fpsnr.metrics import psnr, score_pair
 from fpsnr.options import BatchOptions, ScoreOptions
 from fpsnr.progress import ProgressCallback
-from fpsnr.rd import Coded, RatePoint, run_rd
+from fpsnr.rd import Coded, RatePoint, RDKey, run_rd
 from fpsnr.regions import RegionIndex, Regions
 from fpsnr.results import RoundtripResult, Score
 
@@ -35,6 +35,7 @@ class LearnedCodec:
     """Loaded weights files, each one rate point of the learned codec."""
 
     def __init__(self, weights: Sequence[str | os.PathLike[str]], *, device: str = "cpu") -> None:
+        self.weights = [str(w) for w in weights]
         self.device = device
         self._by_point: dict[RatePoint, tuple[Any, WeightsInfo]] = {}
         for path in weights:
@@ -47,6 +48,10 @@ class LearnedCodec:
 
     def points(self) -> list[RatePoint]:
         return list(self._by_point)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Sent to a worker process as its weights files, loaded there once per process."""
+        return _loaded, (tuple(self.weights), self.device)
 
     def check(self, reference: npt.NDArray[np.generic], image: str) -> None:
         """Nothing to check up front: the coder refuses what it cannot code, per point."""
@@ -63,6 +68,17 @@ class LearnedCodec:
         )
 
 
+_LOADED: dict[tuple[tuple[str, ...], str], LearnedCodec] = {}
+
+
+def _loaded(weights: tuple[str, ...], device: str) -> LearnedCodec:
+    """The codec of these weights files, loaded once per process."""
+    key = (weights, device)
+    if key not in _LOADED:
+        _LOADED[key] = LearnedCodec(weights, device=device)
+    return _LOADED[key]
+
+
 def run_eval(
     data_dir: str | os.PathLike[str],
     index: RegionIndex,
@@ -71,9 +87,13 @@ def run_eval(
     *,
     device: str = "cpu",
     progress: ProgressCallback | None = None,
+    skip: Collection[RDKey] = frozenset(),
+    workers: int = 1,
+    with_ms_ssim: bool = True,
 ) -> Iterator[dict[str, Any]]:
-    """RD rows of the learned codec at each weights file, image by image."""
-    return run_rd(data_dir, index, [LearnedCodec(weights, device=device)], options, progress=progress)
+    """RD rows of the learned codec at each weights file, image by image (see :func:`fpsnr.rd.run_rd`)."""
+    return run_rd(data_dir, index, [LearnedCodec(weights, device=device)], options, progress=progress,
+                  skip=skip, workers=workers, with_ms_ssim=with_ms_ssim)  # fmt: skip
 
 
 def roundtrip(

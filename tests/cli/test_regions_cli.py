@@ -53,5 +53,13 @@ def test_show_with_collection_and_missing_image(runner, pair, tmp_path):
     collection.write_text(json.dumps({"images": [json.loads(regions.read_text())]}))
     out = tmp_path / "o.png"
     assert runner.invoke(cli, ["regions", "show", str(ref), str(collection), "-o", str(out)]).exit_code == 0
-    res = runner.invoke(cli, ["regions", "show", str(tmp_path / "nope.png"), str(regions), "-o", str(out)])
+    res = runner.invoke(cli, ["regions", "show", str(tmp_path / "nope.png"), str(regions), "-o",
+                              str(tmp_path / "o2.png")])  # fmt: skip
     assert res.exit_code == 1 and "no such file" in res.stderr
+    # an existing picture is kept unless --overwrite (as regions suggest does; newcomer finding 27)
+    before = out.read_bytes()
+    again = runner.invoke(cli, ["regions", "show", str(ref), str(regions), "-o", str(out)])
+    assert again.exit_code == 1 and f"{out} exists; use --overwrite to replace it" in again.stderr
+    assert out.read_bytes() == before
+    replaced = runner.invoke(cli, ["regions", "show", str(ref), str(regions), "-o", str(out), "--overwrite"])
+    assert replaced.exit_code == 0

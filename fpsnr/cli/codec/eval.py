@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.codec.common import codec_modules, device_option, weights_file
-from fpsnr.cli.options import missing_regions_option, path_arg, sweep_fp_option, translate_errors
+from fpsnr.cli.options import (
+    missing_regions_option,
+    path_arg,
+    rd_run_options,
+    sweep_fp_option,
+    translate_errors,
+)
 from fpsnr.cli.output import report_rd_rows
 from fpsnr.codec import MODEL_NAMES
 
@@ -17,8 +23,9 @@ from fpsnr.codec import MODEL_NAMES
     "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True,
     help="Folder of reference images (searched recursively).",
 )
-@click.option("--regions", "regions_path", type=path_arg(path_type=Path), required=True,
-              help="Regions folder, collection file or 'kodak'.")  # fmt: skip
+@click.option("--regions", "regions_path", type=path_arg(path_type=Path), default=None,
+              help="Regions folder, collection file or 'kodak' [none: every image takes "
+                   "--missing-regions center|suggest].")  # fmt: skip
 @click.option(
     "--weights", "weights_files", type=path_arg(dir_okay=False, path_type=Path), multiple=True,
     help="One weights file (or pretrained name) per rate point; repeat (models may differ).",
@@ -33,23 +40,30 @@ from fpsnr.codec import MODEL_NAMES
 @click.option(
     "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
 )
+@rd_run_options("1: torch already uses every core")
 @device_option
 @translate_errors
 def eval_command(
     data_dir: Path,
-    regions_path: Path,
+    regions_path: Path | None,
     weights_files: tuple[Path, ...],
     models: tuple[str, ...],
     fps: tuple[float, ...],
     missing_regions: str,
     out: Path,
+    overwrite: bool,
+    resume: bool,
+    workers: int | None,
+    no_ms_ssim: bool,
     device: str,
 ) -> None:
     """Really encode and decode every image with each weights file; write the RD CSV.
 
     bpp comes from the bitstream bytes (payload); quality numbers from the core engine
     on the 8-bit decoded image. The codec column is the model name, the rate point its λ.
-    Without --weights, the shipped weights of each --model are evaluated.
+    Without --weights, the shipped weights of each --model are evaluated. Rows are written
+    as they are made; an existing output is refused unless --overwrite, and an
+    interrupted run finishes with the same command plus --resume.
 
     \b
     Example:
@@ -59,7 +73,7 @@ def eval_command(
         raise click.UsageError("give --weights files or --model names, not both")
     from fpsnr.options import BatchOptions
     from fpsnr.progress import ProgressBar
-    from fpsnr.rd import write_rd_csv
+    from fpsnr.rd import write_rd_run
     from fpsnr.regions import load_region_index
 
     _, weights = codec_modules()
@@ -69,9 +83,21 @@ def eval_command(
         weights_files = tuple(weights.default_weights(m) for m in (models or MODEL_NAMES[:1]))
     weights_files = tuple(weights_file(w) for w in weights_files)  # pretrained names fetched first
 
-    index = load_region_index(regions_path)
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite exclude each other")
+    if regions_path is None and missing_regions == "error":
+        raise click.UsageError("give --regions, or --missing-regions center|suggest to score without them")
+    index = load_region_index(regions_path) if regions_path is not None else {}
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
+    settings = {
+        "command": "codec eval", "data": str(data_dir), "regions": str(regions_path or ""),
+        "weights": [str(w) for w in weights_files], "missing_regions": missing_regions,
+        "ms_ssim": not no_ms_ssim,
+    }  # fmt: skip
     with ProgressBar("eval", "code") as bar:
-        rows = write_rd_csv(run_eval(data_dir, index, weights_files, options, device=device, progress=bar),
-                            out, fps)  # fmt: skip
+        rows = write_rd_run(
+            lambda done: run_eval(data_dir, index, weights_files, options, device=device, progress=bar,
+                                  skip=done, workers=workers or 1, with_ms_ssim=not no_ms_ssim),
+            out, fps, settings=settings, resume=resume, overwrite=overwrite,
+        )  # fmt: skip
     report_rd_rows(rows, out)
