@@ -89,6 +89,9 @@ class ProgressBar:
         if not self._started:
             self._started = True
             self._total = total
+            if total == 0:  # nothing to do (a resumed run that was complete): nothing to draw
+                self._done = self._first = self._printed = done
+                return
             self._start = self._last_line = time.monotonic()
             self._first = done
             if self._terminal():
@@ -98,6 +101,8 @@ class ProgressBar:
                                  **self.options)  # fmt: skip
             else:
                 self._next = done + self._step()
+        elif self._total == 0:
+            return
         elif self._bar is not None:
             if done > self._done:
                 self._bar.update(done - self._done)
