@@ -9,7 +9,6 @@ stated tolerance where it does (``--compile``: fused kernels reorder float sums;
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import shutil
@@ -23,11 +22,13 @@ pytest.importorskip("compressai")
 import fpsnr.codec.train as training  # noqa: E402
 from fpsnr.cli import cli  # noqa: E402
 from fpsnr.codec.models import build_model, without_host_syncs  # noqa: E402
-from fpsnr.codec.train import CropSource, TrainConfig, resume_configs, train, train_many  # noqa: E402
+from fpsnr.codec.train import CropSource, resume_configs, train, train_many  # noqa: E402
 from fpsnr.codec.weights import load_weights  # noqa: E402
 from fpsnr.errors import CodecError  # noqa: E402
 from fpsnr.images import write_image  # noqa: E402
 from fpsnr.progress import ProgressBar  # noqa: E402
+from tests.codec.test_train import _cfg as _train_cfg  # noqa: E402
+from tests.codec.test_train import _log  # noqa: E402
 from tests.conftest import write_photos  # noqa: E402
 
 
@@ -39,15 +40,7 @@ def photos(tmp_path, rng):
 
 
 def _cfg(photos, out, **kw):
-    base = dict(data=str(photos), model="bmshj2018-hyperprior", lmbda=0.01, out=str(out), n=16, m=16,
-                batch_size=2, patch=64, max_steps=8, log_every=2, checkpoint_every=4)  # fmt: skip
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-def _log(run):
-    with open(run / "log.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return _train_cfg(photos, out, **{"max_steps": 8, **kw})
 
 
 def _numbers(run):
