@@ -650,7 +650,7 @@ class _GraphStep:
         self.g1: Any = None
         self.g2: Any = None
         self.lr: float | None = None
-        self.out: tuple[dict[str, Any], torch.Tensor, torch.Tensor] | None = None
+        self.out: tuple[dict[str, Any], torch.Tensor] | None = None
         self.aux_loss: torch.Tensor | None = None
 
     def __call__(self, x: torch.Tensor) -> tuple[dict[str, Any], torch.Tensor] | None:
@@ -678,7 +678,7 @@ class _GraphStep:
         assert self.x is not None and self.out is not None and self.aux_loss is not None
         self.x.copy_(x)
         self.g1.replay()
-        parts, finite, _ = self.out
+        parts, finite = self.out
         if not bool(finite):
             return None
         self.g2.replay()
@@ -694,7 +694,7 @@ class _GraphStep:
             parts = _rd_loss(_forward(t.forward, self.x, t.amp), self.x, t.cfg.lmbda, t.cfg.distortion)
             parts["loss"].backward()
             finite = torch.isfinite(parts["loss"])
-        self.out = (parts, finite, self.x)
+        self.out = (parts, finite)
 
     def _capture_update(self) -> None:
         t = self.t
