@@ -44,7 +44,6 @@ __all__ = [
     "fp_column",
     "rd_columns",
     "rd_row",
-    "rd_sink",
     "read_rd_csv",
     "read_rd_csvs",
     "run_rd",
@@ -319,42 +318,16 @@ def run_rd(
             progress(done, total)
 
 
-def rd_sink(out: str | os.PathLike[str], fps: Sequence[float]) -> CsvSink:
-    """A crash-safe RD CSV output that keeps rows in the order they are written.
-
-    Any earlier output is replaced (as ``anchors`` and ``codec eval`` always did);
-    call ``start([])``, then ``write`` rows as they come, then ``finish``.
-    """
-    sink = CsvSink(Path(out), rd_columns(fps), None, {"rd_columns": rd_columns(fps)}, record=False)
-    sink.prepare(resume=False, overwrite=True)
-    return sink
-
-
 def write_rd_csv(
     rows: Iterable[dict[str, Any]], out: str | os.PathLike[str], fps: Sequence[float]
 ) -> list[dict[str, Any]]:
     """Write RD rows as they come, crash-safe, full-precision numbers; return them.
 
-    Rows go to ``<out>.partial`` one by one and the final file replaces ``out``
-    atomically at the end (see :class:`fpsnr.sink.CsvSink`).
+    Any earlier output is replaced; rows go to ``<out>.partial`` one by one and the
+    final file replaces ``out`` atomically at the end (see :class:`fpsnr.sink.CsvSink`).
+    No settings file is kept: :func:`write_rd_run` is the resumable form.
     """
-    target = Path(out)
-    iterator = iter(rows)
-    first = next(iterator, None)  # a run refused before any row (no images...) leaves no file
-    written: list[dict[str, Any]] = []
-    try:
-        sink = rd_sink(target, fps)
-        sink.start([])
-        try:
-            for row in iterator if first is None else itertools.chain([first], iterator):
-                sink.write([row])
-                written.append(row)
-        finally:
-            sink.close()
-        sink.finish()
-        return written
-    except OSError as err:
-        raise ParameterError(f"{target}: cannot write ({err.strerror or err})") from err
+    return write_rd_run(lambda done: rows, out, fps, settings={}, overwrite=True, record=False)
 
 
 def write_rd_run(
@@ -365,6 +338,7 @@ def write_rd_run(
     settings: dict[str, Any],
     resume: bool = False,
     overwrite: bool = False,
+    record: bool = True,
 ) -> list[dict[str, Any]]:
     """An RD run into ``out`` the way ``batch`` writes: refused over an earlier output, resumable.
 
@@ -372,12 +346,13 @@ def write_rd_run(
     image) keys an earlier, interrupted run of the same ``settings`` already wrote
     (``resume``; its rows are kept, error rows included). Without ``resume`` or
     ``overwrite`` an existing output is refused. Rows are written as they come; the
-    settings are kept in ``<out>.settings`` so a resume with other settings is refused.
-    Returns every row of the output (those carried over as read back, as text).
+    settings are kept in ``<out>.settings`` (unless not ``record``) so a resume with other
+    settings is refused. Returns every row of the output (those carried over as read
+    back, as text).
     """
-    target = Path(out)
-    sink = CsvSink(target, rd_columns(fps), None, {"rd_columns": rd_columns(fps), **settings},
-                   numeric=_RD_NUMBERS)  # fmt: skip
+    columns = rd_columns(fps)
+    sink = CsvSink(Path(out), columns, None, {"rd_columns": columns, **settings}, record=record,
+                   numeric=[c for c in columns if c not in _TEXT_COLUMNS])  # fmt: skip
     sink.prepare(resume=resume, overwrite=overwrite)
     written: list[dict[str, Any]] = []
     try:
@@ -391,17 +366,10 @@ def write_rd_run(
             sink.write([row])
             written.append(row)
     except BaseException:
-        if sink.partial.exists() and written:
-            sink.close()  # the rows so far (carried ones too) stay for --resume
-        else:
-            sink.abandon()
+        sink.abandon()  # removes the partial file only if it holds no rows
         raise
     sink.finish()
     return written
-
-
-_RD_NUMBERS = ("width", "height", "bytes", "bpp", "psnr", "mean_fpsnr", "periphery_psnr", "ms_ssim",
-               "encode_seconds", "decode_seconds")  # fmt: skip
 
 
 def read_rd_csv(path: str | os.PathLike[str]) -> Any:

@@ -153,6 +153,7 @@ class CsvSink:
         self._writer: Any = None
         self._created = False
         self._wrote = False
+        """Whether the partial file holds rows (carried over from an earlier run, or written)."""
 
     def prepare(self, *, resume: bool, overwrite: bool) -> None:
         """Take the output's lock; refuse to clobber an earlier output unless resuming or overwriting."""
@@ -239,6 +240,7 @@ class CsvSink:
                 writer.writerow(self.columns)
                 for row in carried:
                     writer.writerow([row.get(c, "") for c in self.columns])
+                    self._wrote = True
             self._handle = self.partial.open("a", **_TEXT)
         except OSError as err:
             raise _output_error(self.partial, err, "choose another --out") from err
@@ -313,10 +315,11 @@ class CsvSink:
             ) from err
 
     def abandon(self) -> None:
-        """Stop; if this run started the partial file and wrote nothing to it, remove it.
+        """Stop; if this run started the partial file and it holds no rows, remove it.
 
         A run refused before its first row (no images, a bad label list...) then leaves
-        nothing that would block the corrected command.
+        nothing that would block the corrected command; rows carried over from an earlier
+        run, or written by this one, stay for ``--resume``.
         """
         try:
             if self._created and not self._wrote and self._handle is not None:

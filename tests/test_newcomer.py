@@ -373,3 +373,18 @@ def test_nothing_to_do_draws_no_progress_bar():
         bar(0, 2)
         bar(2, 2)
     assert "2/2" in drawn.getvalue()
+
+
+def test_a_resumed_run_stopped_before_its_first_new_row_keeps_the_carried_rows(tmp_path):
+    """The partial file is removed on a refusal only when it holds no rows at all (CsvSink.abandon)."""
+    from fpsnr.sink import CsvSink
+
+    out = tmp_path / "s.csv"
+    for carried, kept in (([], False), ([{"a": "1", "b": "x"}], True)):
+        sink = CsvSink(out, ["a", "b"], None, {"k": 1})
+        sink.prepare(resume=False, overwrite=True)
+        sink.start(carried)
+        sink.abandon()
+        assert sink.partial.exists() is kept
+    with open(out.with_name("s.csv.partial"), newline="") as handle:
+        assert list(csv.DictReader(handle)) == [{"a": "1", "b": "x"}]
