@@ -24,10 +24,10 @@ import math
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import cv2
 import numpy as np
@@ -261,37 +261,46 @@ def _disc_window_uncached(
     return slice(y0, y1), slice(x0, x1), inside, pixels
 
 
-class _WindowCache:
-    """A small LRU of disc windows (box, mask, pixel count), bounded in bytes.
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
 
-    The same regions are scored against many test images (rate points, codecs, Fp
-    sweeps), and building the exact mask costs more than summing under it. Keys are
-    the disc geometry and the frame size, so a hit is the identical mask.
+
+class BoundedCache(Generic[_K, _V]):
+    """A least-recently-used cache bounded in bytes, safe to share between threads.
+
+    ``get(key, make, *args)`` returns the stored value or ``make(*args)``, stored; a value
+    larger than ``1/share`` of the budget is returned without being stored, so one huge
+    item never empties the cache. Used for exact disc masks (here and in
+    :mod:`fpsnr.torch`): the same regions are scored against many test images (rate
+    points, codecs, Fp sweeps), and building an exact mask costs more than summing under
+    it. Keys hold the disc geometry and the frame size, so a hit is the identical mask.
     """
 
-    def __init__(self, max_bytes: int = 64 << 20) -> None:
-        self._items: OrderedDict[tuple[float, float, float, int, int], _Window] = OrderedDict()
+    def __init__(self, max_bytes: int, size_of: Callable[[_V], int], *, share: int = 8) -> None:
+        self._items: OrderedDict[_K, _V] = OrderedDict()
         self._bytes = 0
         self._max = max_bytes
+        self._size_of = size_of
+        self._share = share
         self._lock = threading.Lock()
 
-    def get(self, x: float, y: float, radius: float, height: int, width: int) -> _Window:
-        key = (x, y, radius, height, width)
+    def get(self, key: _K, make: Callable[..., _V], *args: Any) -> _V:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        window = _disc_window_uncached(x, y, radius, height, width)
-        size = window[2].nbytes
-        if size <= self._max // 8:
+        value = make(*args)
+        size = self._size_of(value)
+        if size <= self._max // self._share:
             with self._lock:
-                self._items[key] = window
-                self._bytes += size
+                if key not in self._items:
+                    self._items[key] = value
+                    self._bytes += size
                 while self._bytes > self._max:
                     _, old = self._items.popitem(last=False)
-                    self._bytes -= old[2].nbytes
-        return window
+                    self._bytes -= self._size_of(old)
+        return value
 
     def clear(self) -> None:
         with self._lock:
@@ -300,12 +309,15 @@ class _WindowCache:
 
 
 _Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
-_windows = _WindowCache()
+_windows: BoundedCache[tuple[float, float, float, int, int], _Window] = BoundedCache(
+    64 << 20, lambda window: window[2].nbytes
+)
 
 
 def disc_window(disc: Disc, height: int, width: int) -> _Window:
     """The disc's bounding box, its exact 0/1 membership mask there, and its pixels."""
-    return _windows.get(disc.x, disc.y, disc.radius, height, width)
+    key = (disc.x, disc.y, disc.radius, height, width)
+    return _windows.get(key, _disc_window_uncached, *key)
 
 
 def disc_mask(shape: tuple[int, ...], center: tuple[float, float], radius: float) -> npt.NDArray[np.bool_]:

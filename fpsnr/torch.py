@@ -27,7 +27,6 @@ matrix product (no loop over regions or pixels).
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
@@ -35,7 +34,7 @@ import torch
 
 from fpsnr.images import LUMA_WEIGHTS
 from fpsnr.options import DEFAULT_FP, check_fp
-from fpsnr.regions import Disc, Region, Regions, as_discs
+from fpsnr.regions import BoundedCache, Disc, Region, Regions, as_discs
 
 __all__ = [
     "FovealMSELoss",
@@ -139,33 +138,10 @@ class _Masks(NamedTuple):
     periphery_count: int
 
 
-class _MaskCache:
-    """Masks per (discs, H, W, device, dtype), least recently used first out, bounded in bytes."""
-
-    def __init__(self, max_bytes: int = 512 << 20) -> None:
-        self._items: OrderedDict[tuple[Any, ...], _Masks] = OrderedDict()
-        self._bytes = 0
-        self._max = max_bytes
-
-    def get(self, discs: tuple[Disc, ...], height: int, width: int, device: torch.device,
-            dtype: torch.dtype) -> _Masks:  # fmt: skip
-        key = (tuple((d.x, d.y, d.radius) for d in discs), height, width, str(device), dtype)
-        hit = self._items.get(key)
-        if hit is not None:
-            self._items.move_to_end(key)
-            return hit
-        masks = _build(discs, height, width, device, dtype)
-        size = masks.regions.numel() * masks.regions.element_size()
-        if size <= self._max // 4:
-            self._items[key] = masks
-            self._bytes += size
-            while self._bytes > self._max:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.regions.numel() * old.regions.element_size()
-        return masks
-
-
-_cache = _MaskCache()
+_cache: BoundedCache[tuple[Any, ...], _Masks] = BoundedCache(
+    512 << 20, lambda masks: masks.regions.numel() * masks.regions.element_size(), share=4
+)
+"""Masks per (discs, H, W, device, dtype)."""
 
 
 def _build(
@@ -231,7 +207,8 @@ def foveal_scores(
     nan = torch.full((k_max,), float("nan"), dtype=dtype, device=se.device)
     rows, outside = [], []
     for b in range(batch):
-        masks = _cache.get(discs[b], height, width, se.device, dtype)
+        key = (tuple((d.x, d.y, d.radius) for d in discs[b]), height, width, str(se.device), dtype)
+        masks = _cache.get(key, _build, discs[b], height, width, se.device, dtype)
         sse = masks.regions @ se[b]  # (K,): every region in one product
         rows.append(torch.cat([sse / (c * masks.counts.to(dtype)), nan[len(discs[b]) :]]))
         count = masks.periphery_count

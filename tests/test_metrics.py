@@ -391,15 +391,15 @@ def test_region_rejects_non_finite_and_negative_values():
 
 
 def test_window_cache_gives_the_masks_it_would_build_and_stays_bounded():
-    from fpsnr.regions import _disc_window_uncached, _WindowCache
+    from fpsnr.regions import BoundedCache, _disc_window_uncached
 
-    cache = _WindowCache(max_bytes=8 * 40 * 40)
+    cache = BoundedCache(8 * 40 * 40, lambda window: window[2].nbytes)
     for i in range(30):
-        x, y, r = 10.0 + i, 20.5, 5.0 + i / 3
-        got = cache.get(x, y, r, 50, 60)
-        want = _disc_window_uncached(x, y, r, 50, 60)
+        key = (10.0 + i, 20.5, 5.0 + i / 3, 50, 60)
+        got = cache.get(key, _disc_window_uncached, *key)
+        want = _disc_window_uncached(*key)
         assert got[:2] == want[:2] and got[3] == want[3] and np.array_equal(got[2], want[2])
-        assert cache.get(x, y, r, 50, 60) is got  # a hit: the stored mask, not a rebuilt one
+        assert cache.get(key, pytest.fail, "rebuilt") is got  # a hit: the stored mask, not made again
         assert cache._bytes <= cache._max
     cache.clear()
     assert cache._bytes == 0
