@@ -296,6 +296,8 @@ def test_anchors_refuse_to_overwrite_resume_after_a_kill_and_run_in_processes(tm
     again = CliRunner().invoke(cli, [*base, "-o", str(whole)])
     assert again.exit_code == 1 and "exists; use --overwrite to replace it" in again.stderr
     assert CliRunner().invoke(cli, [*base, "-o", str(whole), "--overwrite", "-j", "1"]).exit_code == 0
+    both = CliRunner().invoke(cli, [*base, "-o", str(whole), "--overwrite", "--resume"])
+    assert both.exit_code == 2 and "--resume and --overwrite exclude each other" in both.stderr
 
     # killed after 5 of the 12 rows, then finished with --resume: the same table
     cut = tmp_path / "cut.csv"

@@ -13,13 +13,12 @@ from fpsnr.cli.options import (
     missing_regions_option,
     path_arg,
     rd_run_options,
+    regions_or_fallback,
     sweep_fp_option,
     translate_errors,
 )
-from fpsnr.cli.output import report_rd_rows
+from fpsnr.cli.output import write_rd_command
 from fpsnr.options import BatchOptions
-from fpsnr.progress import ProgressBar
-from fpsnr.regions import load_region_index
 
 COMPRESSAI_JPEG_QUALITIES = tuple(range(5, 100, 5))
 """The JPEG qualities of CompressAI's published Kodak curve (results/image/kodak/jpeg.json)."""
@@ -79,7 +78,7 @@ def anchors_command(
       fpsnr anchors --data kodak/ --regions kodak --codec jpeg,webp -o anchors.csv
     """
     from fpsnr.anchors import anchor_codecs, avif_available
-    from fpsnr.rd import run_rd, write_rd_run
+    from fpsnr.rd import run_rd
 
     flat = tuple(q for group in qualities for q in group)
     if preset == "compressai":
@@ -94,23 +93,18 @@ def anchors_command(
         click.echo("warning: this Pillow has no AVIF support; skipping avif", err=True)
         names.remove("avif")
     sweep: dict[str, Sequence[int]] | None = {n: list(flat) for n in names} if flat else None
-    if resume and overwrite:
-        raise click.UsageError("--resume and --overwrite exclude each other")
-    if regions_path is None and missing_regions == "error":
-        raise click.UsageError("give --regions, or --missing-regions center|suggest to score without them")
-    index = load_region_index(regions_path) if regions_path is not None else {}
+    index = regions_or_fallback(regions_path, missing_regions)
     adapters = anchor_codecs(names, sweep)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
     settings = {
-        "command": "anchors", "data": str(data_dir), "regions": str(regions_path or ""),
+        "data": str(data_dir), "regions": str(regions_path or ""),
         "points": [[p.codec, p.rate_point] for a in adapters for p in a.points()],
         "missing_regions": missing_regions, "ms_ssim": not no_ms_ssim,
     }  # fmt: skip
     processes = workers or os.cpu_count() or 1
-    with ProgressBar("anchors", "code") as bar:
-        rows = write_rd_run(
-            lambda done: run_rd(data_dir, index, adapters, options, progress=bar, skip=done,
-                                workers=processes, with_ms_ssim=not no_ms_ssim),
-            out, fps, settings=settings, resume=resume, overwrite=overwrite,
-        )  # fmt: skip
-    report_rd_rows(rows, out)
+    write_rd_command(
+        "anchors",
+        lambda done, bar: run_rd(data_dir, index, adapters, options, progress=bar, skip=done,
+                                 workers=processes, with_ms_ssim=not no_ms_ssim),
+        out, fps, settings, resume=resume, overwrite=overwrite,
+    )  # fmt: skip

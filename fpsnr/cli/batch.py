@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 
 from fpsnr.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
-from fpsnr.cli.options import path_arg, score_options, translate_errors
+from fpsnr.cli.options import path_arg, regions_or_fallback, score_options, translate_errors
 from fpsnr.options import BatchOptions
 from fpsnr.progress import ProgressBar
-from fpsnr.regions import load_region_index
 from fpsnr.sink import BatchSinks
 
 
@@ -74,10 +73,9 @@ def batch_command(
         raise click.UsageError("--resume and --overwrite exclude each other")
     if retry_errors and not resume:
         raise click.UsageError("--retry-errors goes with --resume")
-    if regions_path is None and options.missing_regions == "error":
-        raise click.UsageError("give --regions, or --missing-regions center|suggest to score without them")
     if regions_out is not None and regions_out.resolve() == out.resolve():
         raise click.UsageError("--regions-out must differ from --out")
+    index = regions_or_fallback(regions_path, options.missing_regions)
     settings = {
         "options": options.to_json(),
         "ref_dir": str(ref_dir),
@@ -92,7 +90,6 @@ def batch_command(
                        fmt=fmt)  # fmt: skip
     sinks.prepare(resume=resume, overwrite=overwrite)  # from here on this run holds the outputs' locks
     try:
-        index = {} if regions_path is None else load_region_index(regions_path)
         sinks.start(fps=options.fps, resume=resume, retry_errors=retry_errors)
     except BaseException:
         sinks.close()

@@ -109,10 +109,31 @@ missing_regions_option = click.option(
     help="Image without regions: an error row, one default-radius region at the centre, or "
     "the regions 'fpsnr regions suggest' proposes.",
 )  # fmt: skip
+def regions_or_fallback(regions_path: Any, missing_regions: str) -> Any:
+    """The regions index of --regions, or an empty one when --missing-regions gives every image its own."""
+    from fpsnr.regions import load_region_index
+
+    if regions_path is not None:
+        return load_region_index(regions_path)
+    if missing_regions == "error":
+        raise click.UsageError("give --regions, or --missing-regions center|suggest to score without them")
+    return {}
+
+
 def rd_run_options(default_workers: str) -> Callable[[F], F]:
-    """--overwrite, --resume, --workers and --no-ms-ssim of the RD commands (anchors, codec eval)."""
+    """--overwrite, --resume, --workers and --no-ms-ssim of the RD commands (anchors, codec eval).
+
+    --resume with --overwrite is a usage error before the command starts.
+    """
 
     def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if kwargs["resume"] and kwargs["overwrite"]:
+                raise click.UsageError("--resume and --overwrite exclude each other")
+            return func(*args, **kwargs)
+
+        command: Any = checked
         for option in reversed((
             click.option("--overwrite", is_flag=True, help="Replace an existing output."),
             click.option("--resume", is_flag=True,
@@ -122,8 +143,8 @@ def rd_run_options(default_workers: str) -> Callable[[F], F]:
             click.option("--no-ms-ssim", "no_ms_ssim", is_flag=True,
                          help="Leave the ms_ssim column empty (its slowest number)."),
         )):  # fmt: skip
-            func = option(func)
-        return func
+            command = option(command)
+        return command  # type: ignore[no-any-return]
 
     return decorate
 

@@ -1,8 +1,8 @@
-"""Reporting an RD CSV a command wrote: a line on stderr, exit 1 if any row failed."""
+"""Writing and reporting an RD CSV: rows as they come, a line on stderr, exit 1 if any row failed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,3 +15,28 @@ def report_rd_rows(rows: Sequence[dict[str, Any]], out: Path) -> None:
     click.echo(f"wrote {out} ({len(rows)} rows)", err=True)
     if failed:
         raise click.ClickException(f"{failed} row(s) failed; see the error column of {out}")
+
+
+def write_rd_command(
+    name: str,
+    make_rows: Callable[[Collection[Any], Any], Iterable[dict[str, Any]]],
+    out: Path,
+    fps: Sequence[float],
+    settings: dict[str, Any],
+    *,
+    resume: bool,
+    overwrite: bool,
+) -> None:
+    """Run an RD command into ``out`` (:func:`fpsnr.rd.write_rd_run`) with a progress bar, then report.
+
+    ``make_rows(done, progress)`` yields the rows not in ``done``; ``settings`` (with the
+    command's ``name``) must match on ``--resume``.
+    """
+    from fpsnr.progress import ProgressBar
+    from fpsnr.rd import write_rd_run
+
+    with ProgressBar(name, "code") as bar:
+        settings = {"command": name, **settings}
+        rows = write_rd_run(lambda done: make_rows(done, bar), out, fps, settings=settings, resume=resume,
+                            overwrite=overwrite)  # fmt: skip
+    report_rd_rows(rows, out)

@@ -11,10 +11,11 @@ from fpsnr.cli.options import (
     missing_regions_option,
     path_arg,
     rd_run_options,
+    regions_or_fallback,
     sweep_fp_option,
     translate_errors,
 )
-from fpsnr.cli.output import report_rd_rows
+from fpsnr.cli.output import write_rd_command
 from fpsnr.codec import MODEL_NAMES
 
 
@@ -72,9 +73,6 @@ def eval_command(
     if weights_files and models:
         raise click.UsageError("give --weights files or --model names, not both")
     from fpsnr.options import BatchOptions
-    from fpsnr.progress import ProgressBar
-    from fpsnr.rd import write_rd_run
-    from fpsnr.regions import load_region_index
 
     _, weights = codec_modules()
     from fpsnr.codec.rd import run_eval
@@ -83,21 +81,16 @@ def eval_command(
         weights_files = tuple(weights.default_weights(m) for m in (models or MODEL_NAMES[:1]))
     weights_files = tuple(weights_file(w) for w in weights_files)  # pretrained names fetched first
 
-    if resume and overwrite:
-        raise click.UsageError("--resume and --overwrite exclude each other")
-    if regions_path is None and missing_regions == "error":
-        raise click.UsageError("give --regions, or --missing-regions center|suggest to score without them")
-    index = load_region_index(regions_path) if regions_path is not None else {}
+    index = regions_or_fallback(regions_path, missing_regions)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
     settings = {
-        "command": "codec eval", "data": str(data_dir), "regions": str(regions_path or ""),
+        "data": str(data_dir), "regions": str(regions_path or ""),
         "weights": [str(w) for w in weights_files], "missing_regions": missing_regions,
         "ms_ssim": not no_ms_ssim,
     }  # fmt: skip
-    with ProgressBar("eval", "code") as bar:
-        rows = write_rd_run(
-            lambda done: run_eval(data_dir, index, weights_files, options, device=device, progress=bar,
-                                  skip=done, workers=workers or 1, with_ms_ssim=not no_ms_ssim),
-            out, fps, settings=settings, resume=resume, overwrite=overwrite,
-        )  # fmt: skip
-    report_rd_rows(rows, out)
+    write_rd_command(
+        "codec eval",
+        lambda done, bar: run_eval(data_dir, index, weights_files, options, device=device, progress=bar,
+                                   skip=done, workers=workers or 1, with_ms_ssim=not no_ms_ssim),
+        out, fps, settings, resume=resume, overwrite=overwrite,
+    )  # fmt: skip
