@@ -152,8 +152,6 @@ def measure(args: argparse.Namespace, data: Path, tmp: Path, name: str, runs: in
 def convergence(args: argparse.Namespace, data: Path, tmp: Path, name: str, options: dict[str, Any],
                 init: str | None, seed: int = 0) -> dict[str, Any]:  # fmt: skip
     """Mean loss, bpp and PSNR over the last third of ``--check-steps`` steps from one seed."""
-    import csv as _csv
-
     folder = tmp / f"check{len(list(tmp.iterdir()))}"
     every = max(1, args.check_steps // 30)
     cfg = replace(_base(args, data, folder), max_steps=args.check_steps, log_every=every, init=init,
@@ -166,7 +164,7 @@ def convergence(args: argparse.Namespace, data: Path, tmp: Path, name: str, opti
         row["error"] = f"{type(err).__name__}: {str(err).strip().splitlines()[0][:160] if str(err) else ''}"
         return row
     with open(folder / "log.csv", newline="") as handle:
-        log = list(_csv.DictReader(handle))
+        log = list(csv.DictReader(handle))
     tail = log[len(log) * 2 // 3 :]
     row["losses"] = [float(r["loss"]) for r in log]
     row.update({k: float(np.mean([float(r[k]) for r in tail])) for k in ("loss", "bpp", "psnr")})

@@ -67,8 +67,8 @@ from fpsnr.progress import ProgressCallback, reporting
 from fpsnr.regions import load_region_index
 
 __all__ = [
-    "TrainConfig", "graphs_fit", "group_name", "resume_config", "resume_configs", "train", "train_many",
-    "write_group",
+    "TrainConfig", "graphs_fit", "group_name", "progress_title", "resume_config", "resume_configs", "train",
+    "train_many", "write_group",
 ]  # fmt: skip
 
 LOG_COLUMNS = (
@@ -726,6 +726,11 @@ def graphs_fit(device: str, distortion: str) -> bool:
     return torch.device(device).type == "cuda" and distortion == "mse" and world <= 1
 
 
+def progress_title(cfgs: Sequence[TrainConfig]) -> str:
+    """What the progress of a training says it is: ``train <model> λ=<λ>`` or ``train <n> runs``."""
+    return f"train {cfgs[0].model} λ={cfgs[0].lmbda:g}" if len(cfgs) == 1 else f"train {len(cfgs)} runs"
+
+
 def group_name(cfg: TrainConfig) -> str:
     """The folder of one run inside a group folder: ``<model>-<λ>``."""
     return f"{cfg.model}-{cfg.lmbda:g}"
@@ -831,8 +836,7 @@ def train_many(
     started = time.perf_counter()
     for t in trainers:
         t.started, t.window = started, (started, 0)
-    title = f"train {trainers[0].spec.name} λ={cfg.lmbda:g}" if not several else f"train {len(trainers)} runs"
-    with reporting(progress if rank == 0 else None, title, "step") as report:
+    with reporting(progress if rank == 0 else None, progress_title(cfgs), "step") as report:
         if report is not None:
             report(max(t.step for t in trainers), cfg.max_steps)
         while True:

@@ -26,7 +26,6 @@ from fpsnr.codec.train import CropSource, resume_configs, train, train_many  # n
 from fpsnr.codec.weights import load_weights  # noqa: E402
 from fpsnr.errors import CodecError  # noqa: E402
 from fpsnr.images import write_image  # noqa: E402
-from fpsnr.progress import ProgressBar  # noqa: E402
 from tests.codec.test_train import _cfg as _train_cfg  # noqa: E402
 from tests.codec.test_train import _log  # noqa: E402
 from tests.conftest import write_photos  # noqa: E402
@@ -259,14 +258,13 @@ def test_amp_trains_to_the_plain_loss_within_tolerance(photos, tmp_path):
         train(_cfg(photos, tmp_path / "x", amp="fp8"), progress=False)
 
 
-def test_progress_in_a_log_file_comes_every_log_every_steps(photos, tmp_path):
-    import io
-
-    stream = io.StringIO()
-    with ProgressBar("train", "step", stream=stream, every=4) as bar:
-        train(_cfg(photos, tmp_path / "run", max_steps=12), progress=bar)
-    lines = stream.getvalue().splitlines()
-    assert [line.split()[1] for line in lines] == ["4/12", "8/12", "12/12"]
+def test_progress_in_a_log_file_comes_every_log_every_steps(runner, photos, tmp_path):
+    res = runner.invoke(cli, ["codec", "train", "--data", str(photos), "--lmbda", "0.01", "--N", "16", "--M",
+                              "16", "--batch-size", "2", "--patch", "64", "--max-steps", "12", "--log-every",
+                              "4", "--out", str(tmp_path / "run")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    lines = [line for line in res.stderr.splitlines() if line.startswith("train ")]
+    assert [line.split()[3] for line in lines] == ["4/12", "8/12", "12/12"]
 
 
 def test_cuda_graphs_default_on_where_they_fit(runner, photos, tmp_path, monkeypatch):

@@ -142,18 +142,18 @@ def train_command(
           --val-regions kodak --out runs/q4-foveal --max-steps 2000
     """
     codec_modules()
-    from fpsnr.codec.train import TrainConfig, graphs_fit, group_name, resume_configs, train_many, write_group
+    from fpsnr.codec import train as training
 
     ctx = click.get_current_context()
     if resume_dir is not None:
-        cfgs = resume_configs(resume_dir, max_steps=max_steps, max_minutes=max_minutes)
+        cfgs = training.resume_configs(resume_dir, max_steps=max_steps, max_minutes=max_minutes)
         _refuse_changed_settings(ctx, cfgs, resume_dir)
         cfgs = [_execution(ctx, c, compile_=compile_, cuda_graphs=cuda_graphs, device=device) for c in cfgs]
     else:
         missing = [name for name, v in (("--data", data), ("--lmbda", lmbda), ("--out", out)) if v is None]
         if missing or data is None or lmbda is None or out is None:
             raise click.UsageError(f"a new run needs {', '.join(missing)} (or --resume RUN_DIR)")
-        base = TrainConfig(
+        base = training.TrainConfig(
             data=str(data), model=model[0], lmbda=lmbda[0], out=str(out), distortion=distortion, n=n_channels,
             m=m_channels, batch_size=batch_size, patch=patch, lr=lr, clip=clip, max_steps=max_steps,
             max_minutes=max_minutes,
@@ -163,18 +163,17 @@ def train_command(
             train_regions=str(train_regions) if train_regions else None,
             val_regions=str(val_regions) if val_regions else None,
             compile=compile_, amp=amp,
-            cuda_graphs=graphs_fit(device, distortion) if cuda_graphs is None else cuda_graphs,
+            cuda_graphs=training.graphs_fit(device, distortion) if cuda_graphs is None else cuda_graphs,
         )  # fmt: skip
         if val_regions is not None and val is None:
             raise click.UsageError("--val-regions needs --val")
         cfgs = [replace(base, model=m, lmbda=v) for m in dict.fromkeys(model) for v in dict.fromkeys(lmbda)]
         if len(cfgs) > 1:
-            cfgs = [replace(c, out=str(out / group_name(c))) for c in cfgs]
-            write_group(out, cfgs)
+            cfgs = [replace(c, out=str(out / training.group_name(c))) for c in cfgs]
+            training.write_group(out, cfgs)
     several = len(cfgs) > 1
-    title = f"train {cfgs[0].model} λ={cfgs[0].lmbda:g}" if not several else f"train {len(cfgs)} runs"
     rank = int(os.environ.get("RANK", "0"))
-    with ProgressBar(title, "step", every=cfgs[0].log_every) as bar:
+    with ProgressBar(training.progress_title(cfgs), "step", every=cfgs[0].log_every) as bar:
 
         def show(row: dict[str, Any]) -> None:
             where = {"run": Path(row["run"]).name} if several else {}
@@ -186,7 +185,7 @@ def train_command(
                 click.echo(f"warning: {message}", err=True)
 
         resume = resume_dir is not None
-        summaries = train_many(cfgs, resume=resume, progress=bar, on_log=show, on_warning=warn)
+        summaries = training.train_many(cfgs, resume=resume, progress=bar, on_log=show, on_warning=warn)
     if rank != 0:
         return  # under torchrun only rank 0 writes the run, and only it says so
     for cfg, summary in zip(cfgs, summaries, strict=True):
