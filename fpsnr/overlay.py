@@ -59,23 +59,34 @@ def draw_regions(
     Returns an 8-bit RGB image.
     """
     canvas = _to_display(image)
+    _draw_discs(canvas, discs, [d.label for d in discs], dim, scale=900, centres=True)
+    return canvas
+
+
+def _draw_discs(
+    canvas: npt.NDArray[np.uint8], discs: Sequence[Disc], texts: Sequence[str], dim: float, *, scale: float,
+    centres: bool,
+) -> None:  # fmt: skip
+    """Dim the periphery of ``canvas``, then draw each disc and its label (placed by :func:`_label_boxes`).
+
+    The text scale grows with the image (its short side ÷ ``scale``); ``centres`` marks
+    each centre with a dot.
+    """
     height, width = canvas.shape[:2]
     _dim_periphery(canvas, discs, dim)
-    scale = max(0.4, min(width, height) / 900)
+    size = max(0.4, min(width, height) / scale)
     thick = max(1, round(min(width, height) / 300))
-    for n, disc in enumerate(discs):
+    boxes = _label_boxes(discs, texts, width, height, size, thick)
+    for n, (disc, text, box) in enumerate(zip(discs, texts, boxes, strict=True)):
         colour = _COLOURS[n % len(_COLOURS)]
         centre = (round(disc.x * (1 << _SHIFT)), round(disc.y * (1 << _SHIFT)))
         radius = min(round(disc.radius * (1 << _SHIFT)), 1 << 28)
         cv2.circle(canvas, centre, radius, colour, thick, cv2.LINE_AA, _SHIFT)
-        cv2.circle(canvas, centre, 3 << _SHIFT, colour, -1, cv2.LINE_AA, _SHIFT)
-        text = disc.label
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-        x = int(min(max(disc.x - tw / 2, 2), max(width - tw - 2, 2)))
-        y = int(min(max(disc.y - disc.radius - 6, th + 4), height - base - 2))
-        cv2.rectangle(canvas, (x - 2, y - th - 3), (x + tw + 2, y + base), (0, 0, 0), -1)
-        cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
-    return canvas
+        if centres:
+            cv2.circle(canvas, centre, 3 << _SHIFT, colour, -1, cv2.LINE_AA, _SHIFT)
+        x, y, tw, th, base = box
+        cv2.rectangle(canvas, (x - 3, y - th - 4), (x + tw + 3, y + base + 1), (0, 0, 0), -1)
+        cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, size, colour, thick, cv2.LINE_AA)
 
 
 # --------------------------------------------------------------------------- a score explained
@@ -164,19 +175,8 @@ def draw_score(
 
     canvas = _to_display(test)
     height, width = canvas.shape[:2]
-    _dim_periphery(canvas, discs, dim)
-    scale = max(0.45, min(width, height) / 800)
-    thick = max(1, round(min(width, height) / 300))
-    texts = [f"{r.label}  {_db(r.fpsnr)}" for r in score.regions]
-    boxes = _label_boxes(discs, texts, width, height, scale, thick)
-    for n, (disc, text, box) in enumerate(zip(discs, texts, boxes, strict=True)):
-        colour = _COLOURS[n % len(_COLOURS)]
-        centre = (round(disc.x * (1 << _SHIFT)), round(disc.y * (1 << _SHIFT)))
-        radius = min(round(disc.radius * (1 << _SHIFT)), 1 << 28)
-        cv2.circle(canvas, centre, radius, colour, thick, cv2.LINE_AA, _SHIFT)
-        x, y, tw, th, base = box
-        cv2.rectangle(canvas, (x - 3, y - th - 4), (x + tw + 3, y + base + 1), (0, 0, 0), -1)
-        cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
+    _draw_discs(canvas, discs, [f"{r.label}  {_db(r.fpsnr)}" for r in score.regions], dim, scale=800,
+                centres=False)  # fmt: skip
     errors = error_map_db(ref, test, score.peak, channel=score.channel)
     portrait = height > width
     rows, cols = (1, 2) if portrait else (2, 1)

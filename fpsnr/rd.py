@@ -477,7 +477,7 @@ def compressai_results(frame: Any, codec: str) -> tuple[dict[str, Any], list[str
         raise ParameterError(f"no rows for codec {codec!r}; the file has {known}")
     failed = sorted(set(rows.loc[rows["error"] != "", "rate_point"]))
     good = rows[(rows["error"] == "") & ~rows["rate_point"].isin(failed)]
-    skip = {"codec", "rate_point", "image", "error", "quality", "width", "height", "bytes"}
+    skip = {*_TEXT_COLUMNS, "quality", "width", "height", "bytes"}
     metrics = [c for c in good.columns if c not in skip and good[c].notna().any()]
     means = good.groupby("rate_point")[metrics].mean().sort_values("bpp")
     results = {
