@@ -18,9 +18,10 @@ import json
 import os
 import pickle
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -77,15 +78,23 @@ def _file_id(path: Path) -> bytes:
     return digest.digest()[:8]
 
 
-def _read_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """The shape of every tensor of a safetensors file, from its header (no tensor is read)."""
+_T = TypeVar("_T")
+
+
+def _reading(path: Path, read: Callable[[Any], _T]) -> _T:
+    """``read(handle)`` on the opened safetensors file; a missing or unreadable file is one CodecError."""
     try:
         with safe_open(str(path), framework="pt") as handle:  # type: ignore[no-untyped-call]
-            return {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+            return read(handle)
     except FileNotFoundError as err:
         raise CodecError(f"{path}: no such weights file") from err
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         raise CodecError(f"{path}: not a readable safetensors file ({err})") from err
+
+
+def _read_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor of a safetensors file, from its header (no tensor is read)."""
+    return _reading(path, lambda handle: {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()})
 
 
 def _check_channels(shapes: dict[str, tuple[int, ...]], n: int, m: int, source: str) -> None:
@@ -125,15 +134,9 @@ def _check_shapes(model: nn.Module, shapes: dict[str, tuple[int, ...]], source: 
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    try:
-        with safe_open(str(path), framework="pt") as handle:  # type: ignore[no-untyped-call]
-            metadata = dict(handle.metadata() or {})
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-    except FileNotFoundError as err:
-        raise CodecError(f"{path}: no such weights file") from err
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise CodecError(f"{path}: not a readable safetensors file ({err})") from err
-    return tensors, metadata
+    return _reading(path, lambda handle: (
+        {key: handle.get_tensor(key) for key in handle.keys()}, dict(handle.metadata() or {})
+    ))  # fmt: skip
 
 
 def _load_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: str, *, strict: bool) -> None:
@@ -161,14 +164,7 @@ def _load_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: str, 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """A weights file's metadata, without reading its tensors."""
-    p = Path(path)
-    try:
-        with safe_open(str(p), framework="pt") as handle:  # type: ignore[no-untyped-call]
-            return dict(handle.metadata() or {})
-    except FileNotFoundError as err:
-        raise CodecError(f"{p}: no such weights file") from err
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise CodecError(f"{p}: not a readable safetensors file ({err})") from err
+    return _reading(Path(path), lambda handle: dict(handle.metadata() or {}))
 
 
 def default_weights(model: str) -> Path:
