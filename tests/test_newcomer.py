@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -316,6 +317,20 @@ def test_anchors_refuse_to_overwrite_resume_after_a_kill_and_run_in_processes(tm
     with pytest.raises(KeyboardInterrupt):
         rd.write_rd_run(killed, cut, (0.5,), settings=settings)
     assert not cut.exists() and len(_rd_rows(cut.with_name("cut.csv.partial"))) == 5
+    # Ctrl-C in the command itself says how to go on (as batch does)
+    real = rd.run_rd
+
+    def interrupted(*args, **kwargs):
+        yield from itertools.islice(real(*args, **kwargs), 2)
+        raise KeyboardInterrupt
+
+    stopped = tmp_path / "stopped.csv"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rd, "run_rd", interrupted)
+        res = CliRunner().invoke(cli, [*base, "-o", str(stopped), "-j", "1"])
+    assert res.exit_code == 130
+    assert f"interrupted: the rows so far are kept in {stopped}.partial; run the same command with --resume" \
+        in res.stderr  # fmt: skip
     blocked = CliRunner().invoke(cli, [*base, "-o", str(cut)])
     assert blocked.exit_code == 1 and "use --resume to finish it" in blocked.stderr
     other = CliRunner().invoke(cli, [*base, "-o", str(cut), "--resume", "--no-ms-ssim"])

@@ -30,13 +30,20 @@ def write_rd_command(
     """Run an RD command into ``out`` (:func:`fpsnr.rd.write_rd_run`) with a progress bar, then report.
 
     ``make_rows(done, progress)`` yields the rows not in ``done``; ``settings`` (with the
-    command's ``name``) must match on ``--resume``.
+    command's ``name``) must match on ``--resume``. Ctrl-C says how to resume, as ``batch``
+    does, and exits 130.
     """
     from fpsnr.progress import ProgressBar
     from fpsnr.rd import write_rd_run
 
-    with ProgressBar(name, "code") as bar:
-        settings = {"command": name, **settings}
-        rows = write_rd_run(lambda done: make_rows(done, bar), out, fps, settings=settings, resume=resume,
-                            overwrite=overwrite)  # fmt: skip
+    try:
+        with ProgressBar(name, "code") as bar:
+            settings = {"command": name, **settings}
+            rows = write_rd_run(lambda done: make_rows(done, bar), out, fps, settings=settings, resume=resume,
+                                overwrite=overwrite)  # fmt: skip
+    except KeyboardInterrupt:
+        partial = out.with_name(out.name + ".partial")
+        kept = f"the rows so far are kept in {partial}; " if partial.exists() else ""
+        click.echo(f"\ninterrupted: {kept}run the same command with --resume", err=True)
+        raise click.exceptions.Exit(130) from None
     report_rd_rows(rows, out)

@@ -185,6 +185,7 @@ class CropSource:
         self.device = device
         self.gather = gather
         self._span = torch.arange(patch, device=device)
+        self._channels = torch.arange(3, device=device)
 
     def batch(self, size: int, generator: torch.Generator) -> torch.Tensor:
         return self.batch_with_regions(size, generator)[0]
@@ -223,7 +224,7 @@ class CropSource:
         cols = torch.where(flips[:, None].bool(), self.patch - 1 - span, span)  # (B, P), mirrored if flipped
         index = (
             origin[:, None, None, None]
-            + torch.arange(3, device=self.device)[None, :, None, None] * plane[:, None, None, None]
+            + self._channels[None, :, None, None] * plane[:, None, None, None]
             + span[None, None, :, None] * width[:, None, None, None]
             + cols[:, None, None, :]
         )
