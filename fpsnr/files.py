@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_path", "write_bytes_atomic"]
+__all__ = ["atomic_open", "atomic_path", "sha256_of", "write_bytes_atomic"]
 
 
 # Outputs get the permissions a plain open() would give them: some writers (safetensors)
@@ -59,3 +59,13 @@ def write_bytes_atomic(target: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``target`` atomically."""
     with atomic_open(target, "wb") as handle:
         handle.write(data)
+
+
+def sha256_of(handle: IO[bytes]) -> bytes:
+    """The SHA-256 of a binary file object read to its end (``hashlib.file_digest``, Python ≥ 3.11)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.digest()

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from fpsnr.errors import CodecError
+from fpsnr.files import sha256_of
 
 __all__ = [
     "PREFIX", "REGISTRY", "Pretrained", "cache_dir", "cached", "fetch", "import_checkpoint", "resolve",
@@ -229,16 +230,13 @@ def import_checkpoint(path: str | os.PathLike[str], name: str | None = None, *,
     """
     table = registry or REGISTRY
     source = Path(path)
-    digest = hashlib.sha256()
     try:
         with source.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+            sha256 = sha256_of(handle).hex()
     except FileNotFoundError as err:
         raise CodecError(f"{source}: no such file") from err
     except OSError as err:
         raise CodecError(f"{source}: cannot read ({err.strerror or err})") from err
-    sha256 = digest.hexdigest()
     if name is not None:
         entry = _entry(name, table)
     else:

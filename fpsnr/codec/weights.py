@@ -13,7 +13,6 @@ SHA-256: decoding with other weights is refused instead of producing garbage.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -30,7 +29,7 @@ from torch import nn
 
 from fpsnr.codec.models import build_model, get_spec
 from fpsnr.errors import CodecError
-from fpsnr.files import atomic_path
+from fpsnr.files import atomic_path, sha256_of
 from fpsnr.limits import MAX_CODEC_CHANNELS
 
 __all__ = [
@@ -71,11 +70,8 @@ class WeightsInfo:
 
 
 def _file_id(path: Path) -> bytes:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.digest()[:8]
+        return sha256_of(handle)[:8]
 
 
 _T = TypeVar("_T")
