@@ -10,6 +10,7 @@ imports this package. Layers → models → coder, as in CompressAI:
 - :mod:`fpsnr.codec.weights` — safetensors weights with metadata, the CompressAI converter;
 - :mod:`fpsnr.codec.bitstream` — the versioned file format (no torch needed);
 - :mod:`fpsnr.codec.coder` — image → bytes → image, with desync detection.
+- :mod:`fpsnr.codec.lean` — imports only the part of CompressAI the codec uses.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def require_codec() -> None:
         with warnings.catch_warnings():
             # compressai 1.2.8 calls torch.jit.script at import; torch ≥ 2.10 warns about it
             warnings.simplefilter("ignore", FutureWarning)
-            import compressai  # noqa: F401
+            from fpsnr.codec.lean import import_compressai
+
+            import_compressai()
             import safetensors  # noqa: F401
             import torch  # noqa: F401
     except ImportError as err:
