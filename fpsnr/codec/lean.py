@@ -33,12 +33,12 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ENV", "defer_imports", "import_compressai"]
+__all__ = ["ENV", "defer_imports", "import_compressai", "import_lean"]
 
 ENV = "FPSNR_COMPRESSAI"
 """Set to ``full`` for CompressAI's own package import (everything, at once)."""
@@ -58,21 +58,32 @@ class UnexpectedPackage(ImportError):
 
 def import_compressai() -> None:
     """Import what the codec uses of CompressAI, and only that (see the module docstring)."""
-    if "compressai" in sys.modules or os.environ.get(ENV) == "full":
-        import compressai
-
-        return
-    try:
-        for name, held_back in _HELD_BACK.items():
-            defer_imports(name, held_back)
-        for name in _USED:
-            importlib.import_module(name)
-    except Exception:
-        # Whatever went wrong, CompressAI's own import decides: it works, or it raises
-        # the error a user would see without fpsnr.
-        for name in [n for n in sys.modules if n == "compressai" or n.startswith("compressai.")]:
-            del sys.modules[name]
+    if os.environ.get(ENV) == "full":
         import compressai  # noqa: F401
+    else:
+        import_lean("compressai", _HELD_BACK, _USED)
+
+
+def import_lean(package: str, held_back: dict[str, Deferred], used: Sequence[str]) -> None:
+    """Import the modules ``used`` of ``package``, holding back statements of its packages.
+
+    :func:`defer_imports` runs for each package in ``held_back``, in that order, then the
+    ``used`` modules are imported. The whole package is imported the usual way instead
+    when it is imported already, or when any of that fails.
+    """
+    if package not in sys.modules:
+        try:
+            for name, statements in held_back.items():
+                defer_imports(name, statements)
+            for name in used:
+                importlib.import_module(name)
+            return
+        except Exception:
+            # Whatever went wrong, the package's own import decides: it works, or it
+            # raises the error a user would see without fpsnr.
+            for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+                del sys.modules[name]
+    importlib.import_module(package)
 
 
 def defer_imports(name: str, held_back: Deferred) -> ModuleType:

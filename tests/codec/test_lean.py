@@ -6,6 +6,7 @@ in fresh interpreters, since what matters is what a process has imported.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fpsnr.codec.lean import ENV, UnexpectedPackage, defer_imports
+from fpsnr.codec.lean import ENV, UnexpectedPackage, defer_imports, import_lean
 
 HEAVY = ("torchvision", "torch_geometric", "compressai.datasets", "compressai.transforms", "compressai.zoo")
 
@@ -87,6 +88,26 @@ def test_nothing_to_hold_back_imports_nothing(toy):
     with pytest.raises(UnexpectedPackage, match="no import statement to hold back"):
         defer_imports(name, lambda node: node.module == "not_there")
     assert name not in sys.modules
+
+
+def test_import_lean_imports_the_used_modules_only(toy):
+    name = toy("lean_toy_e")
+    import_lean(name, {name: _heavy_statement(name)}, [f"{name}.light"])
+    assert f"{name}.light" in sys.modules and f"{name}.heavy" not in sys.modules
+
+
+def test_import_lean_falls_back_to_the_usual_import(toy):
+    name = toy("lean_toy_f")
+    import_lean(name, {name: lambda node: node.module == "not_there"}, [f"{name}.light"])
+    pkg = sys.modules[name]
+    assert f"{name}.heavy" in sys.modules and "__getattr__" not in vars(pkg) and pkg.VALUE == 7
+
+
+def test_import_lean_leaves_an_imported_package_alone(toy):
+    name = toy("lean_toy_g")
+    pkg = importlib.import_module(name)
+    import_lean(name, {name: _heavy_statement(name)}, [f"{name}.light"])
+    assert sys.modules[name] is pkg and "__getattr__" not in vars(pkg)
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
