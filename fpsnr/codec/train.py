@@ -476,10 +476,11 @@ def _wrap_distributed(model: Any, world: int) -> Any:
     # sync them (its hooks would fire on their later gradients); we all-reduce them
     quantiles = [n for n, _ in model.named_parameters() if n.endswith(".quantiles")]
     DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, quantiles)  # type: ignore[no-untyped-call]
-    # find_unused_parameters stays on (the attention blocks may leave some unused); torch warns
-    # when none are, on every rank, which is noise in a training log
-    warnings.filterwarnings("ignore", message=".*find_unused_parameters=True was specified.*")
-    return DistributedDataParallel(model, find_unused_parameters=True)
+    # Every other parameter takes part in every forward pass (the attention blocks too, also
+    # when warm-started as the identity: a zero W1 still gets gradients), so DDP need not
+    # search the graph for unused ones; with find_unused_parameters=True torch printed a
+    # warning from C++ on every rank, which no Python warnings filter reaches.
+    return DistributedDataParallel(model)
 
 
 def _average_aux_gradients(aux_params: list[torch.nn.Parameter], world: int) -> None:
