@@ -13,6 +13,7 @@ from fpsnr.cli.batch import batch_command
 from fpsnr.cli.bdrate import bdrate_command
 from fpsnr.cli.codec import codec_group
 from fpsnr.cli.demo import demo_command
+from fpsnr.cli.options import OrderedGroup
 from fpsnr.cli.plot import plot_group
 from fpsnr.cli.rd import rd_group
 from fpsnr.cli.regions import regions_group
@@ -20,7 +21,7 @@ from fpsnr.cli.score import score_command
 from fpsnr.limits import DEFAULT_MAX_PIXELS, ENV
 
 
-class _Group(click.Group):
+class _Group(OrderedGroup):
     """The top-level group: what no command turned into a message still gets one line.
 
     Commands report the failures they expect themselves; this is the net under them,
@@ -75,15 +76,11 @@ def cli() -> None:
     """
 
 
-cli.add_command(score_command)
-cli.add_command(batch_command)
-cli.add_command(regions_group)
-cli.add_command(demo_command)
-cli.add_command(codec_group)
-cli.add_command(anchors_command)
-cli.add_command(bdrate_command)
-cli.add_command(plot_group)
-cli.add_command(rd_group)
+# in the order a user meets them: the README's first command, scoring, regions, then the codec
+# and the RD comparison
+for _command in (demo_command, score_command, batch_command, regions_group, codec_group, anchors_command,
+                 bdrate_command, plot_group, rd_group):  # fmt: skip
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -29,6 +29,24 @@ path_arg = functools.partial(click.Path, readable=False)
 one line from the command), not bad usage (exit 2 with a usage block)."""
 
 
+class OrderedGroup(click.Group):
+    """A command group that lists its commands in the order they were added.
+
+    That is the order a user meets them (click sorts them). Each command's whole first
+    sentence is shown, wrapped, where click would cut it to "..." at the terminal's width.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, command.get_short_help_str(limit=10_000))
+                for name, command in self.commands.items() if not command.hidden]  # fmt: skip
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 class _CommaList(click.ParamType):  # type: ignore[type-arg]
     """A comma-separated list of ``cast`` values; a bad item is a usage error naming ``kind``."""
 

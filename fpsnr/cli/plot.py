@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import metric_fp_option, path_arg, sweep_fp_option, translate_errors
+from fpsnr.cli.options import OrderedGroup, metric_fp_option, path_arg, sweep_fp_option, translate_errors
 from fpsnr.errors import ParameterError
 
 
-@click.group("plot")
+@click.group("plot", cls=OrderedGroup)
 def plot_group() -> None:
     """RD curves and the M-FPSNR/PSNR ratio table.
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import path_arg, translate_errors
+from fpsnr.cli.options import OrderedGroup, path_arg, translate_errors
 
 
-@click.group("rd")
+@click.group("rd", cls=OrderedGroup)
 def rd_group() -> None:
     """RD files (from anchors and codec eval) into other tools' formats.
 

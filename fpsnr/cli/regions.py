@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import path_arg, radius_options, score_options, translate_errors
+from fpsnr.cli.options import OrderedGroup, path_arg, radius_options, score_options, translate_errors
 from fpsnr.errors import FpsnrError, RegionsError
 from fpsnr.images import read_image, write_image
 from fpsnr.options import ScoreOptions
@@ -15,7 +15,7 @@ from fpsnr.regions import disc_has_pixel, load_region_index, load_regions
 from fpsnr.saliency import suggest_regions
 
 
-@click.group("regions")
+@click.group("regions", cls=OrderedGroup)
 def regions_group() -> None:
     """Check, draw and propose regions files.
 

@@ -39,6 +39,44 @@ def test_every_option_has_a_help_line():
     assert bare == []
 
 
+def _commands_section(runner, path):
+    res = runner.invoke(cli, [*path, "--help"], terminal_width=80)
+    assert res.exit_code == 0, path
+    lines = res.stdout.splitlines()
+    return lines[lines.index("Commands:") + 1 :]
+
+
+def test_commands_are_listed_in_the_order_a_user_meets_them():
+    """Newcomer finding 24: alphabetical order put the main command, score, last."""
+    assert list(cli.list_commands(click.Context(cli))) == [
+        "demo", "score", "batch", "regions", "codec", "anchors", "bdrate", "plot", "rd",
+    ]  # fmt: skip
+    codec = cli.commands["codec"]
+    assert isinstance(codec, click.Group)
+    assert codec.list_commands(click.Context(codec))[:3] == ["models", "encode", "decode"]
+
+
+def test_command_summaries_are_whole_sentences_not_cut_to_dots(runner):
+    """Newcomer finding 24: at 80 columns click cut most summaries to '...'."""
+    groups = [path for path in _commands(cli) if isinstance(_command(path), click.Group)]
+    assert len(groups) == 6
+    for path in groups:
+        section = _commands_section(runner, path)
+        text = " ".join(" ".join(section).split())
+        for name, command in _command(path).commands.items():
+            first = " ".join((command.help or "").split("\n\n")[0].split())
+            first = first[: first.index(". ") + 1] if ". " in first else first
+            assert f"{name} {first}" in text, (path, name)
+        assert "..." not in text and max(map(len, section)) <= 80
+
+
+def _command(path):
+    command = cli
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return command
+
+
 def test_version(runner):
     res = runner.invoke(cli, ["--version"])
     assert res.exit_code == 0 and res.stdout.startswith("fpsnr, version ")

@@ -16,11 +16,12 @@ from fpsnr.cli.codec.models import models_command
 from fpsnr.cli.codec.pretrained import pretrained_group
 from fpsnr.cli.codec.roundtrip import roundtrip_command
 from fpsnr.cli.codec.train import train_command
+from fpsnr.cli.options import OrderedGroup
 
 __all__ = ["codec_group"]
 
 
-@click.group("codec")
+@click.group("codec", cls=OrderedGroup)
 def codec_group() -> None:
     """The learned codec: Ballé 2018 hyperprior, with or without attention.
 
@@ -30,6 +31,7 @@ def codec_group() -> None:
     """
 
 
-for _command in (models_command, pretrained_group, encode_command, decode_command, roundtrip_command,
-                 convert_command, eval_command, train_command):  # fmt: skip
+# in the order a user meets them (the README's)
+for _command in (models_command, encode_command, decode_command, roundtrip_command, convert_command,
+                 pretrained_group, eval_command, train_command):  # fmt: skip
     codec_group.add_command(_command)

@@ -152,5 +152,10 @@ weights_option = click.option(
 )  # fmt: skip
 device_option = click.option(
     "--device", default="cpu", show_default=True, callback=check_device,
-    help="torch device; cuda is opt-in (decode on the CPU).",
+    help="torch device: cpu, cuda, cuda:N or mps. cpu unless asked: GPU decoding of these models "
+    "has returned NaN images.",
+)  # fmt: skip
+train_device_option = click.option(
+    "--device", default="cpu", show_default=True, callback=check_device,
+    help="torch device: cpu, cuda, cuda:N or mps; under torchrun, cuda is each process's own GPU.",
 )  # fmt: skip

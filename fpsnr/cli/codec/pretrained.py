@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import path_arg, translate_errors
+from fpsnr.cli.options import OrderedGroup, path_arg, translate_errors
 from fpsnr.progress import ProgressBar
 
 
-@click.group("pretrained")
+@click.group("pretrained", cls=OrderedGroup)
 def pretrained_group() -> None:
     """CompressAI's trained bmshj2018-hyperprior models (MSE, qualities 1–8) as fpsnr weights.
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from fpsnr.cli.codec.common import codec_modules, device_option, weights_file
+from fpsnr.cli.codec.common import codec_modules, train_device_option, weights_file
 from fpsnr.cli.options import _CommaList, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.progress import ProgressBar
@@ -97,7 +97,7 @@ class LambdaList(_CommaList):
                    "on a CUDA device, outside torchrun].")  # fmt: skip
 @click.option("--amp", type=click.Choice(["off", "bf16"]), default="off", show_default=True,
               help="bf16: convolutions in bfloat16; GDN, likelihoods and the loss stay float32.")
-@device_option
+@train_device_option
 @translate_errors
 def train_command(
     data: Path | None,
