@@ -18,7 +18,8 @@ and ``resume`` continues exactly: for a fixed seed the loss trajectory after a
 resume equals the uninterrupted run's.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in DistributedDataParallel
-(gloo on CPU, NCCL on CUDA); each rank draws its own crops, rank 0 writes the run.
+(gloo on CPU, NCCL on CUDA; ``--device cuda`` is each process's ``cuda:LOCAL_RANK``); each
+rank draws its own crops, rank 0 writes the run.
 
 Throughput (GPU time is the scarcest thing a codec study has):
 
@@ -355,14 +356,23 @@ def _validate(model: Any, images: list[torch.Tensor], cfg: TrainConfig,
     return row
 
 
-def _distributed() -> tuple[int, int]:
+def _distributed(device: str) -> tuple[int, int]:
+    """(rank, world size); under torchrun, joins the process group first.
+
+    The backend follows ``device`` (NCCL for CUDA, gloo otherwise, also on a machine with
+    GPUs). ``cuda`` without an index means each process's own GPU, ``cuda:LOCAL_RANK``: it
+    becomes the process's current CUDA device, so every ``.to("cuda")`` lands there.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
     import torch.distributed as dist
 
+    cuda = torch.device(device).type == "cuda"
+    if device == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
     return dist.get_rank(), dist.get_world_size()
 
 
@@ -814,7 +824,7 @@ def train_many(
         else:
             warnings.warn(message, stacklevel=3)
 
-    rank, world = _distributed()
+    rank, world = _distributed(cfg.device)
     if cfg.device.startswith("cuda") and CUDNN_BENCHMARK:
         torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest convolutions once
     trainers = [_Trainer(c, rank=rank, world=world, resume=resume, warn=warn) for c in cfgs]

@@ -127,6 +127,29 @@ def test_cli_train_then_roundtrip(runner, photos, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("device", "backend", "current"),
+    [("cpu", "gloo", None), ("cuda", "nccl", 1), ("cuda:0", "nccl", None)],
+)
+def test_under_torchrun_the_backend_follows_the_device_and_cuda_is_the_local_gpu(
+    monkeypatch, device, backend, current
+):
+    """No GPU needed: the process group and the CUDA calls are recorded, not made."""
+    import torch.distributed as dist
+
+    said: dict[str, object] = {}
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", lambda backend: said.update(backend=backend))
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine, also for --device cpu
+    monkeypatch.setattr(torch.cuda, "set_device", lambda index: said.update(current=index))
+    assert training._distributed(device) == (1, 2)
+    assert said == {"backend": backend, **({"current": current} if current is not None else {})}
+
+
 def test_torchrun_with_two_gloo_processes(photos, tmp_path):
     run = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
