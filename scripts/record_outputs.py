@@ -219,7 +219,7 @@ def record_core(r: Recorder) -> None:
     r.run("bdrate-failed", ["bdrate", "out/anchors.csv", "--anchor", "jpeg", "--test", "webp"])
     r.run("plot-rd", ["plot", "rd", "out/rd-ok.csv", "--metric", "m_fpsnr", "-o", "out/rd.png"])
     r.keep("plot-rd.png", "out/rd.png")
-    r.run("plot-ratio", ["plot", "ratio", "out/rd-ok.csv", "--codec", "webp"])
+    r.run("plot-ratio", ["ratio", "out/rd-ok.csv", "--codec", "webp"])
 
     import fpsnr
 

@@ -163,8 +163,8 @@ bmshj2018-hyperprior,0.0483,0.0483,a.png,1.2,35.5,34.5,34.5,
 """
 
 
-def test_rd_commands_merge_several_csvs_and_plot_ratio_reads_well(tmp_path):
-    """Findings 8, 21, 22: one CSV only; bdrate header; plot ratio without bpp or the codec list."""
+def test_rd_commands_merge_several_csvs_and_the_ratio_table_reads_well(tmp_path):
+    """Findings 8, 21, 22: one CSV only; bdrate header; `plot ratio` printed, lacked bpp and the codecs."""
     anchors, learned = tmp_path / "anchors.csv", tmp_path / "learned.csv"
     anchors.write_text(RD_ANCHORS)
     learned.write_text(RD_LEARNED)
@@ -174,12 +174,18 @@ def test_rd_commands_merge_several_csvs_and_plot_ratio_reads_well(tmp_path):
                               "--metric", "mean_fpsnr"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "mean F_PSNR" in res.stdout.splitlines()[0]
-    table = runner.invoke(cli, ["plot", "ratio", str(anchors), str(learned),
+    table = runner.invoke(cli, ["ratio", str(anchors), str(learned),
                                 "--codec", "bmshj2018-hyperprior", "--fp", "0"])  # fmt: skip
     assert table.stdout.splitlines()[0].startswith("| rate point | bpp |")
     assert table.stdout.splitlines()[2].startswith("| 0.0035 | 0.2500 |")
-    bad = runner.invoke(cli, ["plot", "ratio", str(anchors), "--codec", "jpeg,webp"])
+    bad = runner.invoke(cli, ["ratio", str(anchors), "--codec", "jpeg,webp"])
     assert bad.exit_code == 1 and "the RD rows have: jpeg" in bad.stderr
+    # it prints a table, so it is no longer a plot subcommand; the old name still works
+    old = runner.invoke(cli, ["plot", "ratio", str(anchors), str(learned),
+                              "--codec", "bmshj2018-hyperprior", "--fp", "0"])  # fmt: skip
+    assert old.exit_code == 0 and old.stdout == table.stdout
+    assert "'fpsnr plot ratio' is now 'fpsnr ratio'" in old.stderr
+    assert "ratio" not in runner.invoke(cli, ["plot", "--help"]).stdout
     twice = runner.invoke(cli, ["bdrate", str(anchors), str(anchors), "--anchor", "jpeg", "--test", "jpeg"])
     assert twice.exit_code == 1 and "is also in" in twice.stderr
 

@@ -560,7 +560,7 @@ def test_bad_rd_cells_are_named_by_line_and_column(tmp_path, cell, column):
     runner = CliRunner()
     for args in (["bdrate", str(path), "--anchor", "j", "--test", "j"],
                  ["plot", "rd", str(path), "-o", str(tmp_path / "p.png")],
-                 ["plot", "ratio", str(path), "--codec", "j"]):  # fmt: skip
+                 ["ratio", str(path), "--codec", "j"]):  # fmt: skip
         line = one_line_error(runner.invoke(cli, args))
         assert f"line 3, column {column}: {cell!r}" in line
 

@@ -15,6 +15,7 @@ from fpsnr.cli.codec import codec_group
 from fpsnr.cli.demo import demo_command
 from fpsnr.cli.options import OrderedGroup
 from fpsnr.cli.plot import plot_group
+from fpsnr.cli.ratio import ratio_command
 from fpsnr.cli.rd import rd_group
 from fpsnr.cli.regions import regions_group
 from fpsnr.cli.score import score_command
@@ -79,7 +80,7 @@ def cli() -> None:
 # in the order a user meets them: the README's first command, scoring, regions, then the codec
 # and the RD comparison
 for _command in (demo_command, score_command, batch_command, regions_group, codec_group, anchors_command,
-                 bdrate_command, plot_group, rd_group):  # fmt: skip
+                 bdrate_command, ratio_command, plot_group, rd_group):  # fmt: skip
     cli.add_command(_command)
 
 

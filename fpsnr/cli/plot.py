@@ -1,4 +1,4 @@
-"""``fpsnr plot``: RD curves (the paper's Figure 6) and the ratio table (Table 2)."""
+"""``fpsnr plot``: RD curves (the paper's Figure 6)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import OrderedGroup, metric_fp_option, path_arg, sweep_fp_option, translate_errors
+from fpsnr.cli.options import OrderedGroup, metric_fp_option, path_arg, translate_errors
+from fpsnr.cli.ratio import ratio_command
 from fpsnr.errors import ParameterError
 
 
 @click.group("plot", cls=OrderedGroup)
 def plot_group() -> None:
-    """RD curves and the M-FPSNR/PSNR ratio table.
+    """RD curves of one or several RD CSVs.
 
     \b
     Example:
@@ -60,28 +61,12 @@ def plot_rd_command(rd_csvs: tuple[Path, ...], metric: str, fp: float, out: Path
     click.echo(f"wrote {out}", err=True)
 
 
-@plot_group.command("ratio")
-@click.argument(
-    "rd_csvs", metavar="RD_CSV...", nargs=-1, required=True, type=path_arg(dir_okay=False, path_type=Path)
-)
-@click.option("--codec", required=True, help="The codec whose table to print (the codec column).")
-@sweep_fp_option
-@translate_errors
-def plot_ratio_command(rd_csvs: tuple[Path, ...], codec: str, fps: tuple[float, ...]) -> None:
-    """Print (not plot) Table 2: 100·(M-FPSNR/PSNR − 1) % per rate point × Fp, markdown.
+def _moved_ratio(**kwargs: object) -> None:
+    click.echo("note: 'fpsnr plot ratio' is now 'fpsnr ratio' (it prints a table)", err=True)
+    click.get_current_context().invoke(ratio_command, **kwargs)
 
-    One row per rate point with its mean bpp; several RD CSVs are merged.
 
-    \b
-    Example:
-      fpsnr plot ratio rd.csv --codec bmshj2018-hyperprior
-    """
-    from fpsnr.plots import ratio_table
-    from fpsnr.rd import read_rd_csvs
-
-    table = ratio_table(read_rd_csvs(rd_csvs), codec, list(fps))
-    cols = [c for c in table.columns if c != "bpp"]
-    click.echo("| rate point | bpp | " + " | ".join(cols) + " |")
-    click.echo("|---" * (len(cols) + 2) + "|")
-    for point, row in table.iterrows():
-        click.echo(f"| {point} | {row['bpp']:.4f} | " + " | ".join(f"{row[c]:.3f}%" for c in cols) + " |")
+plot_group.add_command(click.Command(
+    "ratio", params=ratio_command.params, callback=_moved_ratio, hidden=True,
+    help="The old name of 'fpsnr ratio', kept working.\n\n\b\nExample:\n  fpsnr ratio rd.csv --codec jpeg",
+))  # fmt: skip

@@ -32,7 +32,7 @@ def test_anchors_bdrate_and_plots(runner, data, tmp_path):
     png = tmp_path / "rd.png"
     assert runner.invoke(cli, ["plot", "rd", str(rd), "--metric", "m_fpsnr", "-o", str(png)]).exit_code == 0
     assert png.stat().st_size > 1000
-    table = runner.invoke(cli, ["plot", "ratio", str(rd), "--codec", "jpeg", "--fp", "0,0.5"])
+    table = runner.invoke(cli, ["ratio", str(rd), "--codec", "jpeg", "--fp", "0,0.5"])
     assert table.exit_code == 0 and table.stdout.count("\n") == 7  # header, rule, 5 rate points
 
 

@@ -1,0 +1,36 @@
+"""``fpsnr ratio``: the M-FPSNR/PSNR ratio table of an RD CSV (the paper's Table 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fpsnr.cli.options import path_arg, sweep_fp_option, translate_errors
+
+
+@click.command("ratio")
+@click.argument(
+    "rd_csvs", metavar="RD_CSV...", nargs=-1, required=True, type=path_arg(dir_okay=False, path_type=Path)
+)
+@click.option("--codec", required=True, help="The codec whose table to print (the codec column).")
+@sweep_fp_option
+@translate_errors
+def ratio_command(rd_csvs: tuple[Path, ...], codec: str, fps: tuple[float, ...]) -> None:
+    """The paper's Table 2: 100·(M-FPSNR/PSNR − 1) % per rate point × Fp, as markdown.
+
+    One row per rate point with its mean bpp; several RD CSVs are merged.
+
+    \b
+    Example:
+      fpsnr ratio rd.csv --codec bmshj2018-hyperprior
+    """
+    from fpsnr.plots import ratio_table
+    from fpsnr.rd import read_rd_csvs
+
+    table = ratio_table(read_rd_csvs(rd_csvs), codec, list(fps))
+    cols = [c for c in table.columns if c != "bpp"]
+    click.echo("| rate point | bpp | " + " | ".join(cols) + " |")
+    click.echo("|---" * (len(cols) + 2) + "|")
+    for point, row in table.iterrows():
+        click.echo(f"| {point} | {row['bpp']:.4f} | " + " | ".join(f"{row[c]:.3f}%" for c in cols) + " |")
