@@ -411,3 +411,27 @@ def test_a_resumed_run_stopped_before_its_first_new_row_keeps_the_carried_rows(t
         assert sink.partial.exists() is kept
     with open(out.with_name("s.csv.partial"), newline="") as handle:
         assert list(csv.DictReader(handle)) == [{"a": "1", "b": "x"}]
+
+
+def test_regions_suggest_with_exif_apply_proposes_in_upright_coordinates(tmp_path):
+    """Finding 14: `regions suggest` drew a sideways overlay, its centres in the stored orientation."""
+    import json
+
+    from fpsnr.images import read_image
+    from fpsnr.saliency import suggest_regions
+
+    yy, xx = np.mgrid[0:120, 0:200]
+    upright = np.full((120, 200, 3), 128, np.uint8)
+    upright[(yy - 40) ** 2 + (xx - 150) ** 2 < 100] = 250  # one bright spot, up and to the right
+    _jpeg_with_orientation(np.ascontiguousarray(np.rot90(upright, 1)), 6, tmp_path / "phone.jpg")
+    centres = {}
+    for mode in ("keep", "apply"):
+        out = tmp_path / f"{mode}.json"
+        res = CliRunner().invoke(cli, ["regions", "suggest", str(tmp_path / "phone.jpg"), "-o", str(out),
+                                       "--max", "1", "--exif", mode])  # fmt: skip
+        assert res.exit_code == 0, res.output
+        centres[mode] = json.loads(out.read_text())["regions"][0]["center"]
+    want = suggest_regions(read_image(tmp_path / "phone.jpg", exif=True), max_regions=1).regions[0].center
+    assert centres["apply"] == list(want)
+    assert abs(centres["apply"][0] - 150) <= 8 and abs(centres["apply"][1] - 40) <= 8  # as a viewer sees it
+    assert abs(centres["keep"][0] - 40) <= 8 and abs(centres["keep"][1] - 50) <= 8  # the stored, turned spot

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import OrderedGroup, path_arg, radius_options, score_options, translate_errors
+from fpsnr.cli.options import (
+    OrderedGroup,
+    exif_option,
+    path_arg,
+    radius_options,
+    score_options,
+    translate_errors,
+)
 from fpsnr.errors import FpsnrError, RegionsError
 from fpsnr.images import read_image, write_image
 from fpsnr.options import ScoreOptions
@@ -144,6 +151,7 @@ def show_command(
     "--overlay", type=path_arg(dir_okay=False, path_type=Path), help="Also draw them on the image."
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+@exif_option
 @radius_options
 @translate_errors
 def suggest_command(
@@ -153,13 +161,15 @@ def suggest_command(
     min_saliency: float,
     overlay: Path | None,
     overwrite: bool,
+    exif: str,
     viewing_distance: float,
     foveal_angle: float,
 ) -> None:
     """Propose fixation regions for IMAGE from its spectral-residual saliency.
 
     The regions get the default radius and labels salient-1, salient-2, ... in order
-    of saliency; review them (--overlay) before relying on them.
+    of saliency; review them (--overlay) before relying on them. With --exif apply the
+    centres are in the upright picture's coordinates, for scoring with --exif apply.
 
     \b
     Example:
@@ -167,7 +177,7 @@ def suggest_command(
     """
     if out.exists() and not overwrite:
         raise RegionsError(f"{out} exists; use --overwrite to replace it")
-    pixels = read_image(image)
+    pixels = read_image(image, exif=exif == "apply")
     regions = suggest_regions(
         pixels,
         max_regions=max_regions,
