@@ -190,6 +190,37 @@ def test_rd_commands_merge_several_csvs_and_the_ratio_table_reads_well(tmp_path)
     assert twice.exit_code == 1 and "is also in" in twice.stderr
 
 
+def test_every_list_option_takes_a_comma_list_as_well_as_repeats(tmp_path):
+    """Finding 23: comma lists wherever a list is; some options only took repeats."""
+    import io
+
+    import pandas as pd
+
+    anchors, learned = tmp_path / "anchors.csv", tmp_path / "learned.csv"
+    rows = {"anchors": pd.read_csv(io.StringIO(RD_ANCHORS)), "learned": pd.read_csv(io.StringIO(RD_LEARNED))}
+    rows["learned"] = pd.concat([rows["learned"].assign(codec=c) for c in ("a", "b")])
+    for name, path in (("anchors", anchors), ("learned", learned)):
+        rows[name].assign(periphery_psnr=rows[name]["psnr"] - 1).to_csv(path, index=False)
+    runner = CliRunner()
+    base = ["bdrate", str(anchors), str(learned), "--anchor", "jpeg"]
+    repeated = runner.invoke(cli, [*base, "--test", "a", "--test", "b", "--metric", "psnr",
+                                   "--metric", "periphery_psnr"])  # fmt: skip
+    commas = runner.invoke(cli, [*base, "--test", "a,b", "--metric", "psnr,periphery_psnr"])
+    assert repeated.exit_code == 0, repeated.output
+    assert commas.stdout == repeated.stdout and len(commas.stdout.splitlines()) == 3
+    assert "periphery PSNR" in commas.stdout.splitlines()[0]  # finding 20: one name per quantity
+    bad = runner.invoke(cli, [*base, "--test", "a", "--metric", "psnr,nope"])
+    assert bad.exit_code == 2 and "unknown metric 'nope'; choose from psnr, mean_fpsnr" in bad.stderr
+    for codecs in (["--codec", "a,b"], ["--codec", "a", "--codec", "b"]):
+        folder = tmp_path / "-".join(codecs)
+        done = runner.invoke(cli, ["rd", "export", str(learned), "--compressai-json", str(folder), *codecs])
+        assert done.exit_code == 0, done.output
+        assert sorted(p.name for p in folder.iterdir()) == ["a.json", "b.json"]
+    model = runner.invoke(cli, ["codec", "eval", "--data", str(tmp_path), "--model",
+                                "bmshj2018-hyperprior,nope", "-o", str(tmp_path / "e.csv")])  # fmt: skip
+    assert model.exit_code == 2 and "unknown model 'nope'" in model.stderr
+
+
 def test_plot_rd_filters_codecs_and_zooms_on_the_learned_rates(tmp_path, monkeypatch):
     """Finding 9: with anchors up to 4 bpp the learned curves were unreadable."""
     import matplotlib.figure

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import metric_fp_option, path_arg, translate_errors
+from fpsnr.bdrate import METRICS
+from fpsnr.cli.options import NameList, flat, metric_fp_option, path_arg, translate_errors
 
 
 @click.command("bdrate")
@@ -14,19 +15,19 @@ from fpsnr.cli.options import metric_fp_option, path_arg, translate_errors
     "rd_csvs", metavar="RD_CSV...", nargs=-1, required=True, type=path_arg(dir_okay=False, path_type=Path)
 )
 @click.option("--anchor", required=True, help="Reference codec (the codec column).")
-@click.option(
-    "--test", "tests", multiple=True, required=True, help="Codec(s) to compare; repeat for several."
-)
-@click.option("--metric", "metrics", multiple=True, default=("psnr",), show_default=True,
-              type=click.Choice(["psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "ms_ssim"]),
-              help="Repeat for a Table-3-style table of several metrics.")  # fmt: skip
+@click.option("--test", "test_groups", type=NameList(what="CODEC"), multiple=True, required=True,
+              help="Codec(s) to compare (the codec column); comma list or repeat.")  # fmt: skip
+@click.option("--metric", "metric_groups", multiple=True, default=("psnr",), show_default=True,
+              type=NameList(METRICS, "METRIC"),
+              help=f"{', '.join(METRICS)}; several (comma list or repeat): a Table-3-style "
+                   "table.")  # fmt: skip
 @metric_fp_option
 @click.option("--method", type=click.Choice(["akima", "pchip", "cubic"]), default="akima", show_default=True,
               help="Interpolation of the curves (bjontegaard package).")  # fmt: skip
 @translate_errors
 def bdrate_command(
-    rd_csvs: tuple[Path, ...], anchor: str, tests: tuple[str, ...], metrics: tuple[str, ...], fp: float,
-    method: str,
+    rd_csvs: tuple[Path, ...], anchor: str, test_groups: tuple[tuple[str, ...], ...],
+    metric_groups: tuple[tuple[str, ...], ...], fp: float, method: str,
 ) -> None:
     """Bjøntegaard delta rate (%) of each --test codec against --anchor.
 
@@ -35,14 +36,15 @@ def bdrate_command(
 
     \b
     Example:
-      fpsnr bdrate rd.csv --anchor jpeg --test webp --metric psnr --metric m_fpsnr
+      fpsnr bdrate rd.csv --anchor jpeg --test webp,avif --metric psnr,m_fpsnr
     """
     from fpsnr.bdrate import bd_rate
     from fpsnr.rd import read_rd_csvs
 
+    tests, metrics = flat(test_groups), flat(metric_groups)
     rd = read_rd_csvs(rd_csvs)
-    names = {"psnr": "PSNR", "mean_fpsnr": "mean F_PSNR", "periphery_psnr": "periphery", "ms_ssim": "MS-SSIM",
-             "m_fpsnr": f"M-FPSNR (Fp={fp:g})"}  # fmt: skip
+    names = {"psnr": "PSNR", "mean_fpsnr": "mean F_PSNR", "periphery_psnr": "periphery PSNR",
+             "ms_ssim": "MS-SSIM", "m_fpsnr": f"M-FPSNR (Fp={fp:g})"}  # fmt: skip
     # every BD-rate first: a failure must not leave half a table on stdout
     results = {(test, metric): bd_rate(rd, anchor, test, metric=metric, fp=fp, method=method)
                for test in tests for metric in metrics}  # fmt: skip

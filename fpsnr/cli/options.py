@@ -82,6 +82,38 @@ class FpList(_CommaList):
         return fps
 
 
+class NameList(_CommaList):
+    """Names, comma-separated (``jpeg,webp``).
+
+    With ``multiple=True`` repeats add up (:func:`flat`). With ``choices``, an unknown
+    name is a usage error listing them.
+    """
+
+    cast = str
+    kind = "names"
+
+    def __init__(self, choices: tuple[str, ...] | None = None, what: str = "NAME") -> None:
+        self.choices = choices
+        self.what = what
+        self.name = f"{what}[,{what}...]"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[Any, ...]:
+        names = tuple(n for n in super().convert(value, param, ctx) if n)
+        if self.choices is not None:
+            unknown = [n for n in names if n not in self.choices]
+            if unknown:
+                listed = ", ".join(self.choices)
+                self.fail(f"unknown {self.what.lower()} {unknown[0]!r}; choose from {listed}", param, ctx)
+        return names
+
+
+def flat(groups: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]:
+    """The items of a repeated comma-list option, in order, each once."""
+    return tuple(dict.fromkeys(item for group in groups for item in group))
+
+
 class IntList(_CommaList):
     """Whole numbers, comma-separated (``30,50``); with ``multiple=True`` repeats add up."""
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from fpsnr.bdrate import METRICS
 from fpsnr.cli.options import OrderedGroup, metric_fp_option, path_arg, translate_errors
 from fpsnr.cli.ratio import ratio_command
 from fpsnr.errors import ParameterError
@@ -25,7 +26,7 @@ def plot_group() -> None:
 @click.argument(
     "rd_csvs", metavar="RD_CSV...", nargs=-1, required=True, type=path_arg(dir_okay=False, path_type=Path)
 )
-@click.option("--metric", type=click.Choice(["psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "ms_ssim"]),
+@click.option("--metric", type=click.Choice(METRICS),
               default="psnr", show_default=True, help="Quality axis (m_fpsnr at --fp).")  # fmt: skip
 @metric_fp_option
 @click.option(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import OrderedGroup, path_arg, translate_errors
+from fpsnr.cli.options import NameList, OrderedGroup, flat, path_arg, translate_errors
 
 
 @click.group("rd", cls=OrderedGroup)
@@ -26,9 +26,10 @@ def rd_group() -> None:
     "--compressai-json", "folder", type=path_arg(file_okay=False, path_type=Path), required=True,
     help="Folder to write one CompressAI results JSON per codec into (<codec>.json).",
 )  # fmt: skip
-@click.option("--codec", "codecs", multiple=True, help="Only this codec; repeat [default: every codec].")
+@click.option("--codec", "codec_groups", type=NameList(what="CODEC"), multiple=True,
+              help="Only these codecs; comma list or repeat [default: every codec].")  # fmt: skip
 @translate_errors
-def export_command(rd_csv: Path, folder: Path, codecs: tuple[str, ...]) -> None:
+def export_command(rd_csv: Path, folder: Path, codec_groups: tuple[tuple[str, ...], ...]) -> None:
     """Write each codec of RD_CSV as CompressAI's results/image/<dataset>/<codec>.json.
 
     Keys: bpp, psnr-rgb, ms-ssim-rgb, encoding_time, decoding_time as CompressAI names
@@ -45,7 +46,7 @@ def export_command(rd_csv: Path, folder: Path, codecs: tuple[str, ...]) -> None:
     from fpsnr.rd import compressai_results, read_rd_csv
 
     frame = read_rd_csv(rd_csv)
-    chosen = list(codecs) or sorted(set(frame["codec"]))
+    chosen = list(flat(codec_groups)) or sorted(set(frame["codec"]))
     documents = [(codec, *compressai_results(frame, codec)) for codec in chosen]  # all checked first
     folder.mkdir(parents=True, exist_ok=True)
     for codec, document, failed in documents:

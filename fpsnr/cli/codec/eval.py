@@ -8,6 +8,8 @@ import click
 
 from fpsnr.cli.codec.common import codec_modules, device_option, weights_file
 from fpsnr.cli.options import (
+    NameList,
+    flat,
     missing_regions_option,
     path_arg,
     rd_run_options,
@@ -32,8 +34,8 @@ from fpsnr.codec import MODEL_NAMES
     help="One weights file (or pretrained name) per rate point; repeat (models may differ).",
 )  # fmt: skip
 @click.option(
-    "--model", "models", type=click.Choice(MODEL_NAMES), multiple=True,
-    help="Without --weights: evaluate this model's shipped weights; repeat for several "
+    "--model", "model_groups", type=NameList(MODEL_NAMES, "MODEL"), multiple=True,
+    help="Without --weights: evaluate these models' shipped weights; comma list or repeat "
     f"[default: {MODEL_NAMES[0]}].",
 )  # fmt: skip
 @sweep_fp_option
@@ -48,7 +50,7 @@ def eval_command(
     data_dir: Path,
     regions_path: Path | None,
     weights_files: tuple[Path, ...],
-    models: tuple[str, ...],
+    model_groups: tuple[tuple[str, ...], ...],
     fps: tuple[float, ...],
     missing_regions: str,
     out: Path,
@@ -70,6 +72,7 @@ def eval_command(
     Example:
       fpsnr codec eval --data kodak/ --regions kodak --model bmshj2018-hyperprior -o learned.csv
     """
+    models = flat(model_groups)
     if weights_files and models:
         raise click.UsageError("give --weights files or --model names, not both")
     from fpsnr.options import BatchOptions

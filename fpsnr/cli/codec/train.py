@@ -10,26 +10,9 @@ from typing import Any
 import click
 
 from fpsnr.cli.codec.common import codec_modules, train_device_option, weights_file
-from fpsnr.cli.options import _CommaList, path_arg, translate_errors
+from fpsnr.cli.options import NameList, _CommaList, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.progress import ProgressBar
-
-
-class ModelList(_CommaList):
-    """Model names, comma-separated; an unknown one is a usage error listing the models."""
-
-    name = "MODEL[,MODEL...]"
-    cast = str
-    kind = "model names"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[Any, ...]:
-        names = super().convert(value, param, ctx)
-        unknown = [n for n in names if n not in MODEL_NAMES]
-        if unknown:
-            self.fail(f"unknown model {unknown[0]!r}; choose from {', '.join(MODEL_NAMES)}", param, ctx)
-        return names
 
 
 class LambdaList(_CommaList):
@@ -43,7 +26,7 @@ class LambdaList(_CommaList):
 @click.option(
     "--data", type=path_arg(file_okay=False, path_type=Path), help="Training images."
 )
-@click.option("--model", type=ModelList(), default=MODEL_NAMES[0], show_default=True,
+@click.option("--model", type=NameList(MODEL_NAMES, "MODEL"), default=MODEL_NAMES[0], show_default=True,
               help=f"Architecture(s) to train, comma-separated: {', '.join(MODEL_NAMES)}.")
 @click.option("--lmbda", type=LambdaList(),
               help="λ of L = λ·D + R (CompressAI MSE scale: 0.0018…0.18); several, comma-separated, "
