@@ -106,6 +106,7 @@ def _mask_text(text: str) -> str:
     text = "\n".join(lines)
     text = _SECONDS.sub("<t> s", text)
     text = re.sub(r"\b(seconds|steps_per_s)=[0-9.e+-]+", r"\1=<t>", text)
+    text = re.sub(r"\b[0-9.e+-]+ (\w+)/s\b", r"<rate> \1/s", text)  # progress lines: "58 codes/s"
     # the id of a weights file written in this run: its header's key order is not fixed
     text = re.sub(r"(λ=\S+), id [0-9a-f]{16}", r"\1, id <id>", text)
     return re.sub(r'"(encode|decode)_seconds": [0-9.e-]+', r'"\1_seconds": "<t>"', text)
