@@ -10,11 +10,10 @@ import click
 
 from fpsnr.cli.options import (
     IntList,
-    missing_regions_option,
-    path_arg,
+    flat,
     rd_run_options,
+    rd_source_options,
     regions_or_fallback,
-    sweep_fp_option,
     translate_errors,
 )
 from fpsnr.cli.output import write_rd_command
@@ -25,13 +24,7 @@ COMPRESSAI_JPEG_QUALITIES = tuple(range(5, 100, 5))
 
 
 @click.command("anchors")
-@click.option(
-    "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True,
-    help="Folder of reference images (searched recursively).",
-)
-@click.option("--regions", "regions_path", type=path_arg(path_type=Path), default=None,
-              help="Regions folder, collection file or 'kodak' [none: every image takes "
-                   "--missing-regions center|suggest].")  # fmt: skip
+@rd_source_options
 @click.option(
     "--codec", "codecs", default="jpeg,webp", show_default=True, help="Comma list of jpeg, webp, jp2, avif."
 )
@@ -47,11 +40,6 @@ COMPRESSAI_JPEG_QUALITIES = tuple(range(5, 100, 5))
     help="compressai: JPEG at q5, q10, …, q95 (19 points), the sweep of CompressAI's published "
     "JPEG curve (its decoder differs: see the README's conventions).",
 )  # fmt: skip
-@sweep_fp_option
-@missing_regions_option
-@click.option(
-    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
-)
 @rd_run_options("all cores")
 @translate_errors
 def anchors_command(
@@ -80,19 +68,19 @@ def anchors_command(
     from fpsnr.anchors import anchor_codecs, avif_available
     from fpsnr.rd import run_rd
 
-    flat = tuple(q for group in qualities for q in group)
+    points = flat(qualities)
     if preset == "compressai":
-        if flat:
+        if points:
             raise click.UsageError("--preset compressai sets the qualities; leave out --quality")
         codec_source = click.get_current_context().get_parameter_source("codecs")
         if codec_source is not None and codec_source.name != "DEFAULT" and codecs.strip() != "jpeg":
             raise click.UsageError("--preset compressai is the JPEG sweep; leave out --codec")
-        codecs, flat = "jpeg", COMPRESSAI_JPEG_QUALITIES
+        codecs, points = "jpeg", COMPRESSAI_JPEG_QUALITIES
     names = [c.strip() for c in codecs.split(",") if c.strip()]
     if "avif" in names and not avif_available():
         click.echo("warning: this Pillow has no AVIF support; skipping avif", err=True)
         names.remove("avif")
-    sweep: dict[str, Sequence[int]] | None = {n: list(flat) for n in names} if flat else None
+    sweep: dict[str, Sequence[int]] | None = {n: list(points) for n in names} if points else None
     index = regions_or_fallback(regions_path, missing_regions)
     adapters = anchor_codecs(names, sweep)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -170,9 +171,23 @@ def regions_or_fallback(regions_path: Any, missing_regions: str) -> Any:
     return {}
 
 
-def rd_run_options(default_workers: str) -> Callable[[F], F]:
-    """--overwrite, --resume, --workers and --no-ms-ssim of the RD commands (anchors, codec eval).
+def rd_source_options(func: F) -> F:
+    """--data and --regions of the RD commands (anchors, codec eval)."""
+    func = click.option(
+        "--regions", "regions_path", type=path_arg(path_type=Path), default=None,
+        help="Regions folder, collection file or 'kodak' [none: every image takes --missing-regions "
+        "center|suggest].",
+    )(func)  # fmt: skip
+    return click.option(
+        "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True,
+        help="Folder of reference images (searched recursively).",
+    )(func)  # fmt: skip
 
+
+def rd_run_options(default_workers: str) -> Callable[[F], F]:
+    """The output and run options of the RD commands (anchors, codec eval).
+
+    --fp, --missing-regions, --out, --overwrite, --resume, --workers, --no-ms-ssim;
     --resume with --overwrite is a usage error before the command starts.
     """
 
@@ -185,6 +200,10 @@ def rd_run_options(default_workers: str) -> Callable[[F], F]:
 
         command: Any = checked
         for option in reversed((
+            sweep_fp_option,
+            missing_regions_option,
+            click.option("--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True,
+                         help="RD CSV to write."),
             click.option("--overwrite", is_flag=True, help="Replace an existing output."),
             click.option("--resume", is_flag=True,
                          help="Finish an interrupted run (same options): rows already written are kept."),

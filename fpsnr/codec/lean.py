@@ -1,8 +1,9 @@
 """Import only the parts of CompressAI the codec uses (newcomer finding 13).
 
 CompressAI 1.2.8's package ``__init__`` imports every one of its submodules, and its
-transform registry imports torchvision and torch_geometric (point clouds): about 6 s of
-the 10 s every codec command took, for code no fpsnr command runs. fpsnr needs
+transform registry imports torchvision and torch_geometric (point clouds): 5.4 s of the
+9.6 s ``fpsnr codec models`` took here (``benchmarks/bench_startup.py``), for code no
+fpsnr command runs. fpsnr needs
 ``compressai.entropy_models``, ``compressai.layers``, ``compressai.ans`` and
 ``compressai.models`` (with what they import: ``ops``, ``latent_codecs``,
 ``registry.torch``, ``typing``).
@@ -38,7 +39,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ENV", "defer_imports", "import_compressai", "import_lean"]
+__all__ = ["ENV", "UnexpectedPackage", "defer_imports", "import_compressai", "import_lean"]
 
 ENV = "FPSNR_COMPRESSAI"
 """Set to ``full`` for CompressAI's own package import (everything, at once)."""

@@ -10,11 +10,10 @@ from fpsnr.cli.codec.common import codec_modules, device_option, weights_file
 from fpsnr.cli.options import (
     NameList,
     flat,
-    missing_regions_option,
     path_arg,
     rd_run_options,
+    rd_source_options,
     regions_or_fallback,
-    sweep_fp_option,
     translate_errors,
 )
 from fpsnr.cli.output import write_rd_command
@@ -22,13 +21,7 @@ from fpsnr.codec import MODEL_NAMES
 
 
 @click.command("eval")
-@click.option(
-    "--data", "data_dir", type=path_arg(file_okay=False, path_type=Path), required=True,
-    help="Folder of reference images (searched recursively).",
-)
-@click.option("--regions", "regions_path", type=path_arg(path_type=Path), default=None,
-              help="Regions folder, collection file or 'kodak' [none: every image takes "
-                   "--missing-regions center|suggest].")  # fmt: skip
+@rd_source_options
 @click.option(
     "--weights", "weights_files", type=path_arg(dir_okay=False, path_type=Path), multiple=True,
     help="One weights file (or pretrained name) per rate point; repeat (models may differ).",
@@ -38,11 +31,6 @@ from fpsnr.codec import MODEL_NAMES
     help="Without --weights: evaluate these models' shipped weights; comma list or repeat "
     f"[default: {MODEL_NAMES[0]}].",
 )  # fmt: skip
-@sweep_fp_option
-@missing_regions_option
-@click.option(
-    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
-)
 @rd_run_options("1: torch already uses every core")
 @device_option
 @translate_errors
