@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 import fpsnr
-from fpsnr.batch import BatchOptions, PairTask, map_local, plan_pairs, run_pair
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
+from fpsnr.runs.batch import BatchOptions, PairTask, map_local, plan_pairs, run_pair
 
 QUALITIES = (20, 40, 60, 80)
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"

@@ -30,7 +30,7 @@ import numpy as np
 from skimage.metrics import peak_signal_noise_ratio
 
 import fpsnr
-from fpsnr.regions import _windows
+from fpsnr.regions.discs import _windows
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak" / "kodim23.png"
 
@@ -62,7 +62,7 @@ def main() -> int:
     args = parser.parse_args()
     ref, test, source = load_pair()
     h, w = ref.shape[:2]
-    r_big = fpsnr.default_radius(w, h)
+    r_big = fpsnr.regions.default_radius(w, h)
     three = [fpsnr.Region((262.0, 210.5)), fpsnr.Region((505.0, 236.0)), fpsnr.Region((140.3, 400.7))]
     r_small = r_big / math.sqrt(64 / 3)  # same total area as the three default discs
     small = [

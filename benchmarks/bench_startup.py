@@ -13,7 +13,7 @@ run.
 
 CompressAI 1.2.8's package ``__init__`` imports every submodule, among them its point-cloud
 datasets and transform registry, which import torchvision and torch_geometric; no codec
-command uses either. ``fpsnr.codec.lean`` imports the codec's part of CompressAI only.
+command uses either. ``fpsnr.codec._compressai`` imports the codec's part of CompressAI only.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 
 Every configuration trains the same model (the full N = 128, M = 192 hyperprior unless
 ``--tiny``) on the same photos (``--data``; else ../shared/data/photos; else synthetic
-images), batch 16 of 256² crops, λ = 0.013, through :func:`fpsnr.codec.train.train_many`,
+images), batch 16 of 256² crops, λ = 0.013, through :func:`fpsnr.codec.training.train_many`,
 the function ``fpsnr codec train`` calls. A configuration first runs ``--warm`` steps
 (compilation, CUDA graph capture and cuDNN's algorithm search happen there), then
 ``--steps`` timed steps between two device synchronisations. crops/s counts the crops of
@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-import fpsnr.codec.train as training
-from fpsnr.codec.train import TrainConfig, train_many
-from fpsnr.images import write_image
+from fpsnr.codec.models import get_spec
+from fpsnr.codec.training import TrainConfig, Tuning, train_many
+from fpsnr.images.io import write_image
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
 LMBDAS = (0.0035, 0.0067, 0.013, 0.025)
@@ -59,14 +59,6 @@ CONFIGS: list[tuple[str, int, dict[str, Any]]] = [
     ("compile + cuda-graphs + bf16", 1, {"compile": True, "cuda_graphs": True, "amp": "bf16"}),
     ("4 runs, compile + graphs + bf16", 4, {"compile": True, "cuda_graphs": True, "amp": "bf16"}),
 ]
-
-
-SYNC_FREE = training.without_host_syncs
-
-
-def _as_is(model: Any) -> Any:
-    """CompressAI's own bottleneck forward (host syncs included): the path before."""
-    return model
 
 
 class _Stop(Exception):
@@ -107,9 +99,7 @@ def measure(args: argparse.Namespace, data: Path, tmp: Path, name: str, runs: in
 
     options = dict(options)
     before = options.pop("before", False)
-    training.GATHER_CROPS = not before
-    training.CUDNN_BENCHMARK = not before
-    training.without_host_syncs = _as_is if before else SYNC_FREE  # type: ignore[assignment]
+    tuning = Tuning(gather_crops=not before, cudnn_benchmark=not before, sync_free=not before)
     if args.device.startswith("cuda"):
         torch.backends.cudnn.benchmark = not before
     folder = tmp / f"run{len(list(tmp.iterdir()))}"
@@ -129,7 +119,7 @@ def measure(args: argparse.Namespace, data: Path, tmp: Path, name: str, runs: in
 
     row: dict[str, Any] = {"config": name, "runs": runs, "batch": base.batch_size}
     try:
-        train_many(cfgs, progress=False, on_step=hook, on_warning=warnings.append)
+        train_many(cfgs, progress=False, on_step=hook, on_warning=warnings.append, tuning=tuning)
     except _Stop:
         seconds = marks["t1"] - marks["t0"]
         steps_per_s = args.steps / seconds
@@ -144,8 +134,6 @@ def measure(args: argparse.Namespace, data: Path, tmp: Path, name: str, runs: in
     gc.collect()
     if args.device.startswith("cuda"):
         torch.cuda.empty_cache()
-    training.GATHER_CROPS = training.CUDNN_BENCHMARK = True
-    training.without_host_syncs = SYNC_FREE
     return row
 
 
@@ -224,7 +212,7 @@ def main() -> int:
                       ("cuda-graphs + bf16", {"cuda_graphs": True, "amp": "bf16"})]  # fmt: skip
             if best not in [c[1] for c in checks] and "before" not in best:
                 checks.append((fastest["config"], best))
-            shipped = training.get_spec("bmshj2018-hyperprior").default_weights
+            shipped = get_spec("bmshj2018-hyperprior").default_weights
             inits = [None] if args.tiny or shipped is None else [None, str(shipped.path)]
             for init, seed in [(i, int(s)) for i in inits for s in args.check_seeds.split(",")]:
                 plain: list[float] = []

@@ -12,11 +12,12 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageReadError
-from fpsnr.images import read_image, write_image
+from fpsnr.images.io import read_image, write_image
 from fpsnr.metrics import score_pair
 from fpsnr.options import DEFAULT_FP, ScoreOptions
-from fpsnr.overlay import draw_regions
-from fpsnr.regions import Regions, parse_regions
+from fpsnr.regions.model import Regions
+from fpsnr.regions.overlay import draw_regions
+from fpsnr.regions.regionfile import parse_regions
 from fpsnr.results import Score
 
 __all__ = ["DemoResult", "example_regions", "run_demo"]

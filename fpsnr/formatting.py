@@ -139,7 +139,7 @@ def format_roundtrip(result: RoundtripResult) -> str:
         lines += _quality_rows(result.psnr, result.scores)
     else:
         lines.append(f"{'PSNR':<16}{_db(result.psnr):>10} dB")
-        lines.append("(no --regions: F_PSNR and M-FPSNR need foveal regions)")
+        lines.append("(no {regions}: F_PSNR and M-FPSNR need foveal regions)")
     return "\n".join(lines)
 
 

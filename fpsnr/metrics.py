@@ -19,23 +19,21 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import EmptyRegionError
-from fpsnr.images import Pair, prepare_pair
+from fpsnr.images.pairs import Pair, prepare_pair
 from fpsnr.options import DEFAULT_FP, AlphaMode, Channel, ScoreOptions, check_fp, check_max_db
-from fpsnr.regions import (
+from fpsnr.regions.discs import disc_window
+from fpsnr.regions.model import (
     DEFAULT_FOVEAL_ANGLE,
     DEFAULT_VIEWING_DISTANCE,
     Disc,
     Region,
     RegionsLike,
     as_discs,
-    disc_mask,
-    disc_window,
 )
 from fpsnr.results import RegionScore, Score
 
 __all__ = [
     "Measurement",
-    "disc_mask",
     "measure",
     "mse",
     "psnr",
@@ -342,8 +340,8 @@ def score(
         Reference and test image, same shape and dtype: ``(H, W)`` gray, ``(H, W, 3)``
         RGB, or with alpha when ``alpha="drop"``. uint8, uint16 or float.
     regions : Regions or sequence of Region
-        Foveal regions Φ_1..Φ_Nf. A :class:`~fpsnr.regions.Regions` (from a file)
-        scales to the image size; plain :class:`~fpsnr.regions.Region` objects are in
+        Foveal regions Φ_1..Φ_Nf. A :class:`~fpsnr.regions.model.Regions` (from a file)
+        scales to the image size; plain :class:`~fpsnr.regions.model.Region` objects are in
         the image's own pixels. Regions without a radius get the default radius.
     fp : float
         Foveal factor Fp ∈ [0, 1] weighting the periphery in equation (11).
@@ -493,7 +491,3 @@ def _single_region(
     result = _measure_pair(pair, discs)
     return result.regions[0], pair.scored_channels, pair.peak
 
-
-def sweep(measurement: Measurement, fps: Iterable[float], *, max_db: float | None = None) -> list[Score]:
-    """Scores of one measurement at several foveal factors (:meth:`Measurement.sweep`)."""
-    return measurement.sweep(fps, max_db=max_db)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from fpsnr.errors import ParameterError
-from fpsnr.regions import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, check_radius_settings
+from fpsnr.regions.model import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, check_radius_settings
 
 __all__ = [
     "DEFAULT_FP",
@@ -131,7 +131,7 @@ class BatchOptions(ScoreOptions):
     ``missing_regions``: ``"error"`` (default) makes its rows errors; ``"center"``
     scores one default-radius region at the image centre, the single-focus F_PSNR of
     the prior art; ``"suggest"`` scores the regions
-    :func:`fpsnr.saliency.suggest_regions` proposes for the reference.
+    :func:`fpsnr.regions.saliency.suggest_regions` proposes for the reference.
     """
 
     missing_regions: MissingRegions = "error"

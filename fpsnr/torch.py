@@ -6,8 +6,8 @@ module. Images are ``(B, C, H, W)`` tensors, C = 1 (gray) or 3 (RGB); values in
 given for integer ones). Each image has its own regions, given as
 
 - a sequence of length B whose items are what :func:`fpsnr.score` takes for one image
-  (a :class:`~fpsnr.regions.Regions` from a file, scaled to the image; or a sequence
-  of :class:`~fpsnr.regions.Region` / :class:`~fpsnr.regions.Disc` in its pixels), or
+  (a :class:`~fpsnr.regions.model.Regions` from a file, scaled to the image; or a sequence
+  of :class:`~fpsnr.regions.model.Region` / :class:`~fpsnr.regions.model.Disc` in its pixels), or
 - a padded ``(B, K, 3)`` tensor of (cx, cy, r) with an optional ``(B, K)`` boolean mask
   of the rows in use, as ``(discs, mask)``.
 
@@ -32,9 +32,10 @@ from typing import Any, Literal, NamedTuple
 
 import torch
 
-from fpsnr.images import LUMA_WEIGHTS
+from fpsnr.images.pairs import LUMA_WEIGHTS
 from fpsnr.options import DEFAULT_FP, check_fp
-from fpsnr.regions import BoundedCache, Disc, Region, Regions, as_discs
+from fpsnr.regions.discs import BoundedCache
+from fpsnr.regions.model import Disc, Region, Regions, as_discs
 
 __all__ = [
     "FovealMSELoss",

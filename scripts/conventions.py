@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 import fpsnr
-from fpsnr.images import luma
+from fpsnr.images.pairs import luma
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
 

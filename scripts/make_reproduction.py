@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fpsnr.bdrate import bd_rate
 from fpsnr.errors import FpsnrError
-from fpsnr.plots import plot_rd, ratio_table
-from fpsnr.rd import fp_column, read_rd_csv
+from fpsnr.rd.bdrate import bd_rate
+from fpsnr.rd.plots import plot_rd, ratio_table
+from fpsnr.rd.rdfile import read_rd_csv
+from fpsnr.rd.schema import fp_column
 
 PLAIN, ATTN = "bmshj2018-hyperprior", "bmshj2018-hyperprior-attn"
 COMPRESSAI = "CompressAI hyperprior (published)"

@@ -40,7 +40,7 @@ def _photo(rng: np.random.Generator, height: int, width: int, shift: int) -> np.
 
 
 def make_inputs(root: Path) -> None:
-    from fpsnr.images import write_image
+    from fpsnr.images.io import write_image
 
     rng = np.random.default_rng(20261126)
     ref, jpeg, webp, jpeg_b = (root / d for d in ("ref", "jpeg", "webp", "jpeg-b"))

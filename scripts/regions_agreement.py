@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 import fpsnr
-from fpsnr.datasets import kodak_regions
-from fpsnr.saliency import suggest_regions
+from fpsnr.regions.saliency import suggest_regions
+from fpsnr.regions.shipped import kodak_regions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +47,7 @@ def main() -> int:
     for path in sorted(args.kodak.glob("kodim*.png")):
         image = fpsnr.read_image(path)
         h, w = image.shape[:2]
-        r = fpsnr.default_radius(w, h)
+        r = fpsnr.regions.default_radius(w, h)
         hand = [d[:2] for d in fpsnr.load_regions(args.regions / f"{path.stem}.json").resolve(w, h)]
         variants = {
             "suggest (n = hand)": [g.center for g in suggest_regions(image, max_regions=len(hand)).regions],

@@ -89,7 +89,7 @@ def make_inputs(work: Path) -> bool:
     """Write every input into ``work``; return whether the codec extra is installed."""
     import numpy as np
 
-    from fpsnr.images import write_image
+    from fpsnr.images.io import write_image
 
     write_image(work / "ref.png", np.zeros((512, 768, 3), np.uint8))
     (work / "r.json").write_text('{"width": 768, "height": 512, "regions": [{"center": [384, 256]}]}')

@@ -29,7 +29,7 @@ def runner() -> CliRunner:
 
 def write_photos(folder: Path, rng: np.random.Generator, *, count: int, height: int, width: int) -> Path:
     """Smooth synthetic RGB photos with a little noise, written as PNG files 0.png, 1.png…"""
-    from fpsnr.images import write_image
+    from fpsnr.images.io import write_image
 
     folder.mkdir(parents=True, exist_ok=True)
     yy, xx = np.mgrid[0:height, 0:width]
@@ -43,7 +43,7 @@ def write_photos(folder: Path, rng: np.random.Generator, *, count: int, height: 
 
 def three_pairs(root: Path, rng: np.random.Generator) -> tuple[Path, Path]:
     """``root/ref`` and ``root/test`` with three 56×40 pairs a, b, c (test = ref quantised by 4)."""
-    from fpsnr.images import write_image
+    from fpsnr.images.io import write_image
 
     ref, test = root / "ref", root / "test"
     for folder in (ref, test):

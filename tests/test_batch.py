@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import fpsnr
-from fpsnr.batch import BatchOptions, find_images, plan_pairs, run_pair
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
+from fpsnr.runs.batch import BatchOptions, find_images, plan_pairs, run_pair
 
 
 def _image(rng, h=48, w=64):
@@ -144,7 +144,7 @@ def test_workers_1_2_and_dask_give_identical_results(tree):
 
 
 def test_run_pair_turns_unexpected_failures_into_rows(tmp_path):
-    task = fpsnr.batch.PairTask("x", str(tmp_path / "missing.png"), str(tmp_path / "t.png"), None)
+    task = fpsnr.runs.batch.PairTask("x", str(tmp_path / "missing.png"), str(tmp_path / "t.png"), None)
     out = run_pair(task, BatchOptions())
     assert out.error is not None and "no such file" in out.error
     assert [r["fp"] for r in out.rows] == [0.5]

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 import fpsnr
 from fpsnr.cli import cli
-from fpsnr.images import write_image
-from fpsnr.overlay import _label_boxes, error_map_db, regions_of
-from fpsnr.regions import Disc
+from fpsnr.images.io import write_image
+from fpsnr.regions.model import Disc
+from fpsnr.regions.overlay import _label_boxes, error_map_db, regions_of
 
 
 def test_the_error_map_is_the_per_pixel_psnr(rng):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import fpsnr
-from fpsnr import ImageReadError
-from fpsnr.images import write_image
+from fpsnr.errors import ImageReadError
+from fpsnr.images.io import write_image
 
 
 def test_png_round_trip_is_rgb(tmp_path, rng):

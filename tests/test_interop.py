@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from fpsnr.cli import cli
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
 from tests.conftest import three_pairs
 
 
@@ -126,7 +126,7 @@ def test_the_readme_conventions_hold_on_a_generated_pair(rng):
     from skimage.color import rgb2ycbcr
 
     import fpsnr
-    from fpsnr.images import luma
+    from fpsnr.images.pairs import luma
 
     ref = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
     test = np.clip(ref.astype(int) + rng.integers(-9, 10, ref.shape), 0, 255).astype(np.uint8)

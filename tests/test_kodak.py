@@ -7,7 +7,7 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
 import fpsnr
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
 from tests.reference import close_db, naive_score
 
 pytestmark = pytest.mark.kodak
@@ -23,7 +23,7 @@ def test_kodak_against_jpeg_matches_naive_and_skimage(kodak_dir, tmp_path, name)
     regions = [fpsnr.Region((x, y), r) for x, y, r in discs]
     s = fpsnr.score(ref, test, regions, fp=0.5)
     assert s.psnr == pytest.approx(peak_signal_noise_ratio(ref, test), abs=1e-9)
-    resolved = [(x, y, r if r is not None else fpsnr.default_radius(w, h)) for x, y, r in discs]
+    resolved = [(x, y, r if r is not None else fpsnr.regions.default_radius(w, h)) for x, y, r in discs]
     want = naive_score(ref, test, resolved, peak=255, fp=0.5)
     assert close_db(s.m_fpsnr, want["m_fpsnr"])
     assert abs(s.mean_fpsnr - s.psnr) < 5  # same ballpark, as in the paper's Table 1

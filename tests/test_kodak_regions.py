@@ -10,9 +10,9 @@ import pytest
 
 import fpsnr
 from fpsnr.cli import cli
-from fpsnr.datasets import kodak_regions
-from fpsnr.images import write_image
-from fpsnr.saliency import spectral_residual_saliency, suggest_regions
+from fpsnr.images.io import write_image
+from fpsnr.regions.saliency import spectral_residual_saliency, suggest_regions
+from fpsnr.regions.shipped import kodak_regions
 
 REGIONS = kodak_regions()
 PORTRAIT = {4, 9, 10, 17, 18, 19}
@@ -53,7 +53,7 @@ def test_suggest_finds_an_isolated_bright_object(rng):
     img = _blob_image(rng)
     regions = suggest_regions(img, max_regions=3)
     first = regions.regions[0]
-    r = fpsnr.default_radius(200, 120)
+    r = fpsnr.regions.default_radius(200, 120)
     assert np.hypot(first.center[0] - 150, first.center[1] - 60) < r / 2
     assert first.label == "salient-1" and first.radius is None
 
@@ -66,7 +66,7 @@ def test_suggest_is_deterministic_and_its_output_validates(rng, tmp_path):
     a.dump(tmp_path / "x.json")
     assert fpsnr.load_regions(tmp_path / "x.json") == a
     # proposals never overlap: suppression removes twice the default radius
-    r = fpsnr.default_radius(200, 120)
+    r = fpsnr.regions.default_radius(200, 120)
     centres = [reg.center for reg in a.regions]
     for i, p in enumerate(centres):
         for q in centres[i + 1 :]:
@@ -128,6 +128,6 @@ def test_suggest_on_kodak_parrots_finds_both_heads(kodak_dir):
     img = fpsnr.read_image(kodak_dir / "kodim23.png")
     hand = fpsnr.load_regions(REGIONS / "kodim23.json").regions
     got = suggest_regions(img, max_regions=2).regions
-    r = fpsnr.default_radius(768, 512)
+    r = fpsnr.regions.default_radius(768, 512)
     for h in hand:
         assert min(np.hypot(h.center[0] - s.center[0], h.center[1] - s.center[1]) for s in got) <= r

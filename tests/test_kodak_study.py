@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
 from tests.conftest import write_photos
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -123,19 +123,19 @@ def test_uint16_sums_are_exact_integers():
     ref = np.zeros((300, 400, 3), np.uint16)
     test = np.full_like(ref, 65535)
     test[0, 0, 0] = 65534
-    m = fpsnr.measure(ref, test, [Region((200, 150), 50.0)])
+    m = fpsnr.metrics.measure(ref, test, [Region((200, 150), 50.0)])
     exact = 300 * 400 * 3 * 65535**2 - 65535**2 + 65534**2
     assert isinstance(m.total_sse, int) and m.total_sse == exact
 
 
 def test_uint8_sums_are_exact_integers(rng):
     ref, test = _jpeg_like(rng, (120, 90, 3), np.uint8, 255)
-    m = fpsnr.measure(ref, test, [Region((45, 60), 30.0), Region((50, 60), 30.0)])
+    m = fpsnr.metrics.measure(ref, test, [Region((45, 60), 30.0), Region((50, 60), 30.0)])
     err = ((ref.astype(np.int64) - test) ** 2).sum(axis=2)
     assert m.total_sse == int(err.sum())
-    mask = fpsnr.disc_mask(ref.shape, (45, 60), 30.0)
+    mask = fpsnr.regions.discs.disc_mask(ref.shape, (45, 60), 30.0)
     assert m.regions[0].sse == int(err[mask].sum())
-    union = mask | fpsnr.disc_mask(ref.shape, (50, 60), 30.0)
+    union = mask | fpsnr.regions.discs.disc_mask(ref.shape, (50, 60), 30.0)
     assert m.periphery_sse == int(err[~union].sum())
     assert m.periphery_pixels == int((~union).sum())
 
@@ -256,7 +256,7 @@ def test_property_region_and_periphery_recompose_frame_mse(case):
     _skip_empty(ref, discs)
     x, y, r = discs[0]
     _skip_empty(ref, [discs[0]])
-    m = fpsnr.measure(ref, test, [Region((x, y), r)])
+    m = fpsnr.metrics.measure(ref, test, [Region((x, y), r)])
     (region,) = m.regions
     assert region.pixels + m.periphery_pixels == ref.shape[0] * ref.shape[1]
     assert region.sse + m.periphery_sse == m.total_sse  # exact integers
@@ -281,14 +281,14 @@ def test_same_inputs_bit_identical_on_every_path(rng):
     regions = [Region((30.5, 40.25), 20.0), Region((40, 40), 25.0)]
     first = fpsnr.score(ref, test, regions, fp=0.3)
     assert fpsnr.score(ref.copy(), test.copy(), regions, fp=0.3) == first
-    assert fpsnr.measure(ref, test, regions).score(0.3) == first
-    assert fpsnr.sweep(fpsnr.measure(ref, test, regions), [0.1, 0.3])[1] == first
+    assert fpsnr.metrics.measure(ref, test, regions).score(0.3) == first
+    assert fpsnr.metrics.measure(ref, test, regions).sweep([0.1, 0.3])[1] == first
     assert fpsnr.region_psnr(ref, test, regions[0]) == first.regions[0].fpsnr
-    assert fpsnr.region_mse(ref, test, regions[1]) == first.regions[1].mse
+    assert fpsnr.metrics.region_mse(ref, test, regions[1]) == first.regions[1].mse
 
 
 def test_disc_mask_membership_is_the_exact_inequality():
-    mask = fpsnr.disc_mask((9, 9), (4.0, 4.0), 2.0)
+    mask = fpsnr.regions.discs.disc_mask((9, 9), (4.0, 4.0), 2.0)
     yy, xx = np.mgrid[0:9, 0:9]
     assert np.array_equal(mask, (xx - 4) ** 2 + (yy - 4) ** 2 <= 4)
     assert mask.sum() == 13  # hand count: 1 + 3 + 5 + 3 + 1
@@ -391,7 +391,7 @@ def test_region_rejects_non_finite_and_negative_values():
 
 
 def test_window_cache_gives_the_masks_it_would_build_and_stays_bounded():
-    from fpsnr.regions import BoundedCache, _disc_window_uncached
+    from fpsnr.regions.discs import BoundedCache, _disc_window_uncached
 
     cache = BoundedCache(8 * 40 * 40, lambda window: window[2].nbytes)
     for i in range(30):
@@ -406,7 +406,7 @@ def test_window_cache_gives_the_masks_it_would_build_and_stays_bounded():
 
 
 def test_cached_and_fresh_scores_are_bit_identical(rng):
-    from fpsnr.regions import _windows
+    from fpsnr.regions.discs import _windows
 
     ref, test = _jpeg_like(rng, (60, 80, 3), np.uint8, 255)
     regions = [Region((20.5, 30.25), 12.0), Region((25, 30), 10.0)]
@@ -421,5 +421,5 @@ def test_pixel_exactly_one_radius_away_is_inside():
     (here the centre minus R lands on pixel 0) is inside, as SPEC's ≤ says."""
     y = r = 10.677088745811602
     assert (0.0 - y) * (0.0 - y) == r * r
-    mask = fpsnr.disc_mask((12, 1), (0.0, y), r)
+    mask = fpsnr.regions.discs.disc_mask((12, 1), (0.0, y), r)
     assert mask[0, 0] and mask.sum() == 12

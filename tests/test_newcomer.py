@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fpsnr.cli import cli
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
 from tests.conftest import three_pairs
 
 
@@ -253,13 +253,13 @@ def test_plot_rd_filters_codecs_and_zooms_on_the_learned_rates(tmp_path, monkeyp
 def test_suggestions_keep_a_radius_from_the_border():
     """Finding 15: 29 of 114 Kodak suggestions sat within 40 px of the border, on blurred background."""
     import fpsnr
-    from fpsnr.saliency import suggest_regions
+    from fpsnr.regions.saliency import suggest_regions
 
     yy, xx = np.mgrid[0:240, 0:360]
     img = np.full((240, 360), 90.0)
     img[(xx - 8) ** 2 + (yy - 120) ** 2 < 30**2] = 250  # a bright blob cut by the left border
     img[(xx - 200) ** 2 + (yy - 110) ** 2 < 12**2] = 10  # and one well inside
-    radius = fpsnr.default_radius(360, 240)
+    radius = fpsnr.regions.default_radius(360, 240)
     for region in suggest_regions(img.astype(np.uint8)).regions:
         x, y = region.center
         assert min(x, y, 359 - x, 239 - y) >= radius - 1e-9
@@ -279,7 +279,7 @@ def test_exif_orientation_matches_pillow_for_all_eight(tmp_path, rng):
     """Finding 14: EXIF orientation was never applied; `orient` is checked against Pillow's exif_transpose."""
     from PIL import Image, ImageOps
 
-    from fpsnr.images import read_image
+    from fpsnr.images.io import read_image
 
     pixels = rng.integers(0, 256, (12, 20, 3), dtype=np.uint8)
     for orientation in range(1, 9):
@@ -319,8 +319,9 @@ def _rd_rows(path):
 def test_anchors_refuse_to_overwrite_resume_after_a_kill_and_run_in_processes(tmp_path, rng):
     """Finding 7: anchors (and codec eval, same code) as safe as batch, with --workers and --no-ms-ssim."""
     import fpsnr.rd as rd
-    from fpsnr.anchors import anchor_codecs
+    import fpsnr.rd.loop as rd_loop
     from fpsnr.options import BatchOptions
+    from fpsnr.rd.anchors import anchor_codecs
     from tests.conftest import write_photos
 
     data = write_photos(tmp_path / "data", rng, count=3, height=176, width=192)
@@ -355,7 +356,7 @@ def test_anchors_refuse_to_overwrite_resume_after_a_kill_and_run_in_processes(tm
         rd.write_rd_run(killed, cut, (0.5,), settings=settings)
     assert not cut.exists() and len(_rd_rows(cut.with_name("cut.csv.partial"))) == 5
     # Ctrl-C in the command itself says how to go on (as batch does)
-    real = rd.run_rd
+    real = rd_loop.run_rd
 
     def interrupted(*args, **kwargs):
         yield from itertools.islice(real(*args, **kwargs), 2)
@@ -363,7 +364,7 @@ def test_anchors_refuse_to_overwrite_resume_after_a_kill_and_run_in_processes(tm
 
     stopped = tmp_path / "stopped.csv"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rd, "run_rd", interrupted)
+        patch.setattr(rd_loop, "run_rd", interrupted)
         res = CliRunner().invoke(cli, [*base, "-o", str(stopped), "-j", "1"])
     assert res.exit_code == 130
     assert f"interrupted: the rows so far are kept in {stopped}.partial; run the same command with --resume" \
@@ -392,9 +393,9 @@ def test_an_unreachable_scheduler_leaves_nothing_behind(tmp_path, rng, monkeypat
     pytest.importorskip("distributed")
     import socket
 
-    import fpsnr.parallel
+    import fpsnr.runs.parallel
 
-    monkeypatch.setattr(fpsnr.parallel, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(fpsnr.runs.parallel, "CONNECT_TIMEOUT", "1s")
     ref, test = three_pairs(tmp_path, rng)
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -412,7 +413,7 @@ def test_nothing_to_do_draws_no_progress_bar():
     """Finding 27: a resumed batch with every pair scored drew 'scoring: 0pair' twice."""
     import io
 
-    from fpsnr.progress import ProgressBar
+    from fpsnr.runs.progress import ProgressBar
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -431,7 +432,7 @@ def test_nothing_to_do_draws_no_progress_bar():
 
 def test_a_resumed_run_stopped_before_its_first_new_row_keeps_the_carried_rows(tmp_path):
     """The partial file is removed on a refusal only when it holds no rows at all (CsvSink.abandon)."""
-    from fpsnr.sink import CsvSink
+    from fpsnr.runs.sink import CsvSink
 
     out = tmp_path / "s.csv"
     for carried, kept in (([], False), ([{"a": "1", "b": "x"}], True)):
@@ -448,8 +449,8 @@ def test_regions_suggest_with_exif_apply_proposes_in_upright_coordinates(tmp_pat
     """Finding 14: `regions suggest` drew a sideways overlay, its centres in the stored orientation."""
     import json
 
-    from fpsnr.images import read_image
-    from fpsnr.saliency import suggest_regions
+    from fpsnr.images.io import read_image
+    from fpsnr.regions.saliency import suggest_regions
 
     yy, xx = np.mgrid[0:120, 0:200]
     upright = np.full((120, 200, 3), 128, np.uint8)

@@ -9,7 +9,7 @@ import pytest
 
 import fpsnr
 from fpsnr.options import DEFAULT_FP, SWEEP_FPS, BatchOptions, ScoreOptions
-from fpsnr.regions import Region
+from fpsnr.regions.model import Region
 
 
 @pytest.mark.parametrize(

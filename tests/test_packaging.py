@@ -8,7 +8,7 @@ import sys
 
 def test_core_and_cli_do_not_import_torch():
     code = (
-        "import sys, fpsnr, fpsnr.cli.main, fpsnr.demo, fpsnr.overlay\n"
+        "import sys, fpsnr, fpsnr.cli.main, fpsnr.demo, fpsnr.regions.overlay\n"
         "heavy = [m for m in ('torch', 'compressai', 'torchvision') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

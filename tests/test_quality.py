@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fpsnr import ImageError
-from fpsnr.quality import ms_ssim
+from fpsnr.rd.quality import ms_ssim
 
 
 def _pair(rng, h, w):

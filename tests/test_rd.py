@@ -11,12 +11,14 @@ import pytest
 from scipy.interpolate import Akima1DInterpolator, CubicSpline, PchipInterpolator
 
 import fpsnr
-from fpsnr.anchors import ANCHORS, run_anchors
-from fpsnr.bdrate import bd_rate
 from fpsnr.options import BatchOptions
-from fpsnr.plots import plot_rd, ratio_table
-from fpsnr.rd import Coded, RatePoint, fp_column, rd_columns, rd_row, read_rd_csv, run_rd, write_rd_csv
-from fpsnr.regions import Region, Regions
+from fpsnr.rd.anchors import ANCHORS, run_anchors
+from fpsnr.rd.bdrate import bd_rate
+from fpsnr.rd.loop import run_rd
+from fpsnr.rd.plots import plot_rd, ratio_table
+from fpsnr.rd.rdfile import read_rd_csv, write_rd_csv
+from fpsnr.rd.schema import Coded, RatePoint, fp_column, rd_columns, rd_row
+from fpsnr.regions.model import Region, Regions
 from tests.conftest import write_photos
 
 # Published example of the bjontegaard package (x265 presets): rate in kbps, PSNR in dB

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import fpsnr
 from fpsnr import Region, Regions, RegionsError
-from fpsnr.regions import MAX_COORD, parse_regions
+from fpsnr.regions.model import MAX_COORD
+from fpsnr.regions.regionfile import parse_regions
 
 GOOD = {
     "image": "kodim23.png",
@@ -32,9 +33,9 @@ def write(tmp_path, doc, name="r.json"):
 
 def test_default_radius_on_kodak_is_67_px():
     # hand-worked: 3 · 512 · tan(2.5°) = 1536 · 0.0436609 = 67.06
-    assert fpsnr.default_radius(768, 512) == pytest.approx(67.06, abs=0.005)
-    assert fpsnr.default_radius(512, 768) == fpsnr.default_radius(768, 512)
-    assert fpsnr.default_radius(768, 512, viewing_distance=6) == pytest.approx(2 * 67.06, abs=0.01)
+    assert fpsnr.regions.default_radius(768, 512) == pytest.approx(67.06, abs=0.005)
+    assert fpsnr.regions.default_radius(512, 768) == fpsnr.regions.default_radius(768, 512)
+    assert fpsnr.regions.default_radius(768, 512, viewing_distance=6) == pytest.approx(2 * 67.06, abs=0.01)
 
 
 def test_load_single_image_file(tmp_path):
@@ -43,7 +44,7 @@ def test_load_single_image_file(tmp_path):
     assert regions.regions[0] == Region((262.0, 210.5), 70.0, "parrot-left")
     assert regions.regions[1].radius is None
     discs = regions.resolve(768, 512)
-    assert discs[1].radius == pytest.approx(fpsnr.default_radius(768, 512))
+    assert discs[1].radius == pytest.approx(fpsnr.regions.default_radius(768, 512))
 
 
 def test_collection_file_is_matched_by_stem(tmp_path):
@@ -130,7 +131,7 @@ def test_missing_file_folder_and_binary(tmp_path):
 def test_huge_radius_is_accepted_and_clipped_up_to_the_coordinate_limit():
     regions = Regions((Region((4, 4), MAX_COORD),), width=8, height=8)
     (disc,) = regions.resolve(8, 8)
-    assert fpsnr.disc_mask((8, 8), (disc.x, disc.y), disc.radius).all()
+    assert fpsnr.regions.discs.disc_mask((8, 8), (disc.x, disc.y), disc.radius).all()
 
 
 @pytest.mark.parametrize(
@@ -155,7 +156,7 @@ def test_resolution_scaling_same_aspect():
     half = regions.resolve(384, 256)
     assert (half[0].x, half[0].y) == ((262.0 + 0.5) * 0.5 - 0.5, (210.5 + 0.5) * 0.5 - 0.5)
     assert half[0].radius == 35.0
-    assert half[1].radius == pytest.approx(fpsnr.default_radius(384, 256))
+    assert half[1].radius == pytest.approx(fpsnr.regions.default_radius(384, 256))
     # one pixel of rounding in the size is still the same aspect ratio
     assert regions.resolve(383, 256)[0].radius == pytest.approx(35.0)
 
@@ -190,7 +191,7 @@ def test_plain_region_list_is_in_image_pixels():
 
 
 def test_the_shipped_kodak_regions_are_a_name_anywhere_a_path_is(tmp_path, monkeypatch):
-    from fpsnr.datasets import kodak_regions
+    from fpsnr.regions.shipped import kodak_regions
 
     folder = kodak_regions()
     assert sorted(p.name for p in folder.glob("*.json")) == [f"kodim{i:02d}.json" for i in range(1, 25)]

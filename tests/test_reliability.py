@@ -29,14 +29,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fpsnr
-import fpsnr.images
+import fpsnr.images.io
 from fpsnr.cli import cli
 from fpsnr.errors import ImageReadError, OutputError, ParameterError, RegionsError
-from fpsnr.images import find_images, read_image, write_image
-from fpsnr.parallel import LOST, map_local
-from fpsnr.rd import read_rd_csv
-from fpsnr.regions import Disc, disc_has_pixel, disc_mask, load_regions, parse_regions
-from fpsnr.sink import CsvSink
+from fpsnr.images.io import find_images, read_image, write_image
+from fpsnr.rd.rdfile import read_rd_csv
+from fpsnr.regions.discs import disc_has_pixel, disc_mask
+from fpsnr.regions.model import Disc
+from fpsnr.regions.regionfile import load_regions, parse_regions
+from fpsnr.runs.parallel import LOST, map_local
+from fpsnr.runs.sink import CsvSink
 from tests.conftest import three_pairs
 
 REGIONS_1 = '{"width": %d, "height": %d, "regions": [{"center": [%g, %g], "radius": %g}]}'
@@ -95,7 +97,7 @@ def test_an_image_claiming_too_many_pixels_is_refused_from_its_header(tmp_path, 
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_claiming(100_000, 100_000))
     decoded = []
-    monkeypatch.setattr(fpsnr.images.cv2, "imdecode", lambda *a: decoded.append(a))
+    monkeypatch.setattr(fpsnr.images.io.cv2, "imdecode", lambda *a: decoded.append(a))
     with pytest.raises(
         ImageReadError, match=r"100000×100000 = 10,000,000,000 pixels, more than the limit"
     ) as err:
@@ -128,10 +130,10 @@ def test_a_size_mismatch_is_found_from_the_headers_before_decoding(tmp_path, mon
     write_image(tmp_path / "ref.png", np.zeros((48, 64, 3), np.uint8))
     (tmp_path / "big.png").write_bytes(png_claiming(20000, 15000))
     calls = []
-    real = fpsnr.images.cv2.imdecode
-    monkeypatch.setattr(fpsnr.images.cv2, "imdecode", lambda *a: calls.append(1) or real(*a))
+    real = fpsnr.images.io.cv2.imdecode
+    monkeypatch.setattr(fpsnr.images.io.cv2, "imdecode", lambda *a: calls.append(1) or real(*a))
     with pytest.raises(fpsnr.ImageError, match="test image is 20000×15000 pixels; the reference is 64×48"):
-        fpsnr.images.read_pair(tmp_path / "ref.png", tmp_path / "big.png")
+        fpsnr.images.io.read_pair(tmp_path / "ref.png", tmp_path / "big.png")
     assert calls == []
 
 
@@ -333,7 +335,7 @@ def test_garbage_in_the_partial_file_is_redone_not_trusted(folders, tmp_path, mo
     clean = tmp_path / "clean.csv"
     assert CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(clean)]).exit_code == 0
     out = tmp_path / "s.csv"
-    real = fpsnr.batch.run_pair
+    real = fpsnr.runs.batch.run_pair
     calls: list[str] = []
 
     def interrupted(task, options):
@@ -342,9 +344,9 @@ def test_garbage_in_the_partial_file_is_redone_not_trusted(folders, tmp_path, mo
         calls.append(task.ref)
         return real(task, options)
 
-    monkeypatch.setattr(fpsnr.batch, "run_pair", interrupted)
+    monkeypatch.setattr(fpsnr.runs.batch, "run_pair", interrupted)
     assert CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(out)]).exit_code == 130
-    monkeypatch.setattr(fpsnr.batch, "run_pair", real)
+    monkeypatch.setattr(fpsnr.runs.batch, "run_pair", real)
     partial = out.with_name("s.csv.partial")
     lines = partial.read_bytes().splitlines(keepends=True)
     first = lines[1].decode().split(",")
@@ -521,7 +523,7 @@ def test_workers_end_with_their_parent_and_print_nothing(tmp_path, how):
     script = textwrap.dedent(
         f"""
         import sys
-        from fpsnr.parallel import map_local
+        from fpsnr.runs.parallel import map_local
         from tests import workers
         if __name__ == "__main__":
             for _ in map_local(workers.record_and_sleep, [{str(tmp_path)!r}] * 4, None, 2, preload=()):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fpsnr.rd import rd_columns, write_rd_csv
+from fpsnr.rd.rdfile import write_rd_csv
+from fpsnr.rd.schema import rd_columns
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_reproduction.py"
 

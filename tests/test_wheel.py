@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.options import (
+    FLAGS,
     IntList,
     flat,
     rd_run_options,
@@ -65,8 +66,8 @@ def anchors_command(
     Example:
       fpsnr anchors --data kodak/ --regions kodak --codec jpeg,webp -o anchors.csv
     """
-    from fpsnr.anchors import anchor_codecs, avif_available
-    from fpsnr.rd import run_rd
+    from fpsnr.rd.anchors import anchor_codecs, avif_available
+    from fpsnr.rd.loop import run_rd
 
     points = flat(qualities)
     if preset == "compressai":
@@ -93,6 +94,6 @@ def anchors_command(
     write_rd_command(
         "anchors",
         lambda done, bar: run_rd(data_dir, index, adapters, options, progress=bar, skip=done,
-                                 workers=processes, with_ms_ssim=not no_ms_ssim),
+                                 workers=processes, with_ms_ssim=not no_ms_ssim, words=FLAGS),
         out, fps, settings, resume=resume, overwrite=overwrite,
     )  # fmt: skip

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from fpsnr.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
-from fpsnr.cli.options import path_arg, regions_or_fallback, score_options, translate_errors
+from fpsnr.cli.options import FLAGS, path_arg, regions_or_fallback, score_options, translate_errors
 from fpsnr.options import BatchOptions
-from fpsnr.progress import ProgressBar
-from fpsnr.sink import BatchSinks
+from fpsnr.runs.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
+from fpsnr.runs.batch_files import BatchSinks
+from fpsnr.runs.progress import ProgressBar
 
 
 @click.command("batch")
@@ -112,6 +112,7 @@ def batch_command(
                 progress=bar,
                 skip=sinks.done,
                 on_outcome=lambda o: sinks.write(o.key, o.rows, o.region_rows, o.error),
+                words=FLAGS,
             )
     except KeyboardInterrupt:
         sinks.close()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from fpsnr.bdrate import METRICS
 from fpsnr.cli.options import NameList, flat, metric_fp_option, path_arg, translate_errors
+from fpsnr.rd.bdrate import METRICS
 
 
 @click.command("bdrate")
@@ -38,8 +38,8 @@ def bdrate_command(
     Example:
       fpsnr bdrate rd.csv --anchor jpeg --test webp,avif --metric psnr,m_fpsnr
     """
-    from fpsnr.bdrate import bd_rate
-    from fpsnr.rd import read_rd_csvs
+    from fpsnr.rd.bdrate import bd_rate
+    from fpsnr.rd.rdfile import read_rd_csvs
 
     tests, metrics = flat(test_groups), flat(metric_groups)
     rd = read_rd_csvs(rd_csvs)

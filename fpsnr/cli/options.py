@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from fpsnr.errors import FpsnrError
+from fpsnr.errors import REMEDIES, FpsnrError, say
 from fpsnr.options import (
     ALPHA_MODES,
     CHANNELS,
@@ -21,7 +21,7 @@ from fpsnr.options import (
     BatchOptions,
     ScoreOptions,
 )
-from fpsnr.regions import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, MAX_FOVEAL_ANGLE
+from fpsnr.regions.model import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, MAX_FOVEAL_ANGLE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +48,7 @@ class OrderedGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-class _CommaList(click.ParamType):  # type: ignore[type-arg]
+class CommaList(click.ParamType):  # type: ignore[type-arg]
     """A comma-separated list of ``cast`` values; a bad item is a usage error naming ``kind``."""
 
     cast: Any = float
@@ -65,7 +65,7 @@ class _CommaList(click.ParamType):  # type: ignore[type-arg]
             self.fail(f"{value!r} is not a comma-separated list of {self.kind}", param, ctx)
 
 
-class FpList(_CommaList):
+class FpList(CommaList):
     """A comma-separated list of foveal factors, e.g. ``0,0.1,0.2,0.3,0.4,0.5``.
 
     Non-numbers are a usage error; numbers outside [0, 1] are checked by the library
@@ -83,7 +83,7 @@ class FpList(_CommaList):
         return fps
 
 
-class NameList(_CommaList):
+class NameList(CommaList):
     """Names, comma-separated (``jpeg,webp``).
 
     With ``multiple=True`` repeats add up (:func:`flat`). With ``choices``, an unknown
@@ -115,12 +115,46 @@ def flat(groups: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]:
     return tuple(dict.fromkeys(item for group in groups for item in group))
 
 
-class IntList(_CommaList):
+class IntList(CommaList):
     """Whole numbers, comma-separated (``30,50``); with ``multiple=True`` repeats add up."""
 
     name = "N[,N...]"
     cast = int
     kind = "whole numbers"
+
+
+FLAGS: dict[str, str] = {
+    "resume": "--resume",
+    "overwrite": "--overwrite",
+    "retry_errors": "--retry-errors",
+    "another_out": "another --out",
+    "data_range": "--data-range",
+    "alpha_drop": "--alpha drop",
+    "exif_apply": "--exif apply",
+    "max_pixels": "fpsnr --max-pixels",
+    "regions_image": "--regions-image ",
+    "missing_regions": "--missing-regions center|suggest",
+    "label": "--label",
+    "scheduler": "--scheduler",
+    "parquet": "--format parquet",
+    "weights": "a weights file (--weights)",
+    "device_cpu": "--device cpu",
+    "cuda_graphs": "--cuda-graphs",
+    "compile": "--compile",
+    "max_steps": "--max-steps",
+    "max_minutes": "--max-minutes",
+    "patch": "--patch",
+    "regions": "--regions",
+}
+"""The flag for each remedy a library message names (:data:`fpsnr.errors.REMEDIES`)."""
+
+if set(FLAGS) != set(REMEDIES):  # one vocabulary: every remedy has its flag
+    raise ImportError(f"cli FLAGS and fpsnr.errors.REMEDIES differ: {sorted(set(FLAGS) ^ set(REMEDIES))}")
+
+
+def in_flags(text: str) -> str:
+    """A library message or warning with its remedies written as this command line's flags."""
+    return say(text, FLAGS)
 
 
 def translate_errors(func: F) -> F:
@@ -131,7 +165,7 @@ def translate_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FpsnrError as err:
-            raise click.ClickException(str(err)) from err
+            raise click.ClickException(err.say(FLAGS)) from err
 
     return wrapper  # type: ignore[return-value]
 
@@ -162,7 +196,7 @@ missing_regions_option = click.option(
 )  # fmt: skip
 def regions_or_fallback(regions_path: Any, missing_regions: str) -> Any:
     """The regions index of --regions, or an empty one when --missing-regions gives every image its own."""
-    from fpsnr.regions import load_region_index
+    from fpsnr.regions.regionfile import load_region_index
 
     if regions_path is not None:
         return load_region_index(regions_path)
@@ -282,7 +316,7 @@ def score_options(*, batch: bool = False) -> Callable[[F], F]:
             try:
                 options = (BatchOptions if batch else ScoreOptions)(**values)
             except FpsnrError as err:
-                raise click.ClickException(str(err)) from err
+                raise click.ClickException(err.say(FLAGS)) from err
             return func(*args, options=options, **kwargs)
 
         decorated: Any = radius_options(wrapper)

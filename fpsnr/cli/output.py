@@ -27,14 +27,14 @@ def write_rd_command(
     resume: bool,
     overwrite: bool,
 ) -> None:
-    """Run an RD command into ``out`` (:func:`fpsnr.rd.write_rd_run`) with a progress bar, then report.
+    """Run an RD command into ``out`` (:func:`fpsnr.rd.rdfile.write_rd_run`) with a progress bar, then report.
 
     ``make_rows(done, progress)`` yields the rows not in ``done``; ``settings`` (with the
     command's ``name``) must match on ``--resume``. Ctrl-C says how to resume, as ``batch``
     does, and exits 130.
     """
-    from fpsnr.progress import ProgressBar
-    from fpsnr.rd import write_rd_run
+    from fpsnr.rd.rdfile import write_rd_run
+    from fpsnr.runs.progress import ProgressBar
 
     try:
         with ProgressBar(name, "code") as bar:

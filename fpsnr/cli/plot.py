@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from fpsnr.bdrate import METRICS
 from fpsnr.cli.options import OrderedGroup, metric_fp_option, path_arg, translate_errors
 from fpsnr.cli.ratio import ratio_command
 from fpsnr.errors import ParameterError
+from fpsnr.rd.bdrate import METRICS
 
 
 @click.group("plot", cls=OrderedGroup)
@@ -50,8 +50,8 @@ def plot_rd_command(rd_csvs: tuple[Path, ...], metric: str, fp: float, out: Path
     Example:
       fpsnr plot rd rd.csv --metric m_fpsnr --fp 0.5 -o rd.png
     """
-    from fpsnr.plots import plot_rd
-    from fpsnr.rd import read_rd_csvs
+    from fpsnr.rd.plots import plot_rd
+    from fpsnr.rd.rdfile import read_rd_csvs
 
     chosen = [c.strip() for item in codecs for c in item.split(",") if c.strip()]
     try:

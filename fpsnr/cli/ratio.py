@@ -25,8 +25,8 @@ def ratio_command(rd_csvs: tuple[Path, ...], codec: str, fps: tuple[float, ...])
     Example:
       fpsnr ratio rd.csv --codec bmshj2018-hyperprior
     """
-    from fpsnr.plots import ratio_table
-    from fpsnr.rd import read_rd_csvs
+    from fpsnr.rd.plots import ratio_table
+    from fpsnr.rd.rdfile import read_rd_csvs
 
     table = ratio_table(read_rd_csvs(rd_csvs), codec, list(fps))
     cols = [c for c in table.columns if c != "bpp"]

@@ -43,7 +43,7 @@ def export_command(rd_csv: Path, folder: Path, codec_groups: tuple[tuple[str, ..
       fpsnr rd export anchors.csv --compressai-json results/image/kodak
     """
     from fpsnr.files import write_bytes_atomic
-    from fpsnr.rd import compressai_results, read_rd_csv
+    from fpsnr.rd.rdfile import compressai_results, read_rd_csv
 
     frame = read_rd_csv(rd_csv)
     chosen = list(flat(codec_groups)) or sorted(set(frame["codec"]))

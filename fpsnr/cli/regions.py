@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.options import (
+    FLAGS,
     OrderedGroup,
     exif_option,
     path_arg,
@@ -15,11 +16,12 @@ from fpsnr.cli.options import (
     translate_errors,
 )
 from fpsnr.errors import FpsnrError, RegionsError
-from fpsnr.images import read_image, write_image
+from fpsnr.images.io import read_image, write_image
 from fpsnr.options import ScoreOptions
-from fpsnr.overlay import draw_regions
-from fpsnr.regions import disc_has_pixel, load_region_index, load_regions
-from fpsnr.saliency import suggest_regions
+from fpsnr.regions.discs import disc_has_pixel
+from fpsnr.regions.overlay import draw_regions
+from fpsnr.regions.regionfile import load_region_index, load_regions
+from fpsnr.regions.saliency import suggest_regions
 
 
 @click.group("regions", cls=OrderedGroup)
@@ -71,7 +73,7 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
             try:
                 click.echo(_check_one(target, viewing_distance, foveal_angle))
             except FpsnrError as err:
-                click.echo(f"error  {err}", err=True)
+                click.echo(f"error  {err.say(FLAGS)}", err=True)
                 failed += 1
     if failed:
         raise click.ClickException(f"{failed} regions file(s) failed validation")
@@ -109,7 +111,7 @@ def show_command(
     viewing_distance, foveal_angle = options.viewing_distance, options.foveal_angle
     if test is not None:
         from fpsnr.cli.score import write_overlay
-        from fpsnr.images import read_pair
+        from fpsnr.images.io import read_pair
         from fpsnr.metrics import score_pair
 
         ref_image, test_image = read_pair(image, test, exif=options.exif == "apply")

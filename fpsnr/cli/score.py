@@ -9,10 +9,10 @@ import click
 
 from fpsnr.cli.options import format_option, path_arg, score_options, translate_errors
 from fpsnr.formatting import format_csv, format_json, format_table
-from fpsnr.images import read_pair
+from fpsnr.images.io import read_pair
 from fpsnr.metrics import score_pair
 from fpsnr.options import ScoreOptions
-from fpsnr.regions import load_regions
+from fpsnr.regions.regionfile import load_regions
 
 
 @click.command("score")
@@ -61,10 +61,10 @@ def score_command(
 
 
 def write_overlay(path: Path, ref: object, test: object, score: object) -> None:
-    """Draw :func:`fpsnr.overlay.draw_score` for a score (its first Fp) into ``path``."""
+    """Draw :func:`fpsnr.regions.overlay.draw_score` for a score (its first Fp) into ``path``."""
     from fpsnr.errors import ImageReadError
-    from fpsnr.overlay import draw_score, regions_of
-    from fpsnr.plots import check_figure_format
+    from fpsnr.rd.plots import check_figure_format
+    from fpsnr.regions.overlay import draw_score, regions_of
 
     check_figure_format(path)
     try:
@@ -96,8 +96,8 @@ def regions_for(path: Path | None, image: str, pixels: Any, options: ScoreOption
     No ``--regions`` at all means ``center``, said on stderr; the names ``center`` and
     ``suggest`` mean those policies unless a file of that name exists.
     """
-    from fpsnr.fallback import fallback_regions
     from fpsnr.options import BatchOptions
+    from fpsnr.regions.policy import fallback_regions
 
     name = None if path is None else str(path)
     if name is None:

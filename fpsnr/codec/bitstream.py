@@ -12,17 +12,19 @@ import zlib
 from dataclasses import dataclass
 
 from fpsnr.errors import BitstreamError
-from fpsnr.limits import check_codec_pixels
+from fpsnr.images.limits import check_codec_pixels
 
-__all__ = ["FORMAT_VERSION", "MAGIC", "MAX_PIXELS", "Header", "pack", "unpack"]
+__all__ = ["FORMAT_VERSION", "MAGIC", "MAX_PIXELS", "Z_STRIDE", "Header", "latent_shape", "pack", "unpack"]
 
 MAGIC = b"FPSC"
 FORMAT_VERSION = 1
 MAX_PIXELS = 1 << 28
 """Largest image any version-1 header may describe; a decoder also applies the codec's
-pixel budget (:func:`fpsnr.limits.codec_max_pixels`, 2²³ by default), which bounds the
+pixel budget (:func:`fpsnr.images.limits.codec_max_pixels`, 2²³ by default), which bounds the
 memory the synthesis transform would take before any tensor is allocated."""
-_STRIDE = 64  # the hyperprior's total downsampling: the image is padded to a multiple
+Z_STRIDE = 64
+"""How much smaller than the padded image z is, in version 1 (the hyperprior's
+downsampling; :mod:`fpsnr.codec.coder` checks the model's own against it)."""
 _PREFIX = struct.Struct("<4sBH")  # magic, version, header length
 _FIELDS = struct.Struct("<8sdIIBHHIII")  # weights id, λ, H, W, channels, z_h, z_w, index crc, z len, y len
 _CRC = struct.Struct("<I")
@@ -51,7 +53,7 @@ class Header:
 
 def latent_shape(height: int, width: int) -> tuple[int, int]:
     """Shape of z for an image padded to a multiple of 64."""
-    return (-(-height // _STRIDE), -(-width // _STRIDE))
+    return (-(-height // Z_STRIDE), -(-width // Z_STRIDE))
 
 
 def pack(header: Header, z_string: bytes, y_string: bytes) -> bytes:

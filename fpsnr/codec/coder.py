@@ -15,6 +15,7 @@ if they differ.
 
 from __future__ import annotations
 
+import os
 import time
 import zlib
 from dataclasses import dataclass
@@ -25,16 +26,14 @@ import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
-from fpsnr.codec.bitstream import Header, latent_shape, pack, unpack
-from fpsnr.codec.isolation import isolate_decoders
-from fpsnr.codec.weights import WeightsInfo
+from fpsnr.codec._compressai import compress, decompress, downsampling_factor
+from fpsnr.codec.bitstream import Z_STRIDE, Header, latent_shape, pack, unpack
+from fpsnr.codec.weights import WeightsInfo, default_weights, load_weights
 from fpsnr.errors import BitstreamError, CodecError, DesyncError, ImageError
-from fpsnr.images import LUMA_WEIGHTS, has_alpha
-from fpsnr.limits import check_codec_pixels
+from fpsnr.images.limits import check_codec_pixels
+from fpsnr.images.pairs import LUMA_WEIGHTS, has_alpha
 
-__all__ = ["Decoded", "Encoded", "decode", "encode", "index_checksum"]
-
-_STRIDE = 64
+__all__ = ["Codec", "Decoded", "Encoded", "decode", "encode", "index_checksum", "load"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ def _to_tensor(image: npt.NDArray[np.generic]) -> tuple[torch.Tensor, int]:
     elif img.ndim == 3 and img.shape[2] == 3:
         channels = 3
     elif has_alpha(img):
-        raise ImageError("the codec does not code alpha; drop it first (--alpha drop)")
+        raise ImageError("the codec does not code alpha; drop it first ({alpha_drop})")
     else:
         raise ImageError(f"the codec takes (H, W) or (H, W, 3) images; got shape {img.shape}")
     if img.shape[0] < 1 or img.shape[1] < 1:
@@ -87,9 +86,9 @@ def _to_tensor(image: npt.NDArray[np.generic]) -> tuple[torch.Tensor, int]:
     return x, channels
 
 
-def _pad(x: torch.Tensor) -> torch.Tensor:
+def _pad(x: torch.Tensor, stride: int) -> torch.Tensor:
     h, w = x.shape[-2:]
-    ph, pw = (-h) % _STRIDE, (-w) % _STRIDE
+    ph, pw = (-h) % stride, (-w) % stride
     if ph == 0 and pw == 0:
         return x
     return F.pad(x, (0, pw, 0, ph), mode="replicate")
@@ -100,43 +99,13 @@ def index_checksum(indexes: torch.Tensor) -> int:
     return zlib.crc32(indexes.detach().to("cpu", torch.int32).contiguous().numpy().tobytes())
 
 
-# The two functions below mirror CompressAI 1.2.8's ScaleHyperprior.compress and
-# .decompress (compressai/models/google.py) step for step. They are copied rather than
-# called because the desync check needs the scale indexes in the middle: the encoder
-# stores their checksum, the decoder compares it before it decodes y. Keep them in step
-# with the CompressAI version the ``codec`` extra pins.
-
-
-def _compress_latents(model: Any, x: torch.Tensor) -> tuple[bytes, bytes, torch.Tensor]:
-    """ScaleHyperprior.compress: the z and y strings of a padded batch of one, and the indexes."""
-    with torch.no_grad():
-        y = model.g_a(x)
-        z = model.h_a(torch.abs(y))
-        z_strings = model.entropy_bottleneck.compress(z)
-        z_hat = model.entropy_bottleneck.decompress(z_strings, z.shape[-2:])
-        scales = model.h_s(z_hat)
-        indexes = model.gaussian_conditional.build_indexes(scales)
-        y_strings = model.gaussian_conditional.compress(y, indexes)
-    return z_strings[0], y_strings[0], indexes
-
-
-def _decompress_latents(
-    model: Any, header: Header, z_string: bytes, y_string: bytes, *, source: str, device: str
-) -> torch.Tensor:
-    """ScaleHyperprior.decompress, refusing to decode y when the indexes' checksum differs."""
-    with torch.no_grad():
-        z_hat = model.entropy_bottleneck.decompress([z_string], header.z_shape).to(device)
-        scales = model.h_s(z_hat)
-        indexes = model.gaussian_conditional.build_indexes(scales)
-        if index_checksum(indexes) != header.index_crc:
-            raise DesyncError(
-                f"{source}: the scale indexes decoded here differ from the encoder's: the z string is "
-                "corrupt (a file whose checksums were recomputed), or the file was encoded with other "
-                "hardware or library arithmetic; in that case decode on the kind of machine that encoded it"
-            )
-        y_hat = model.gaussian_conditional.decompress([y_string], indexes, z_hat.dtype)
-        x_hat: torch.Tensor = model.g_s(y_hat).clamp_(0, 1)
-    return x_hat
+def _check_stride(model: Any) -> int:
+    stride = downsampling_factor(model)
+    if stride != Z_STRIDE:
+        raise CodecError(
+            f"the model downsamples by {stride}; bitstream version 1 holds z for a stride of {Z_STRIDE}"
+        )
+    return stride
 
 
 def encode(model: Any, info: WeightsInfo, image: npt.NDArray[np.generic], *, device: str = "cpu") -> Encoded:
@@ -144,7 +113,8 @@ def encode(model: Any, info: WeightsInfo, image: npt.NDArray[np.generic], *, dev
     start = time.perf_counter()
     x, channels = _to_tensor(image)
     height, width = x.shape[-2:]
-    z_string, y_string, indexes = _compress_latents(model, _pad(x).to(device))
+    with torch.no_grad():
+        z_string, y_string, indexes = compress(model, _pad(x, _check_stride(model)).to(device))
     header = Header(
         model=info.arch,
         weights_id=info.weights_id,
@@ -182,16 +152,28 @@ def decode(
             f"{source}: encoded with weights {header.weights_id.hex()}, not with {info.path} "
             f"({info.id_hex}); decode with the weights that encoded it"
         )
-    isolate_decoders(model, source)  # a crafted string can crash the rANS decoder: not in this process
+    _check_stride(model)
+
+    def check(indexes: torch.Tensor) -> None:
+        if index_checksum(indexes) != header.index_crc:
+            raise DesyncError(
+                f"{source}: the scale indexes decoded here differ from the encoder's: the z string is "
+                "corrupt (a file whose checksums were recomputed), or the file was encoded with other "
+                "hardware or library arithmetic; in that case decode on the kind of machine that encoded it"
+            )
+
     try:
-        x_hat = _decompress_latents(model, header, z_string, y_string, source=source, device=device)
-    except BitstreamError:
+        with torch.no_grad():
+            x_hat = decompress(model, z_string, y_string, header.z_shape, check)
+    except DesyncError:
         raise
+    except BitstreamError as err:  # from the isolated rANS decoder, which does not know the file
+        raise BitstreamError(f"{source}: {err}") from err
     except (RuntimeError, ValueError, IndexError) as err:
         raise BitstreamError(f"{source}: cannot decode ({type(err).__name__}: {err})") from err
     x_hat = x_hat[0, :, : header.height, : header.width]
     if not torch.isfinite(x_hat).all():
-        hint = "" if torch.device(device).type == "cpu" else "; decode on the CPU (--device cpu)"
+        hint = "" if torch.device(device).type == "cpu" else "; decode on the CPU ({device_cpu})"
         raise CodecError(
             f"{source}: the decoder produced NaN or inf values (a corrupt or crafted y string){hint}"
         )
@@ -204,3 +186,48 @@ def decode(
     else:
         image = np.ascontiguousarray(rgb)
     return Decoded(image=image, header=header, seconds=time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class Codec:
+    """A trained model ready to code images; :func:`load` (``fpsnr.codec.load``) makes one.
+
+    ``info`` is what the weights file says about itself (model, λ, N, M, its id, which
+    every bitstream records); ``model`` the torch module on ``device``.
+    """
+
+    model: Any
+    info: WeightsInfo
+    device: str = "cpu"
+
+    def encode(self, image: npt.NDArray[np.generic]) -> Encoded:
+        """Compress an 8-bit image (H, W) or (H, W, 3) into a self-describing bitstream."""
+        return encode(self.model, self.info, image, device=self.device)
+
+    def decode(self, data: bytes, *, source: str = "bitstream") -> Decoded:
+        """Decompress a bitstream made with these weights; ``source`` names it in errors."""
+        return decode(self.model, self.info, data, source=source, device=self.device)
+
+
+def load(name_or_path: str | os.PathLike[str], *, model: str | None = None, device: str = "cpu") -> Codec:
+    """The codec of a weights file, a model name's shipped weights, or pretrained weights.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A registry model name (``"bmshj2018-hyperprior"``: its shipped default weights,
+        see ``fpsnr codec models``), a pretrained name (``"compressai/bmshj2018-hyperprior-mse-q4"``,
+        fetched once into the cache, see :mod:`fpsnr.codec.pretrained`), or an fpsnr
+        weights file.
+    model : str, optional
+        The model the weights must be of.
+    device : str
+        torch device to code on (decoding on a GPU has returned NaN images: CPU by default).
+    """
+    from fpsnr.codec.models import MODELS
+    from fpsnr.codec.pretrained import resolve
+
+    text = os.fspath(name_or_path)
+    path = default_weights(text) if text in MODELS else resolve(text)
+    net, info = load_weights(path, model)
+    return Codec(net.to(device), info, device)

@@ -28,9 +28,20 @@ import sys
 from array import array
 from typing import Any
 
+from fpsnr.codec._compressai import ans_extension
 from fpsnr.errors import BitstreamError
 
-__all__ = ["IsolatedRansDecoder", "isolate_decoders"]
+__all__ = ["IsolatedRansDecoder", "time_limit"]
+
+
+def time_limit(symbols: int) -> float:
+    """Seconds a child may take for ``symbols`` symbols: 30 s, plus 10 µs a symbol.
+
+    Far above what decoding takes (tens of millions of symbols a second, the child's
+    start included), and finite: a child that hangs is stopped (SPEC §4, no hang).
+    """
+    return 30.0 + symbols * 1e-5
+
 
 _CHILD = r"""
 import importlib.machinery, importlib.util, pickle, sys
@@ -45,20 +56,12 @@ sys.stdout.buffer.write(array("i", values).tobytes())
 """
 
 
-def _ans_path() -> str:
-    import importlib.util
-
-    spec = importlib.util.find_spec("compressai.ans")
-    if spec is None or spec.origin is None:  # pragma: no cover - the codec extra always has it
-        raise BitstreamError("CompressAI's rANS decoder (compressai.ans) is not installed")
-    return spec.origin
-
-
 class IsolatedRansDecoder:
-    """A drop-in for ``compressai.ans.RansDecoder`` whose decoding runs in a child process."""
+    """A drop-in for ``compressai.ans.RansDecoder`` whose decoding runs in a child process.
 
-    def __init__(self, source: str = "bitstream") -> None:
-        self.source = source
+    Installed once where weights are loaded (:func:`fpsnr.codec.weights.load_weights`).
+    Its errors do not name the file: :func:`fpsnr.codec.coder.decode` adds that.
+    """
 
     def decode_with_indexes(
         self, string: bytes, indexes: Any, cdfs: Any, cdf_lengths: Any, offsets: Any
@@ -69,13 +72,20 @@ class IsolatedRansDecoder:
             protocol=pickle.HIGHEST_PROTOCOL,
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        proc = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", _CHILD, _ans_path()],
-            input=payload,
-            capture_output=True,
-            env=env,
-            check=False,
-        )
+        limit = time_limit(count)
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-I", "-S", "-c", _CHILD, ans_extension()],
+                input=payload,
+                capture_output=True,
+                env=env,
+                check=False,
+                timeout=limit,
+            )
+        except subprocess.TimeoutExpired:
+            raise BitstreamError(
+                f"the entropy decoder did not finish within {limit:.0f} s; the file is corrupt or was crafted"
+            ) from None
         if proc.returncode != 0:
             how = (
                 f"signal {signal.Signals(-proc.returncode).name}"
@@ -83,21 +93,11 @@ class IsolatedRansDecoder:
                 else f"exit status {proc.returncode}"
             )
             raise BitstreamError(
-                f"{self.source}: the entropy decoder crashed on this bitstream ({how}); the file is "
+                f"the entropy decoder crashed on this bitstream ({how}); the file is "
                 "corrupt or was crafted (its checksums were recomputed)"
             )
         values = array("i")
         values.frombytes(proc.stdout[: len(proc.stdout) // 4 * 4])
         if len(values) != count:
-            raise BitstreamError(
-                f"{self.source}: the entropy decoder returned {len(values)} symbols, {count} expected"
-            )
+            raise BitstreamError(f"the entropy decoder returned {len(values)} symbols, {count} expected")
         return values.tolist()
-
-
-def isolate_decoders(model: Any, source: str) -> None:
-    """Make every entropy model of ``model`` decode through :class:`IsolatedRansDecoder`."""
-    for module in model.modules():
-        coder = getattr(module, "entropy_coder", None)
-        if coder is not None and hasattr(coder, "_decoder"):
-            coder._decoder = IsolatedRansDecoder(source)

@@ -30,7 +30,6 @@ with warnings.catch_warnings():
 
 __all__ = [
     "MODELS", "AttentionScaleHyperprior", "DefaultWeights", "ModelSpec", "build_model", "get_spec",
-    "without_host_syncs",
 ]  # fmt: skip
 
 
@@ -171,40 +170,4 @@ def build_model(name: str, n: int | None = None, m: int | None = None) -> nn.Mod
     spec = get_spec(name)
     model = spec.build(n or spec.default_n, m or spec.default_m)
     model.eval()
-    return model
-
-
-def _bottleneck_forward(module: Any, x: torch.Tensor, training: bool | None = None) -> tuple[Any, Any]:
-    """CompressAI's ``EntropyBottleneck.forward`` with the axis permutation as Python ints.
-
-    CompressAI 1.2.8 builds the permutation as a tensor on ``x``'s device and passes it to
-    ``permute``, which reads every element back: on a GPU, four host syncs per call (and a
-    host-to-device copy that CUDA graph capture refuses). The arithmetic is the same.
-    """
-    if training is None:
-        training = module.training
-    perm = (1, 0, *range(2, x.ndim))  # B × C × … ↔ C × B × …, its own inverse
-    x = x.permute(*perm).contiguous()
-    shape = x.size()
-    values = x.reshape(x.size(0), 1, -1)
-    outputs = module.quantize(values, "noise" if training else "dequantize", module._get_medians())
-    likelihood, _, _ = module._likelihood(outputs)
-    if module.use_likelihood_bound:
-        likelihood = module.likelihood_lower_bound(likelihood)
-    outputs = outputs.reshape(shape).permute(*perm).contiguous()
-    likelihood = likelihood.reshape(shape).permute(*perm).contiguous()
-    return outputs, likelihood
-
-
-def without_host_syncs(model: nn.Module) -> nn.Module:
-    """Give the model's entropy bottlenecks a forward pass that never waits for the device.
-
-    Same results bit for bit (see :func:`_bottleneck_forward`); used by training, where a
-    GPU otherwise idles at every bottleneck call. Returns ``model``.
-    """
-    from compressai.entropy_models import EntropyBottleneck
-
-    for module in model.modules():
-        if isinstance(module, EntropyBottleneck):
-            module.forward = _bottleneck_forward.__get__(module)  # type: ignore[method-assign]
     return model

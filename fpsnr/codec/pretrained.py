@@ -173,7 +173,7 @@ def _download(entry: Pretrained, part: Path, progress: Progress | None, timeout:
 
 def _install(entry: Pretrained, checkpoint: Path, sha256: str, source: str) -> Path:
     """Check the hash, convert the checkpoint into the cache; return the weights file."""
-    from fpsnr.codec.weights import convert_compressai
+    from fpsnr.codec.convert import convert_compressai
 
     if not sha256.startswith(entry.sha256_prefix):
         raise CodecError(

@@ -1,17 +1,17 @@
 """The learned codec measured: one image through and back, and RD rows over a folder.
 
-:class:`LearnedCodec` is the learned codec as an :class:`~fpsnr.rd.RDCodec`, one rate
+:class:`LearnedCodec` is the learned codec as an :class:`~fpsnr.rd.schema.RDCodec`, one rate
 point per weights file.
 
 Every image is really encoded and decoded; the rate is the bitstream's payload bytes
 (comparable with the literature), the codec column the model name, the rate point its
-λ. The RD loop itself is the core's :func:`fpsnr.rd.run_rd`, shared with the anchors.
+λ. The RD loop itself is the core's :func:`fpsnr.rd.loop.run_rd`, shared with the anchors.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,14 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.codec import coder
-from fpsnr.codec.weights import WeightsInfo, load_weights
-from fpsnr.errors import CodecError
+from fpsnr.errors import REMEDIES, CodecError
 from fpsnr.metrics import psnr, score_pair
 from fpsnr.options import BatchOptions, ScoreOptions
-from fpsnr.progress import ProgressCallback
-from fpsnr.rd import Coded, RatePoint, RDKey, run_rd
-from fpsnr.regions import RegionIndex, Regions
+from fpsnr.rd.loop import run_rd
+from fpsnr.rd.schema import Coded, RatePoint, RDKey
+from fpsnr.regions.model import RegionIndex, Regions
 from fpsnr.results import RoundtripResult, Score
+from fpsnr.runs.progress import ProgressCallback
 
 __all__ = ["LearnedCodec", "roundtrip", "run_eval"]
 
@@ -37,14 +37,15 @@ class LearnedCodec:
     def __init__(self, weights: Sequence[str | os.PathLike[str]], *, device: str = "cpu") -> None:
         self.weights = [str(w) for w in weights]
         self.device = device
-        self._by_point: dict[RatePoint, tuple[Any, WeightsInfo]] = {}
+        self._by_point: dict[RatePoint, coder.Codec] = {}
         for path in weights:
-            net, info = load_weights(Path(path))
+            codec = coder.load(Path(path), device=device)
+            info = codec.info
             # the codec column: the model, or the weights' own name for it (CompressAI's pretrained)
             point = RatePoint(info.metadata.get("codec", info.arch), f"{info.lmbda:g}", info.lmbda)
             if point in self._by_point:
                 raise CodecError("two weights files share model and λ; give each rate point once")
-            self._by_point[point] = (net.to(device), info)
+            self._by_point[point] = codec
 
     def points(self) -> list[RatePoint]:
         return list(self._by_point)
@@ -57,9 +58,9 @@ class LearnedCodec:
         """Nothing to check up front: the coder refuses what it cannot code, per point."""
 
     def code(self, reference: npt.NDArray[np.generic], point: RatePoint, image: str) -> Coded:
-        net, info = self._by_point[point]
-        enc = coder.encode(net, info, reference, device=self.device)
-        dec = coder.decode(net, info, enc.data, source=image, device=self.device)
+        codec = self._by_point[point]
+        enc = codec.encode(reference)
+        dec = codec.decode(enc.data, source=image)
         return Coded(
             nbytes=enc.payload_bytes,
             encode_seconds=enc.seconds,
@@ -90,21 +91,20 @@ def run_eval(
     skip: Collection[RDKey] = frozenset(),
     workers: int = 1,
     with_ms_ssim: bool = True,
+    words: Mapping[str, str] = REMEDIES,
 ) -> Iterator[dict[str, Any]]:
-    """RD rows of the learned codec at each weights file, image by image (see :func:`fpsnr.rd.run_rd`)."""
+    """RD rows of the learned codec at each weights file, image by image (:func:`~fpsnr.rd.loop.run_rd`)."""
     return run_rd(data_dir, index, [LearnedCodec(weights, device=device)], options, progress=progress,
-                  skip=skip, workers=workers, with_ms_ssim=with_ms_ssim)  # fmt: skip
+                  skip=skip, workers=workers, with_ms_ssim=with_ms_ssim, words=words)  # fmt: skip
 
 
 def roundtrip(
-    net: Any,
-    info: WeightsInfo,
+    codec: coder.Codec,
     image: npt.NDArray[np.generic],
     *,
     name: str,
     regions: Regions | None = None,
     options: ScoreOptions | None = None,
-    device: str = "cpu",
 ) -> tuple[RoundtripResult, npt.NDArray[np.uint8]]:
     """Encode and decode one image, then score the 8-bit result with the core engine.
 
@@ -112,8 +112,9 @@ def roundtrip(
     and M-FPSNR at every Fp of ``options``, without them only the frame PSNR is
     computed. Returns the result and the decoded image.
     """
-    encoded = coder.encode(net, info, image, device=device)
-    decoded = coder.decode(net, info, encoded.data, source=name, device=device)
+    info = codec.info
+    encoded = codec.encode(image)
+    decoded = codec.decode(encoded.data, source=name)
     height, width = image.shape[:2]
     scores: tuple[Score, ...] = ()
     if regions is not None:

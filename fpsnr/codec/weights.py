@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,26 +25,28 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from fpsnr.codec._compressai import CONSTANT_SUFFIXES, TABLE_SUFFIXES, isolate_decoders
+from fpsnr.codec.isolation import IsolatedRansDecoder
 from fpsnr.codec.models import build_model, get_spec
 from fpsnr.errors import CodecError
 from fpsnr.files import atomic_path, sha256_of
-from fpsnr.limits import MAX_CODEC_CHANNELS
+from fpsnr.images.limits import MAX_CODEC_CHANNELS
 
 __all__ = [
     "WeightsInfo",
-    "convert_compressai",
+    "check_channels",
+    "check_shapes",
     "default_weights",
+    "load_into",
     "load_weights",
     "read_metadata",
+    "read_safetensors",
     "save_weights",
+    "warm_start",
 ]
 
 FORMAT = "fpsnr-weights"
 REQUIRED = ("arch", "N", "M", "lmbda", "distortion", "steps", "data", "fpsnr_version")
-# Constants of CompressAI's entropy models, not learned: restored from a fresh model.
-_CONSTANT_SUFFIXES = ("likelihood_lower_bound.bound", "lower_bound_scale.bound", "scale_bound", "target")
-# Tables whose size depends on the trained distributions: loaded as they are.
-_TABLE_SUFFIXES = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def _read_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     return _reading(path, lambda handle: {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()})
 
 
-def _check_channels(shapes: dict[str, tuple[int, ...]], n: int, m: int, source: str) -> None:
+def check_channels(shapes: dict[str, tuple[int, ...]], n: int, m: int, source: str) -> None:
     """Refuse N, M beyond the budget, or tensors that do not hold them, before a model is built.
 
     Building a model allocates about 25·N² + 34·M·N floats. These four tensors of the
@@ -101,9 +101,7 @@ def _check_channels(shapes: dict[str, tuple[int, ...]], n: int, m: int, source: 
     costs a small multiple of the file's own size — never gigabytes for a few bytes.
     """
     if not (1 <= n <= MAX_CODEC_CHANNELS and 1 <= m <= MAX_CODEC_CHANNELS):
-        raise CodecError(
-            f"{source}: N={n}, M={m}; fpsnr builds models of 1 to {MAX_CODEC_CHANNELS} channels"
-        )
+        raise CodecError(f"{source}: N={n}, M={m}; fpsnr builds models of 1 to {MAX_CODEC_CHANNELS} channels")
     needed = {
         "g_a.0.weight": (n, 3, 5, 5),
         "g_a.2.weight": (n, n, 5, 5),
@@ -114,32 +112,30 @@ def _check_channels(shapes: dict[str, tuple[int, ...]], n: int, m: int, source: 
         got = shapes.get(key)
         if got != shape:
             what = "is missing" if got is None else f"has shape {got}"
-            raise CodecError(
-                f"{source}: {key} {what}; a model with N={n}, M={m} needs {shape}"
-            )
+            raise CodecError(f"{source}: {key} {what}; a model with N={n}, M={m} needs {shape}")
 
 
-def _check_shapes(model: nn.Module, shapes: dict[str, tuple[int, ...]], source: str) -> None:
+def check_shapes(model: nn.Module, shapes: dict[str, tuple[int, ...]], source: str) -> None:
     """Name the first tensor whose shape differs from the model's (CDF tables vary: skipped)."""
     for key, value in model.state_dict().items():
-        if key in shapes and not key.endswith(_TABLE_SUFFIXES) and shapes[key] != tuple(value.shape):
+        if key in shapes and not key.endswith(TABLE_SUFFIXES) and shapes[key] != tuple(value.shape):
             raise CodecError(
                 f"{source}: weights do not fit the model: {key} has shape {shapes[key]}, "
                 f"the model needs {tuple(value.shape)}"
             )
 
 
-def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     return _reading(path, lambda handle: (
         {key: handle.get_tensor(key) for key in handle.keys()}, dict(handle.metadata() or {})
     ))  # fmt: skip
 
 
-def _load_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: str, *, strict: bool) -> None:
+def load_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: str, *, strict: bool) -> None:
     fresh = model.state_dict()
     state = {}
     for key, value in tensors.items():
-        if key.endswith(_CONSTANT_SUFFIXES) and key in fresh:
+        if key.endswith(CONSTANT_SUFFIXES) and key in fresh:
             state[key] = fresh[key]
         elif value.is_floating_point():
             state[key] = value.to(torch.float32)
@@ -158,6 +154,26 @@ def _load_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: str, 
     model.eval()
 
 
+def warm_start(model: nn.Module, tensors: dict[str, torch.Tensor], source: str) -> bool:
+    """Load ``tensors`` into ``model`` to start from; True when attention starts as the identity.
+
+    Every tensor of the model outside its attention blocks must be given. An attention
+    model given plain weights gets identity attention blocks
+    (:meth:`~fpsnr.codec.models.AttentionScaleHyperprior.make_identity_attention`), so it
+    computes exactly what the plain model does: a sound start for training.
+    """
+    missing = [k for k in model.state_dict() if k not in tensors and ".attn." not in k]
+    if missing:
+        raise CodecError(f"{source}: cannot start this model from these weights (they lack {missing[:3]})")
+    load_into(model, tensors, source, strict=False)
+    identity = getattr(model, "make_identity_attention", None)
+    if identity is None or any(".attn." in k for k in tensors):
+        return False
+    identity()
+    model.update(force=True)  # type: ignore[operator]
+    return True
+
+
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """A weights file's metadata, without reading its tensors."""
     return _reading(Path(path), lambda handle: dict(handle.metadata() or {}))
@@ -171,12 +187,12 @@ def default_weights(model: str) -> Path:
     """
     spec = get_spec(model)
     if spec.default_weights is None:
-        raise CodecError(f"model {model!r} has no default weights; pass a weights file (--weights)")
+        raise CodecError(f"model {model!r} has no default weights; pass {{weights}}")
     path = spec.default_weights.path
     if not path.is_file():
         raise CodecError(
             f"the default weights of {model} are missing from this installation ({path}); "
-            "reinstall fpsnr with the codec extra, or pass a weights file (--weights)"
+            "reinstall fpsnr with the codec extra, or pass {weights}"
         )
     return path
 
@@ -184,13 +200,12 @@ def default_weights(model: str) -> Path:
 def load_weights(path: str | os.PathLike[str], model: str | None = None) -> tuple[nn.Module, WeightsInfo]:
     """Build the model a weights file describes and load it, ready to code.
 
-    ``model`` (a registry name), when given, must match the file's ``arch``. ``path``
-    may also name pretrained weights (``compressai/bmshj2018-hyperprior-mse-q4``, see
-    :mod:`fpsnr.codec.pretrained`), fetched on first use.
+    ``model`` (a registry name), when given, must match the file's ``arch``. The model's
+    rANS decoders run in a child process (:mod:`fpsnr.codec.isolation`): a crafted
+    bitstream cannot crash the caller. Names (a model's default weights, pretrained
+    weights) are resolved by :func:`fpsnr.codec.load`.
     """
-    from fpsnr.codec.pretrained import resolve
-
-    p = resolve(path)
+    p = Path(path)
     metadata = read_metadata(p)
     if metadata.get("format") != FORMAT:
         raise CodecError(
@@ -211,11 +226,12 @@ def load_weights(path: str | os.PathLike[str], model: str | None = None) -> tupl
     except ValueError as err:
         raise CodecError(f"{p}: malformed weights metadata ({err})") from err
     shapes = _read_shapes(p)
-    _check_channels(shapes, n, m, str(p))  # before any tensor is read or any model built
-    tensors, _ = _read_safetensors(p)
+    check_channels(shapes, n, m, str(p))  # before any tensor is read or any model built
+    tensors, _ = read_safetensors(p)
     net = build_model(spec.name, n, m)
-    _check_shapes(net, shapes, str(p))
-    _load_into(net, tensors, str(p), strict=True)
+    check_shapes(net, shapes, str(p))
+    load_into(net, tensors, str(p), strict=True)
+    isolate_decoders(net, IsolatedRansDecoder)
     info = WeightsInfo(
         path=str(p),
         weights_id=_file_id(p),
@@ -269,92 +285,3 @@ def save_weights(
         metadata[key] = value if isinstance(value, str) else json.dumps(value)
     with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)
-
-
-def _read_compressai(path: Path) -> dict[str, torch.Tensor]:
-    if path.suffix == ".safetensors":
-        tensors, _ = _read_safetensors(path)
-        return tensors
-    try:
-        # weights_only=True: tensors and plain containers only, never arbitrary objects
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's warnings add lines, not information
-            raw = torch.load(str(path), map_location="cpu", weights_only=True)
-    except FileNotFoundError as err:
-        raise CodecError(f"{path}: no such checkpoint") from err
-    except pickle.UnpicklingError as err:
-        # torch's own message goes on to suggest weights_only=False: never the advice for a
-        # file refused for holding code.
-        raise CodecError(
-            f"{path}: holds Python objects other than tensors (code or classes), which fpsnr never "
-            "loads; use a checkpoint of plain tensors (a state dict)"
-        ) from err
-    except Exception as err:  # torch raises many types for foreign files
-        raise CodecError(
-            f"{path}: cannot read as a PyTorch state dict ({type(err).__name__}: {err})"
-        ) from err
-    if isinstance(raw, dict) and isinstance(raw.get("state_dict"), dict):
-        raw = raw["state_dict"]
-    if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
-        raise CodecError(f"{path}: expected a state dict of tensors")
-    from compressai.models.utils import remap_old_keys
-    from compressai.zoo.pretrained import load_pretrained
-
-    # CompressAI's own renaming of older checkpoints (its published ones among them):
-    # "module." prefixes, and the entropy bottleneck's _matrix0/_bias0/_factor0 names.
-    return dict(remap_old_keys("entropy_bottleneck", load_pretrained(raw)))
-
-
-def convert_compressai(
-    source: str | os.PathLike[str],
-    target: str | os.PathLike[str],
-    *,
-    arch: str = "bmshj2018-hyperprior",
-    lmbda: float,
-    distortion: str = "mse",
-    steps: int = 0,
-    data: str = "unknown",
-    half: bool = False,
-    metadata: dict[str, str] | None = None,
-) -> WeightsInfo:
-    """Convert a CompressAI ``bmshj2018-hyperprior`` state dict into an fpsnr weights file.
-
-    ``source`` is a ``.safetensors`` file or a ``.pth``/``.pt`` state dict (read with
-    ``torch.load(weights_only=True)``, which refuses pickled code). With
-    ``arch="bmshj2018-hyperprior-attn"`` the baseline weights go into the attention
-    model and its attention blocks start as the identity
-    (:meth:`~fpsnr.codec.models.AttentionScaleHyperprior.make_identity_attention`): the
-    converted model computes exactly what the plain one does, a sound start for
-    fine-tuning.
-    """
-    from fpsnr.codec.pretrained import resolve
-
-    src = resolve(source)  # a pretrained name: its converted weights file
-    tensors = _read_compressai(src)
-    try:
-        n = int(tensors["g_a.0.weight"].shape[0])
-        m = int(tensors["g_a.6.weight"].shape[0])
-    except (KeyError, IndexError) as err:
-        raise CodecError(f"{src}: not a bmshj2018-hyperprior state dict (no {err.args[0]})") from err
-    shapes = {key: tuple(value.shape) for key, value in tensors.items()}
-    _check_channels(shapes, n, m, str(src))
-    model = build_model(arch, n, m)
-    _check_shapes(model, shapes, str(src))
-    attention = arch != "bmshj2018-hyperprior"
-    _load_into(model, tensors, str(src), strict=not attention)
-    extra = None
-    if attention:
-        loaded = set(tensors)
-        foreign = [k for k in model.state_dict() if k not in loaded and ".attn." not in k]
-        if foreign:
-            raise CodecError(f"{src}: the state dict lacks {foreign[:3]}")
-        if not any(".attn." in k for k in loaded):
-            model.make_identity_attention()  # type: ignore[operator]
-            model.update(force=True)  # type: ignore[operator]
-            extra = {"init": "attention identity (computes the plain model's function)"}
-    extra = {**(extra or {}), **(metadata or {})}
-    save_weights(
-        model, target, arch=arch, lmbda=lmbda, distortion=distortion, steps=steps, data=data, half=half,
-        extra=extra or None,
-    )  # fmt: skip
-    return load_weights(target, arch)[1]

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import fpsnr
-import fpsnr.batch
+import fpsnr.runs.batch
 from fpsnr.cli import cli
-from fpsnr.datasets import kodak_regions
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
+from fpsnr.regions.shipped import kodak_regions
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_batch_writes_scores_and_regions_matching_fpsnr_score(runner, folders, t
     res = runner.invoke(cli, [*args, "--regions-out", str(per_region), "--workers", "2"])
     assert res.exit_code == 0, res.output
     got = rows(out)
-    assert len(got) == 12 and list(got[0]) == list(fpsnr.batch.SCORE_COLUMNS)
+    assert len(got) == 12 and list(got[0]) == list(fpsnr.runs.batch.SCORE_COLUMNS)
     assert [r["fp"] for r in got[:2]] == ["0.0", "0.5"]
     assert "pairs/s" in res.stderr and "\r" not in res.stderr  # progress lines, not bar redraws
     single = runner.invoke(
@@ -62,7 +62,7 @@ def test_batch_writes_scores_and_regions_matching_fpsnr_score(runner, folders, t
         for key in ("psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr"):
             assert a[key] == b[key]  # the same text: bit-identical numbers
     reg = rows(per_region)
-    assert len(reg) == 12 and list(reg[0]) == list(fpsnr.batch.REGION_COLUMNS)
+    assert len(reg) == 12 and list(reg[0]) == list(fpsnr.runs.batch.REGION_COLUMNS)
     assert reg[0]["region_label"] == "x" and reg[1]["region_label"] == "region-2"
 
 
@@ -101,7 +101,7 @@ def test_resume_after_a_crash_redoes_nothing_and_loses_nothing(runner, folders, 
     base = ["batch", str(ref), str(test), "--regions", str(regions), "-j", "1", "--fp", "0,0.5"]
     assert runner.invoke(cli, [*base, "--out", str(clean)]).exit_code == 0
 
-    real = fpsnr.batch.run_pair
+    real = fpsnr.runs.batch.run_pair
     calls: list[str] = []
 
     def crashing(task, options):
@@ -111,7 +111,7 @@ def test_resume_after_a_crash_redoes_nothing_and_loses_nothing(runner, folders, 
         return real(task, options)
 
     out = tmp_path / "s.csv"
-    monkeypatch.setattr(fpsnr.batch, "run_pair", crashing)
+    monkeypatch.setattr(fpsnr.runs.batch, "run_pair", crashing)
     res = runner.invoke(cli, [*base, "--out", str(out)])
     assert res.exit_code == 130 and "--resume" in res.stderr
     assert not out.exists()  # never a half-written output
@@ -121,7 +121,7 @@ def test_resume_after_a_crash_redoes_nothing_and_loses_nothing(runner, folders, 
         handle.write("jpeg,/half/written.png,/x.jpg,56,40,2,0.0,31.2")
 
     monkeypatch.setattr(
-        fpsnr.batch, "run_pair", lambda task, options: (calls.append(task.ref), real(task, options))[1]
+        fpsnr.runs.batch, "run_pair", lambda task, options: (calls.append(task.ref), real(task, options))[1]
     )
     calls.clear()
     again = runner.invoke(cli, [*base, "--out", str(out)])
@@ -137,15 +137,15 @@ def test_resume_after_a_crash_redoes_nothing_and_loses_nothing(runner, folders, 
 def test_resume_with_other_settings_is_refused(runner, folders, tmp_path, monkeypatch):
     ref, test, regions = folders
     out = tmp_path / "s.csv"
-    real = fpsnr.batch.run_pair
+    real = fpsnr.runs.batch.run_pair
 
     def crash(task, options):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fpsnr.batch, "run_pair", crash)
+    monkeypatch.setattr(fpsnr.runs.batch, "run_pair", crash)
     base = ["batch", str(ref), str(test), "--regions", str(regions), "-j", "1", "--out", str(out)]
     assert runner.invoke(cli, base).exit_code == 130
-    monkeypatch.setattr(fpsnr.batch, "run_pair", real)
+    monkeypatch.setattr(fpsnr.runs.batch, "run_pair", real)
     res = runner.invoke(cli, [*base, "--resume", "--channel", "y"])
     assert res.exit_code == 1 and "used other settings (options)" in res.stderr
 

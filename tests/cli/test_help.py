@@ -98,7 +98,7 @@ def test_a_failing_bdrate_prints_no_table(runner, tmp_path):
 def test_progress_in_a_log_is_a_few_lines_not_bar_redraws():
     import io
 
-    from fpsnr.progress import ProgressBar
+    from fpsnr.runs.progress import ProgressBar
 
     log = io.StringIO()
     with ProgressBar("scoring", "pair", stream=log) as bar:

@@ -11,7 +11,7 @@ import pytest
 
 import fpsnr
 from fpsnr.cli import cli
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
 
 KEYS = [
     "ref", "test", "width", "height", "channels", "channel", "peak", "fp",

@@ -9,7 +9,7 @@ import pytest
 
 import fpsnr
 from fpsnr.cli import cli
-from fpsnr.images import write_image
+from fpsnr.images.io import write_image
 
 
 def test_without_the_extra_the_command_says_how_to_install(runner, monkeypatch, tmp_path):
@@ -140,7 +140,8 @@ def test_convert_command(runner, tmp_path):
 
 
 def test_eval_writes_the_rd_schema_from_real_bitstreams(runner, tiny_weights, tmp_path, rng):
-    from fpsnr.rd import rd_columns, read_rd_csv
+    from fpsnr.rd.rdfile import read_rd_csv
+    from fpsnr.rd.schema import rd_columns
 
     data = tmp_path / "data"
     data.mkdir()

@@ -14,10 +14,11 @@ pytest.importorskip("compressai")
 import fpsnr  # noqa: E402
 from fpsnr.cli import cli  # noqa: E402
 from fpsnr.codec import MODEL_NAMES, coder  # noqa: E402
+from fpsnr.codec.convert import convert_compressai  # noqa: E402
 from fpsnr.codec.models import MODELS  # noqa: E402
-from fpsnr.codec.weights import convert_compressai, default_weights, load_weights  # noqa: E402
+from fpsnr.codec.weights import default_weights, load_weights  # noqa: E402
 from fpsnr.errors import CodecError  # noqa: E402
-from fpsnr.images import write_image  # noqa: E402
+from fpsnr.images.io import write_image  # noqa: E402
 from tests.conftest import SHARED  # noqa: E402
 
 PLAIN, ATTN = MODEL_NAMES
@@ -121,11 +122,11 @@ def test_attention_converted_from_plain_weights_computes_the_plain_model(photo, 
 
 def test_training_the_attention_model_from_plain_weights_starts_from_the_plain_function(photo):
     from fpsnr.codec.models import build_model
-    from fpsnr.codec.train import _init_from
+    from fpsnr.codec.training.checkpoint import init_from
 
     torch.manual_seed(3)
     attn = build_model(ATTN)
-    _init_from(attn, str(default_weights(PLAIN)))
+    init_from(attn, str(default_weights(PLAIN)))
     attn.eval()
     plain, _ = load_weights(default_weights(PLAIN))
     x = torch.from_numpy(fpsnr.read_image(photo)).permute(2, 0, 1)[None].float() / 255

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 torch = pytest.importorskip("torch")
 pytest.importorskip("compressai")
 
+import fpsnr.codec  # noqa: E402
 import fpsnr.codec.pretrained as pretrained  # noqa: E402
 from fpsnr.cli import cli  # noqa: E402
 from fpsnr.codec.pretrained import CODEC_NAME, REGISTRY, Pretrained, cached, fetch, import_checkpoint  # noqa: E402
@@ -144,7 +145,7 @@ def test_download_verifies_converts_and_caches(served, tmp_path):
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(net.eval()(x)["x_hat"], reference.eval()(x)["x_hat"])  # the same function
-    assert fetch(NAME) == path and load_weights(NAME)[1].weights_id == info.weights_id
+    assert fetch(NAME) == path and fpsnr.codec.load(NAME).info.weights_id == info.weights_id
     assert len(server.requests) == 1  # the second time, and by name, from the cache
     assert cached(NAME) == path and not list((tmp_path / "home").rglob("*.part"))
 
@@ -214,8 +215,8 @@ def test_import_matches_a_file_by_its_hash(served, tmp_path):
 
 
 def test_every_weights_option_takes_a_pretrained_name(served, tmp_path, rng):
-    from fpsnr.images import write_image
-    from fpsnr.rd import read_rd_csv
+    from fpsnr.images.io import write_image
+    from fpsnr.rd.rdfile import read_rd_csv
 
     server, _, _, _, _ = served
     runner = CliRunner()
@@ -235,7 +236,7 @@ def test_every_weights_option_takes_a_pretrained_name(served, tmp_path, rng):
     res = runner.invoke(cli, ["codec", "convert", NAME, "--model", "bmshj2018-hyperprior-attn",
                               "-o", str(out)])  # fmt: skip
     assert res.exit_code == 0 and "λ=0.0018" in res.stderr, res.output
-    plain, _ = load_weights(NAME)
+    plain = fpsnr.codec.load(NAME).model
     attn, info = load_weights(out)
     assert info.metadata.get("init", "").startswith("attention identity")
     x = torch.rand(1, 3, 64, 64)
@@ -253,7 +254,7 @@ def test_every_weights_option_takes_a_pretrained_name(served, tmp_path, rng):
 
 def test_the_attention_model_fine_tunes_from_a_pretrained_name(served, tmp_path, rng):
     """The README's path: the attention model warm-started, as the identity, on a pretrained baseline."""
-    from fpsnr.images import write_image
+    from fpsnr.images.io import write_image
 
     data = tmp_path / "photos"
     data.mkdir()

@@ -158,19 +158,19 @@ def test_import_fpsnr_does_not_import_torch():
 
 @pytest.mark.parametrize("flip", [False, True])
 def test_a_crops_regions_are_the_images_regions_cropped(rng, flip):
-    from fpsnr.codec.train import crop_discs
+    from fpsnr.codec.training.crops import crop_discs
 
     discs = torch.tensor([[40.5, 30.25, 12.0], [70.0, 10.0, 8.0], [5.0, 60.0, 20.0]], dtype=torch.float64)
     x0, y0, patch = 31, 17, 32
     full = np.zeros((80, 100), bool)
     for cx, cy, r in discs.tolist():
-        full |= fpsnr.disc_mask((80, 100), (cx, cy), r)
+        full |= fpsnr.regions.discs.disc_mask((80, 100), (cx, cy), r)
     want = full[y0 : y0 + patch, x0 : x0 + patch]
     if flip:
         want = want[:, ::-1]
     got = np.zeros((patch, patch), bool)
     for d in crop_discs(discs, x0, y0, patch, flip=flip):
-        got |= fpsnr.disc_mask((patch, patch), (d.x, d.y), d.radius)
+        got |= fpsnr.regions.discs.disc_mask((patch, patch), (d.x, d.y), d.radius)
     assert np.array_equal(got, want)
     empty = crop_discs(torch.tensor([[500.0, 500.0, 3.0]], dtype=torch.float64), 0, 0, patch, flip=flip)
     assert [d.label for d in empty] == ["center"]  # nothing left in the crop: the single-focus fallback
@@ -183,7 +183,7 @@ def test_train_with_foveal_mse_runs_and_logs_val_foveal_metrics(tmp_path, rng):
     from click.testing import CliRunner
 
     from fpsnr.cli import cli
-    from fpsnr.images import write_image
+    from fpsnr.images.io import write_image
 
     photos, val, regions = tmp_path / "photos", tmp_path / "val", tmp_path / "regions"
     for folder in (photos, val, regions):
@@ -222,7 +222,7 @@ def test_train_resume_refuses_changed_settings(tmp_path, rng):
     from click.testing import CliRunner
 
     from fpsnr.cli import cli
-    from fpsnr.images import write_image
+    from fpsnr.images.io import write_image
 
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -14,12 +14,13 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("compressai")
 
-import fpsnr.codec.train as training  # noqa: E402
+import fpsnr.codec.training.step as step_module  # noqa: E402
 from fpsnr.cli import cli  # noqa: E402
-from fpsnr.codec.train import TrainConfig, train  # noqa: E402
+from fpsnr.codec.training import TrainConfig, train  # noqa: E402
+from fpsnr.codec.training.distributed import init_distributed  # noqa: E402
 from fpsnr.codec.weights import load_weights  # noqa: E402
 from fpsnr.errors import CodecError  # noqa: E402
-from fpsnr.images import write_image  # noqa: E402
+from fpsnr.images.io import write_image  # noqa: E402
 from tests.conftest import write_photos  # noqa: E402
 
 
@@ -91,7 +92,7 @@ def test_attention_warm_starts_from_a_baseline(photos, tmp_path):
 
 
 def test_non_finite_losses_are_skipped_then_stop_the_run(photos, tmp_path, monkeypatch):
-    real = training._rd_loss
+    real = step_module.rd_loss
     calls = {"n": 0}
 
     def flaky(out, x, lmbda, distortion, *rest):
@@ -101,7 +102,7 @@ def test_non_finite_losses_are_skipped_then_stop_the_run(photos, tmp_path, monke
             parts["loss"] = parts["loss"] * float("nan")
         return parts
 
-    monkeypatch.setattr(training, "_rd_loss", flaky)
+    monkeypatch.setattr(step_module, "rd_loss", flaky)
     cfg = _cfg(photos, tmp_path / "run", max_steps=50, checkpoint_every=2, max_bad_steps=4)
     with pytest.raises(CodecError, match="4 non-finite losses in a row at step 5; stopped"):
         train(cfg, progress=False)
@@ -146,7 +147,7 @@ def test_under_torchrun_the_backend_follows_the_device_and_cuda_is_the_local_gpu
     monkeypatch.setattr(dist, "get_world_size", lambda: 2)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine, also for --device cpu
     monkeypatch.setattr(torch.cuda, "set_device", lambda index: said.update(current=index))
-    assert training._distributed(device) == (1, 2)
+    assert init_distributed(device) == (1, 2)
     assert said == {"backend": backend, **({"current": current} if current is not None else {})}
 
 

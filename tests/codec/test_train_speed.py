@@ -19,13 +19,13 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("compressai")
 
-import fpsnr.codec.train as training  # noqa: E402
+import fpsnr.codec.training as training  # noqa: E402
 from fpsnr.cli import cli  # noqa: E402
-from fpsnr.codec.models import build_model, without_host_syncs  # noqa: E402
-from fpsnr.codec.train import CropSource, resume_configs, train, train_many  # noqa: E402
+from fpsnr.codec.training import resume_configs, train, train_many  # noqa: E402
+from fpsnr.codec.training.crops import CropSource  # noqa: E402
 from fpsnr.codec.weights import load_weights  # noqa: E402
 from fpsnr.errors import CodecError  # noqa: E402
-from fpsnr.images import write_image  # noqa: E402
+from fpsnr.images.io import write_image  # noqa: E402
 from tests.codec.test_train import _cfg as _train_cfg  # noqa: E402
 from tests.codec.test_train import _log  # noqa: E402
 from tests.conftest import write_photos  # noqa: E402
@@ -79,22 +79,6 @@ def test_one_gather_cuts_the_pixels_of_the_slices(photos):
     img = torch.from_numpy(np.ascontiguousarray(source.images[k].numpy()))
     crop = source._gathered([(k, y, x, True)])[0]
     assert torch.equal(crop, img[:, y : y + 64, x : x + 64].flip(-1))
-
-
-@pytest.mark.parametrize("name", ["bmshj2018-hyperprior", "bmshj2018-hyperprior-attn"])
-def test_the_sync_free_bottleneck_computes_what_compressai_does(name):
-    for mode in (True, False):
-        torch.manual_seed(0)
-        theirs = build_model(name, 16, 16).train(mode)
-        torch.manual_seed(0)
-        ours = without_host_syncs(build_model(name, 16, 16)).train(mode)
-        x = torch.rand(2, 3, 64, 128)
-        torch.manual_seed(1)
-        a = theirs(x)
-        torch.manual_seed(1)
-        b = ours(x)
-        assert torch.equal(a["x_hat"], b["x_hat"])
-        assert all(torch.equal(a["likelihoods"][k], b["likelihoods"][k]) for k in a["likelihoods"])
 
 
 def test_several_runs_in_one_process_equal_each_run_alone(photos, tmp_path):
@@ -157,23 +141,22 @@ def test_cuda_graphs_off_cuda_say_so_and_train_the_plain_way(photos, tmp_path):
     assert _numbers(tmp_path / "graphs") == _numbers(tmp_path / "plain")
 
 
-@pytest.fixture
-def traced(monkeypatch):
-    """torch.compile's tracing (dynamo, AOT autograd) without code generation: seconds, not a minute."""
-    monkeypatch.setattr(training, "COMPILE_BACKEND", "aot_eager")
+TRACED = training.Tuning(compile_backend="aot_eager")
+"""torch.compile's tracing (dynamo, AOT autograd) without code generation: seconds, not a minute."""
 
 
-def test_compile_trains_like_the_plain_path_and_resumes_exactly(photos, tmp_path, traced):
+def test_compile_trains_like_the_plain_path_and_resumes_exactly(photos, tmp_path):
     train(_cfg(photos, tmp_path / "plain"), progress=False)
     said = []
-    train(_cfg(photos, tmp_path / "compiled", compile=True), progress=False, on_warning=said.append)
+    compiled = _cfg(photos, tmp_path / "compiled", compile=True)
+    train(compiled, progress=False, on_warning=said.append, tuning=TRACED)
     assert said == []
     np.testing.assert_allclose(_losses(tmp_path / "compiled"), _losses(tmp_path / "plain"), rtol=1e-5)
     # killed after step 6 (checkpoint at 4) and resumed: the compiled run's own trajectory, exactly
     cut = _cfg(photos, tmp_path / "cut", compile=True)
     with pytest.raises(KeyboardInterrupt):
-        train(cut, progress=False, on_step=_kill_after(6))
-    train(cut, resume=True, progress=False)
+        train(cut, progress=False, on_step=_kill_after(6), tuning=TRACED)
+    train(cut, resume=True, progress=False, tuning=TRACED)
     assert _numbers(tmp_path / "cut") == _numbers(tmp_path / "compiled")
     assert _same_weights(tmp_path / "cut", tmp_path / "compiled")
     wa, _ = load_weights(tmp_path / "compiled" / "last.safetensors")  # the plain weights format
@@ -187,7 +170,7 @@ def test_compile_that_fails_warns_once_and_trains_the_plain_way(photos, tmp_path
 
         return call
 
-    monkeypatch.setattr(training.torch, "compile", broken)
+    monkeypatch.setattr(torch, "compile", broken)
     said = []
     train(_cfg(photos, tmp_path / "fallback", compile=True), progress=False, on_warning=said.append)
     train(_cfg(photos, tmp_path / "plain"), progress=False)
@@ -214,38 +197,6 @@ def test_compile_with_inductor_on_the_cpu(photos, tmp_path, monkeypatch):
           on_warning=said.append)  # fmt: skip
     assert said == []
     np.testing.assert_allclose(_losses(tmp_path / "compiled"), _losses(tmp_path / "plain"), rtol=1e-5)
-
-
-def test_amp_keeps_normalisations_likelihoods_and_outputs_in_float32():
-    from compressai.entropy_models import EntropyBottleneck, GaussianConditional
-    from compressai.layers import GDN
-
-    torch.manual_seed(0)
-    model = without_host_syncs(build_model("bmshj2018-hyperprior-attn", 16, 16)).train()
-    training._prepare_amp(model, "cpu")
-    dtypes = {}
-
-    def record(name):
-        def hook(module, args, out):
-            dtypes[name] = (out[0] if isinstance(out, tuple) else out).dtype
-
-        return hook
-
-    for name, module in model.named_modules():
-        if isinstance(module, GDN | EntropyBottleneck | GaussianConditional | torch.nn.Conv2d
-                      | torch.nn.ConvTranspose2d):  # fmt: skip
-            module.register_forward_hook(record(name))
-    out = training._forward(model, torch.rand(2, 3, 64, 64), "cpu")
-    assert out["x_hat"].dtype == torch.float32
-    assert all(v.dtype == torch.float32 for v in out["likelihoods"].values())
-    gdn = [n for n, m in model.named_modules() if isinstance(m, GDN)]
-    assert gdn and all(dtypes[n] == torch.float32 for n in gdn)
-    assert dtypes["entropy_bottleneck"] == dtypes["gaussian_conditional"] == torch.float32
-    # the layers producing y, z, the scales and x̂ are float32; the others run in bfloat16
-    outputs = {"g_a.6", "h_a.4", "h_s.4", "g_s.6"}
-    assert all(dtypes[n] == torch.float32 for n in outputs)
-    inner = {"g_a.0", "g_a.2", "g_a.4", "h_a.0", "h_a.2", "h_s.0", "h_s.2", "g_s.0", "g_s.2", "g_s.4"}
-    assert all(dtypes[n] == torch.bfloat16 for n in inner)
 
 
 def test_amp_trains_to_the_plain_loss_within_tolerance(photos, tmp_path):

@@ -9,8 +9,9 @@ pytest.importorskip("compressai")
 
 from safetensors.torch import save_file  # noqa: E402
 
+from fpsnr.codec.convert import convert_compressai  # noqa: E402
 from fpsnr.codec.models import build_model  # noqa: E402
-from fpsnr.codec.weights import convert_compressai, load_weights, save_weights  # noqa: E402
+from fpsnr.codec.weights import load_weights, save_weights  # noqa: E402
 from fpsnr.errors import CodecError  # noqa: E402
 
 

@@ -10,33 +10,40 @@ import click
 from fpsnr.cli.options import path_arg
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.errors import BitstreamError, FpsnrError, ImageReadError
-from fpsnr.images import drop_alpha, has_alpha
-from fpsnr.limits import read_capped
+from fpsnr.images.limits import read_capped
+from fpsnr.images.pairs import drop_alpha, has_alpha
 
 
 def codec_modules() -> Any:
-    """The codec modules (coder, weights), imported on first use."""
+    """The codec modules (coder, weights), imported on first use.
+
+    The command's own process imports only the part of CompressAI the codec uses (4 s
+    instead of 10 s to start; :mod:`fpsnr.codec._compressai`).
+    """
     from fpsnr.codec import require_codec
 
+    try:
+        from fpsnr.codec._compressai import import_for_command
+
+        import_for_command()
+    except ImportError:
+        pass  # require_codec says what is missing
     require_codec()
     from fpsnr.codec import coder, weights
 
     return coder, weights
 
 
-def load(weights_path: Path | None, model: str | None, device: str) -> tuple[Any, Any]:
-    """A model and its :class:`WeightsInfo` from a weights file, on ``device``.
+def load(weights_path: Path | None, model: str | None, device: str) -> Any:
+    """The :class:`~fpsnr.codec.coder.Codec` of a weights file (or name), on ``device``.
 
     Without a file: the default weights of ``model`` (of the plain hyperprior when
     ``model`` is not given either).
     """
-    _, weights = codec_modules()
+    coder, _ = codec_modules()
     if weights_path is None:
-        path = weights.default_weights(model or MODEL_NAMES[0])
-    else:
-        path = weights_file(weights_path)
-    net, info = weights.load_weights(path, model)
-    return net.to(device), info
+        return coder.load(model or MODEL_NAMES[0], model=model, device=device)
+    return coder.load(weights_file(weights_path), model=model, device=device)
 
 
 def weights_file(value: Path | str) -> Path:
@@ -48,14 +55,14 @@ def weights_file(value: Path | str) -> Path:
         return Path(value)
     if cached(text) is not None:
         return fetch(text)
-    from fpsnr.progress import ProgressBar
+    from fpsnr.runs.progress import ProgressBar
 
     with ProgressBar(text.removeprefix(PREFIX), "B", unit_scale=True, log_every=1 << 22) as bar:
         return fetch(text, progress=bar)
 
 
 def load_for_bitstream(weights_path: Path | None, model: str | None, data: bytes, source: str,
-                       device: str) -> tuple[Any, Any]:  # fmt: skip
+                       device: str) -> Any:  # fmt: skip
     """The model that decodes ``data``: the given weights, or the default weights its header names.
 
     The header is checked first: a corrupt or hostile file is refused before seconds
@@ -66,7 +73,7 @@ def load_for_bitstream(weights_path: Path | None, model: str | None, data: bytes
     header = unpack(data, source=source)[0]
     if weights_path is not None:
         return load(weights_path, model, device)
-    _, weights = codec_modules()
+    codec_modules()
     if model is not None and model != header.model:
         raise BitstreamError(f"{source}: encoded with model {header.model!r}, not {model!r}")
     from fpsnr.codec.models import MODELS
@@ -76,13 +83,13 @@ def load_for_bitstream(weights_path: Path | None, model: str | None, data: bytes
             f"{source}: encoded with model {header.model!r}, which has no default weights here; "
             "pass the weights that encoded it with --weights"
         )
-    net, info = load(weights.default_weights(header.model), header.model, device)
-    if info.weights_id != header.weights_id:  # load_weights hashed the file already
+    codec = load(None, header.model, device)
+    if codec.info.weights_id != header.weights_id:  # load_weights hashed the file already
         raise BitstreamError(
             f"{source}: encoded with weights {header.weights_id.hex()}, not with the default weights of "
             f"{header.model}; pass the weights that encoded it with --weights"
         )
-    return net, info
+    return codec
 
 
 def without_alpha(image: Any, alpha: str) -> Any:

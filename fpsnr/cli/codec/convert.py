@@ -46,7 +46,7 @@ def convert_command(
       fpsnr codec convert compressai/bmshj2018-hyperprior-mse-q4 \\
           --model bmshj2018-hyperprior-attn -o attn.safetensors
     """
-    _, weights = codec_modules()
+    _, _weights = codec_modules()
     from fpsnr.codec.pretrained import PREFIX, REGISTRY
 
     name = str(source)
@@ -57,7 +57,9 @@ def convert_command(
         source = weights_file(name)
     if lmbda is None:
         raise click.UsageError("give --lmbda, the λ the checkpoint was trained with")
-    info = weights.convert_compressai(
+    from fpsnr.codec.convert import convert_compressai
+
+    info = convert_compressai(
         source, out, arch=model, lmbda=lmbda, distortion=distortion, steps=steps, data=data, half=half
     )
     click.echo(

@@ -37,13 +37,13 @@ def decode_command(bitstream: Path, out: Path, weights: Path | None, model: str 
       fpsnr codec decode kodim23.fpc -o kodim23-decoded.png
     """
     from fpsnr.codec.bitstream import unpack
-    from fpsnr.images import write_image
+    from fpsnr.images.io import write_image
 
     data = read_bitstream(bitstream)
     unpack(data, source=str(bitstream))  # a hostile header is refused before torch is even imported
-    coder, _ = codec_modules()
-    net, info = load_for_bitstream(weights, model, data, str(bitstream), device)
-    decoded = coder.decode(net, info, data, source=str(bitstream), device=device)
+    _coder, _ = codec_modules()
+    codec = load_for_bitstream(weights, model, data, str(bitstream), device)
+    decoded = codec.decode(data, source=str(bitstream))
     write_image(out, decoded.image)
     click.echo(
         f"wrote {out}: {decoded.header.width}×{decoded.header.height}, {decoded.seconds:.2f} s", err=True

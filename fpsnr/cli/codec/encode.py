@@ -38,16 +38,15 @@ def encode_command(
     Example:
       fpsnr codec encode kodim23.png -o kodim23.fpc
     """
-    from fpsnr.images import read_image
-    from fpsnr.limits import check_codec_pixels
+    from fpsnr.images.io import read_image
+    from fpsnr.images.limits import check_codec_pixels
 
-    coder, _ = codec_modules()
+    _coder, _ = codec_modules()
     pixels = without_alpha(read_image(image), alpha)  # a bad image is refused before the model loads
     refusal = check_codec_pixels(str(image), pixels.shape[1], pixels.shape[0])
     if refusal is not None:
         raise ImageError(refusal)
-    net, info = load(weights, model, device)
-    encoded = coder.encode(net, info, pixels, device=device)
+    encoded = load(weights, model, device).encode(pixels)
     write_bitstream(out, encoded.data)
     click.echo(
         f"wrote {out}: {len(encoded.data)} bytes, {encoded.bpp_payload:.4f} bpp payload, "

@@ -8,6 +8,7 @@ import click
 
 from fpsnr.cli.codec.common import codec_modules, device_option, weights_file
 from fpsnr.cli.options import (
+    FLAGS,
     NameList,
     flat,
     path_arg,
@@ -82,6 +83,7 @@ def eval_command(
     write_rd_command(
         "codec eval",
         lambda done, bar: run_eval(data_dir, index, weights_files, options, device=device, progress=bar,
-                                   skip=done, workers=workers or 1, with_ms_ssim=not no_ms_ssim),
+                                   skip=done, workers=workers or 1, with_ms_ssim=not no_ms_ssim,
+                                   words=FLAGS),
         out, fps, settings, resume=resume, overwrite=overwrite,
     )  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.options import OrderedGroup, path_arg, translate_errors
-from fpsnr.progress import ProgressBar
+from fpsnr.runs.progress import ProgressBar
 
 
 @click.group("pretrained", cls=OrderedGroup)

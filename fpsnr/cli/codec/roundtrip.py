@@ -14,7 +14,7 @@ from fpsnr.cli.codec.common import (
     weights_option,
     without_alpha,
 )
-from fpsnr.cli.options import alpha_option, fp_option, path_arg, radius_options, translate_errors
+from fpsnr.cli.options import alpha_option, fp_option, in_flags, path_arg, radius_options, translate_errors
 
 
 @click.command("roundtrip")
@@ -54,20 +54,20 @@ def roundtrip_command(
       fpsnr codec roundtrip kodim23.png --regions kodak --fp 0,0.5
     """
     from fpsnr.formatting import format_roundtrip, format_roundtrip_json
-    from fpsnr.images import read_image, write_image
+    from fpsnr.images.io import read_image, write_image
     from fpsnr.options import ScoreOptions
-    from fpsnr.regions import load_regions
+    from fpsnr.regions.regionfile import load_regions
 
     codec_modules()
     from fpsnr.codec.rd import roundtrip
 
     options = ScoreOptions(fps=fps, viewing_distance=viewing_distance, foveal_angle=foveal_angle)
     original = without_alpha(read_image(image), alpha)
-    net, info = load(weights, model, device)
+    codec = load(weights, model, device)
     regions = None if regions_path is None else load_regions(regions_path, image=image.name)
     result, decoded = roundtrip(
-        net, info, original, name=str(image), regions=regions, options=options, device=device
+        codec, original, name=str(image), regions=regions, options=options
     )
     if out is not None:
         write_image(out, decoded)
-    click.echo(format_roundtrip(result) if fmt == "table" else format_roundtrip_json(result))
+    click.echo(in_flags(format_roundtrip(result)) if fmt == "table" else format_roundtrip_json(result))

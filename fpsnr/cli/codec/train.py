@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from fpsnr.cli.codec.common import codec_modules, train_device_option, weights_file
-from fpsnr.cli.options import NameList, _CommaList, path_arg, translate_errors
+from fpsnr.cli.options import CommaList, NameList, in_flags, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
-from fpsnr.progress import ProgressBar
+from fpsnr.codec.training.config import AMP_CHOICES, DISTORTIONS, TrainConfig
+from fpsnr.runs.progress import ProgressBar
+
+DEFAULT = {f.name: f.default for f in fields(TrainConfig)}
+"""TrainConfig's defaults: the options below show and pass the library's own."""
 
 
-class LambdaList(_CommaList):
+class LambdaList(CommaList):
     """λ values, comma-separated (``0.0035,0.0067,0.013``)."""
 
     name = "λ[,λ...]"
@@ -23,63 +27,118 @@ class LambdaList(_CommaList):
 
 
 @click.command("train")
+@click.option("--data", type=path_arg(file_okay=False, path_type=Path), help="Training images.")
 @click.option(
-    "--data", type=path_arg(file_okay=False, path_type=Path), help="Training images."
+    "--model",
+    type=NameList(MODEL_NAMES, "MODEL"),
+    default=MODEL_NAMES[0],
+    show_default=True,
+    help=f"Architecture(s) to train, comma-separated: {', '.join(MODEL_NAMES)}.",
 )
-@click.option("--model", type=NameList(MODEL_NAMES, "MODEL"), default=MODEL_NAMES[0], show_default=True,
-              help=f"Architecture(s) to train, comma-separated: {', '.join(MODEL_NAMES)}.")
 @click.option("--lmbda", type=LambdaList(),
               help="λ of L = λ·D + R (CompressAI MSE scale: 0.0018…0.18); several, comma-separated, "
                    "train together on the same crops, one run folder each under --out.")  # fmt: skip
 @click.option(
-    "--distortion", type=click.Choice(["mse", "ms-ssim", "foveal-mse"]), default="mse", show_default=True,
+    "--distortion",
+    type=click.Choice(DISTORTIONS),
+    default=DEFAULT["distortion"],
+    show_default=True,
     help="foveal-mse: the M-FPSNR weighting of region and periphery MSEs (fpsnr.torch.FovealMSELoss).",
 )
-@click.option("--fp", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="Fp of foveal-mse and of the logged val M-FPSNR.")
-@click.option("--train-regions", type=path_arg(path_type=Path), default=None,
-              help="foveal-mse: regions of the photos (folder or file, by stem) [suggested per photo].")
+@click.option(
+    "--fp",
+    type=click.FloatRange(0, 1),
+    default=DEFAULT["fp"],
+    show_default=True,
+    help="Fp of foveal-mse and of the logged val M-FPSNR.",
+)
+@click.option(
+    "--train-regions",
+    type=path_arg(path_type=Path),
+    default=None,
+    help="foveal-mse: regions of the photos (folder or file, by stem) [suggested per photo].",
+)
 @click.option("--val-regions", type=path_arg(path_type=Path), default=None,
               help="Regions of the --val images: log val mean F_PSNR and M-FPSNR too.")  # fmt: skip
-@click.option("--out", "out", type=path_arg(file_okay=False, path_type=Path),
-              help="Run directory (new); for several runs the folder of their <model>-<λ> run directories.")
+@click.option(
+    "--out",
+    "out",
+    type=path_arg(file_okay=False, path_type=Path),
+    help="Run directory (new); for several runs the folder of their <model>-<λ> run directories.",
+)
 @click.option("--resume", "resume_dir", type=path_arg(file_okay=False, path_type=Path),
               help="Continue the run in this directory exactly where it stopped.")  # fmt: skip
 @click.option(
-    "--init", type=path_arg(dir_okay=False, path_type=Path),
+    "--init",
+    type=path_arg(dir_okay=False, path_type=Path),
     help="Warm-start weights (.safetensors, or a pretrained name: compressai/bmshj2018-hyperprior-mse-q4).",
 )
-@click.option("--max-steps", type=click.IntRange(min=1), default=None,
-              help="Budget in steps (give this or --max-minutes; the learning rate drops ×10 at 90 %).")
-@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Budget in wall-clock minutes.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Budget in steps (give this or --max-minutes; the learning rate drops ×10 at 90 %).",
+)
+@click.option(
+    "--max-minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Budget in wall-clock minutes.",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT["batch_size"], show_default=True,
               help="Crops per step (per process under torchrun).")  # fmt: skip
-@click.option("--patch", type=click.IntRange(min=64), default=256, show_default=True, help="Crop side.")
-@click.option("--lr", type=float, default=1e-4, show_default=True, help="Adam learning rate.")
-@click.option("--clip", type=float, default=1.0, show_default=True, help="Gradient-norm clip (0: off).")
+@click.option(
+    "--patch", type=click.IntRange(min=64), default=DEFAULT["patch"], show_default=True, help="Crop side."
+)
+@click.option("--lr", type=float, default=DEFAULT["lr"], show_default=True, help="Adam learning rate.")
+@click.option(
+    "--clip", type=float, default=DEFAULT["clip"], show_default=True, help="Gradient-norm clip (0: off)."
+)
 @click.option("--N", "n_channels", type=click.IntRange(min=1), default=None, help="N channels (default 128).")
 @click.option("--M", "m_channels", type=click.IntRange(min=1), default=None, help="M channels (default 192).")
+@click.option("--val", type=path_arg(file_okay=False, path_type=Path), help="Validation images.")
 @click.option(
-    "--val", type=path_arg(file_okay=False, path_type=Path), help="Validation images."
+    "--val-every",
+    type=click.IntRange(min=1),
+    default=DEFAULT["val_every"],
+    show_default=True,
+    help="Steps between validations (on a log step).",
 )
-@click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True,
-              help="Steps between validations (on a log step).")
-@click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True,
-              help="Steps between checkpoints (last.safetensors + state.pt).")
-@click.option("--log-every", type=click.IntRange(min=1), default=50, show_default=True,
-              help="Steps between log.csv rows (and progress lines in a log file).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    default=DEFAULT["checkpoint_every"],
+    show_default=True,
+    help="Steps between checkpoints (last.safetensors + state.pt).",
+)
+@click.option(
+    "--log-every",
+    type=click.IntRange(min=1),
+    default=DEFAULT["log_every"],
+    show_default=True,
+    help="Steps between log.csv rows (and progress lines in a log file).",
+)
+@click.option("--seed", type=int, default=DEFAULT["seed"], show_default=True,
               help="Seed of the crops and the init.")  # fmt: skip
-@click.option("--max-bad-steps", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Stop after this many non-finite losses in a row.")  # fmt: skip
-@click.option("--compile/--no-compile", "compile_", default=False, show_default=True,
-              help="torch.compile the network (GPU: fused kernels; the first steps compile).")
+@click.option("--max-bad-steps", type=click.IntRange(min=1), default=DEFAULT["max_bad_steps"],
+              show_default=True, help="Stop after this many non-finite losses in a row.")  # fmt: skip
+@click.option(
+    "--compile/--no-compile",
+    "compile_",
+    default=DEFAULT["compile"],
+    show_default=True,
+    help="torch.compile the network (GPU: fused kernels; the first steps compile).",
+)
 @click.option("--cuda-graphs/--no-cuda-graphs", default=None,
               help="Replay the whole step as CUDA graphs after 3 warm-up steps [on for --distortion mse "
                    "on a CUDA device, outside torchrun].")  # fmt: skip
-@click.option("--amp", type=click.Choice(["off", "bf16"]), default="off", show_default=True,
-              help="bf16: convolutions in bfloat16; GDN, likelihoods and the loss stay float32.")
+@click.option(
+    "--amp",
+    type=click.Choice(AMP_CHOICES),
+    default=DEFAULT["amp"],
+    show_default=True,
+    help="bf16: convolutions in bfloat16; GDN, likelihoods and the loss stay float32.",
+)
 @train_device_option
 @translate_errors
 def train_command(
@@ -125,7 +184,7 @@ def train_command(
           --val-regions kodak --out runs/q4-foveal --max-steps 2000
     """
     codec_modules()
-    from fpsnr.codec import train as training
+    from fpsnr.codec import training
 
     ctx = click.get_current_context()
     if resume_dir is not None:
@@ -165,7 +224,7 @@ def train_command(
 
         def warn(message: str) -> None:
             if rank == 0:
-                click.echo(f"warning: {message}", err=True)
+                click.echo(f"warning: {in_flags(message)}", err=True)
 
         resume = resume_dir is not None
         summaries = training.train_many(cfgs, resume=resume, progress=bar, on_log=show, on_warning=warn)
@@ -181,7 +240,7 @@ def _execution(ctx: click.Context, cfg: Any, **given: Any) -> Any:
 
     A new --device without --cuda-graphs/--no-cuda-graphs takes that option's default for it.
     """
-    from fpsnr.codec.train import graphs_fit
+    from fpsnr.codec.training import graphs_fit
 
     names = {"compile_": "compile", "cuda_graphs": "cuda_graphs", "device": "device"}
     changes = {}

@@ -1,8 +1,8 @@
 """The classical anchors of an RD study, run in-process: JPEG, WebP, JPEG 2000, AVIF.
 
 JPEG, WebP and JPEG 2000 go through OpenCV, AVIF through Pillow where the installed
-Pillow has it. Each anchor is an :class:`~fpsnr.rd.RDCodec` adapter of the one RD
-loop, :func:`fpsnr.rd.run_rd`.
+Pillow has it. Each anchor is an :class:`~fpsnr.rd.schema.RDCodec` adapter of the one RD
+loop, :func:`fpsnr.rd.loop.run_rd`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import numpy.typing as npt
 
 from fpsnr.errors import FpsnrError, ParameterError
 from fpsnr.options import BatchOptions
-from fpsnr.progress import reporting
-from fpsnr.rd import DEFAULT_FPS, Coded, RatePoint, run_rd
-from fpsnr.regions import RegionIndex
+from fpsnr.rd.loop import run_rd
+from fpsnr.rd.schema import DEFAULT_FPS, Coded, RatePoint
+from fpsnr.regions.model import RegionIndex
+from fpsnr.runs.progress import reporting
 
 __all__ = ["ANCHORS", "Anchor", "AnchorCodec", "avif_available", "run_anchors"]
 
@@ -95,7 +96,7 @@ ANCHORS: dict[str, Anchor] = {
 
 
 class AnchorCodec:
-    """An :class:`Anchor` over a quality sweep, as an :class:`~fpsnr.rd.RDCodec`."""
+    """An :class:`Anchor` over a quality sweep, as an :class:`~fpsnr.rd.schema.RDCodec`."""
 
     def __init__(self, anchor: Anchor, qualities: Sequence[int] | None = None) -> None:
         self.anchor = anchor

@@ -110,7 +110,7 @@ def map_local(
     options: Options,
     workers: int,
     *,
-    preload: Sequence[str] = ("fpsnr.batch",),
+    preload: Sequence[str] = ("fpsnr.runs.batch",),
     on_lost: Callable[[Task, str], Any] | None = None,
 ) -> Generator[Any, None, None]:
     """Run ``func(task, options)`` over a pool of ``workers`` processes, in completion order.
@@ -168,13 +168,13 @@ def map_dask(
     """Run ``func(task, options)`` on the Dask distributed cluster at ``scheduler``."""
     if not _ADDRESS.match(scheduler.strip()):
         raise ParameterError(
-            f"--scheduler {scheduler!r}: not a scheduler address; give one like tcp://host:8786"
+            f"{{scheduler}} {scheduler!r}: not a scheduler address; give one like tcp://host:8786"
         )
     try:
         from distributed import Client, as_completed
     except ImportError as err:
         raise ParameterError(
-            "--scheduler needs Dask distributed: pip install -e '.[dist]' in the fpsnr checkout"
+            "{scheduler} needs Dask distributed: pip install -e '.[dist]' in the fpsnr checkout"
         ) from err
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]

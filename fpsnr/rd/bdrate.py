@@ -32,7 +32,7 @@ def metric_column(metric: str, fp: float | None = None) -> str:
     if metric not in METRICS:
         raise ParameterError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
     if metric == "m_fpsnr":
-        from fpsnr.rd import fp_column
+        from fpsnr.rd.schema import fp_column
 
         return fp_column(DEFAULT_FP if fp is None else fp)
     return metric

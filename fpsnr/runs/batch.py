@@ -1,8 +1,8 @@
 """Scoring folders of images into tidy rows, one per (label, pair, Fp).
 
-Pairs come from :mod:`fpsnr.pairing`, run on local processes or a Dask cluster
-(:mod:`fpsnr.parallel`), and their rows go wherever the caller sends them — the
-command line writes them to crash-safe CSVs (:mod:`fpsnr.sink`). A pair that cannot
+Pairs come from :mod:`fpsnr.runs.pairing`, run on local processes or a Dask cluster
+(:mod:`fpsnr.runs.parallel`), and their rows go wherever the caller sends them — the
+command line writes them to crash-safe CSVs (:mod:`fpsnr.runs.sink`). A pair that cannot
 be scored becomes rows with ``error`` filled and the run goes on. Numbers are those of
 :func:`fpsnr.score` on the same pair, written with the same full-precision formatting
 as ``fpsnr score --format csv``.
@@ -14,25 +14,26 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Generator, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fpsnr.errors import FpsnrError
-from fpsnr.fallback import fallback_regions as fallback_regions
-from fpsnr.images import find_images as find_images
-from fpsnr.images import read_pair
+from fpsnr.errors import REMEDIES, FpsnrError, say, template, worded
+from fpsnr.regions.policy import fallback_regions
+from fpsnr.images.io import find_images
+from fpsnr.images.io import read_pair
 from fpsnr.metrics import score_pair
-from fpsnr.options import BatchOptions as BatchOptions
-from fpsnr.options import MissingRegions as MissingRegions
-from fpsnr.pairing import PairTask as PairTask
-from fpsnr.pairing import plan_pairs
-from fpsnr.parallel import map_dask
-from fpsnr.parallel import map_local as map_local
-from fpsnr.progress import ProgressCallback, reporting
-from fpsnr.regions import RegionIndex, Regions, load_region_index
-from fpsnr.sink import CsvSink as CsvSink
+from fpsnr.options import BatchOptions
+from fpsnr.options import MissingRegions
+from fpsnr.runs.pairing import PairTask
+from fpsnr.runs.pairing import plan_pairs
+from fpsnr.runs.parallel import map_dask
+from fpsnr.runs.parallel import map_local
+from fpsnr.runs.progress import ProgressCallback, reporting
+from fpsnr.regions.model import RegionIndex, Regions
+from fpsnr.regions.regionfile import load_region_index
+from fpsnr.runs.sink import CsvSink
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,7 +98,7 @@ def run_pair(task: PairTask, options: BatchOptions) -> PairOutcome:
         regions = task.regions or fallback_regions(ref, Path(task.ref).stem, options)
         scores = score_pair(ref, test, regions, options)
     except FpsnrError as err:
-        return _error_outcome(task, options, str(err))
+        return _error_outcome(task, options, template(err))
     except MemoryError:
         return _error_outcome(task, options, f"{task.test}: out of memory while scoring this pair")
     except Exception as err:  # a bug or an OpenCV failure must not stop the batch
@@ -189,6 +190,7 @@ def score_folders(
     progress: bool | ProgressCallback = False,
     skip: Iterable[tuple[str, str]] = (),
     on_outcome: Callable[[PairOutcome], None] | None = None,
+    words: Mapping[str, str] = REMEDIES,
 ) -> BatchResult:
     """Score every reference image against its counterpart in each test folder.
 
@@ -208,11 +210,14 @@ def score_folders(
         See :func:`run_pairs`.
     progress : bool or callable
         ``True`` draws a tqdm bar with pairs/s on stderr; a callable is called as
-        ``progress(done, total)`` (see :mod:`fpsnr.progress`).
+        ``progress(done, total)`` (see :mod:`fpsnr.runs.progress`).
     skip : iterable of (label, ref)
         Pairs already done (``--resume``): not scored again.
     on_outcome : callable
         Called with each finished pair as soon as it is done (the CLI writes it).
+    words : mapping
+        How the remedies in ``error`` are worded (:data:`fpsnr.errors.REMEDIES`; the
+        command line passes its flags).
 
     Returns
     -------
@@ -229,10 +234,14 @@ def score_folders(
     todo = [t for t in tasks if t.key not in done]
     rows: list[dict[str, Any]] = []
     region_rows: list[dict[str, Any]] = []
-    with reporting(progress, "scoring", "pair", dynamic_ncols=True) as report, contextlib.closing(
-        run_pairs(todo, options, workers=workers, scheduler=scheduler, progress=report)
-    ) as outcomes:
-        for outcome in outcomes:
+    with (
+        reporting(progress, "scoring", "pair", dynamic_ncols=True) as report,
+        contextlib.closing(
+            run_pairs(todo, options, workers=workers, scheduler=scheduler, progress=report)
+        ) as outcomes,
+    ):
+        for raw in outcomes:
+            outcome = _worded(raw, words)
             rows.extend(outcome.rows)
             region_rows.extend(outcome.region_rows)
             if on_outcome is not None:
@@ -243,6 +252,13 @@ def score_folders(
     scores = _frame(rows, SCORE_COLUMNS)
     per_region = _frame(region_rows, REGION_COLUMNS)
     return BatchResult(scores=scores, regions=per_region, warnings=tuple(warnings))
+
+
+def _worded(outcome: PairOutcome, words: Mapping[str, str]) -> PairOutcome:
+    if outcome.error is None:
+        return outcome
+    rows = tuple(worded(row, words) for row in outcome.rows)
+    return replace(outcome, rows=rows, error=say(outcome.error, words))
 
 
 _TEXT_COLUMNS = ("label", "ref", "test", "error", "region_label")
@@ -257,7 +273,6 @@ def _frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Any:
     import pandas as pd
 
     data = {
-        c: pd.Series([r.get(c) for r in rows], dtype=object if c in _TEXT_COLUMNS else None)
-        for c in columns
+        c: pd.Series([r.get(c) for r in rows], dtype=object if c in _TEXT_COLUMNS else None) for c in columns
     }
     return pd.DataFrame(data, columns=list(columns))

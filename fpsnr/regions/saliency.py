@@ -21,8 +21,14 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError, ParameterError
-from fpsnr.images import drop_alpha, luma
-from fpsnr.regions import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, Region, Regions, default_radius
+from fpsnr.images.pairs import drop_alpha, luma
+from fpsnr.regions.model import (
+    DEFAULT_FOVEAL_ANGLE,
+    DEFAULT_VIEWING_DISTANCE,
+    Region,
+    Regions,
+    default_radius,
+)
 
 __all__ = ["spectral_residual_saliency", "suggest_regions"]
 

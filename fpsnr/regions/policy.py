@@ -2,7 +2,7 @@
 
 ``"error"`` refuses the image; ``"center"`` scores one default-radius region at the
 image centre (the single-focus F_PSNR of the prior art); ``"suggest"`` scores the
-regions :func:`fpsnr.saliency.suggest_regions` proposes for the reference.
+regions :func:`fpsnr.regions.saliency.suggest_regions` proposes for the reference.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from fpsnr.errors import FpsnrError
 from fpsnr.options import BatchOptions
-from fpsnr.regions import Region, RegionIndex, Regions
-from fpsnr.saliency import suggest_regions
+from fpsnr.regions.model import Region, RegionIndex, Regions
+from fpsnr.regions.saliency import suggest_regions
 
 __all__ = ["fallback_regions", "regions_for_image"]
 
@@ -24,7 +24,7 @@ def fallback_regions(reference: Any, stem: str, options: BatchOptions) -> Region
     Raises the error the ``"error"`` policy asks for.
     """
     if options.missing_regions == "error":
-        raise FpsnrError(f"no regions for {stem}; add {stem}.json or use --missing-regions center|suggest")
+        raise FpsnrError(f"no regions for {stem}; add {stem}.json or use {{missing_regions}}")
     height, width = reference.shape[:2]
     if options.missing_regions == "suggest":
         return suggest_regions(

@@ -13,8 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError
-from fpsnr.images import drop_alpha
-from fpsnr.regions import Disc, disc_mask
+from fpsnr.images.pairs import drop_alpha
+from fpsnr.regions.discs import disc_mask
+from fpsnr.regions.model import Disc
 
 __all__ = ["draw_regions", "draw_score", "error_map_db", "regions_of"]
 
@@ -103,7 +104,7 @@ def error_map_db(
     e² is the mean over channels (as equation (1) pools them), or the squared luma
     error for ``channel="y"``. A pixel without error is +inf.
     """
-    from fpsnr.images import luma
+    from fpsnr.images.pairs import luma
 
     a = np.asarray(ref)
     b = np.asarray(test)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fpsnr.errors import ParameterError
-from fpsnr.images import IMAGE_EXTENSIONS, find_images
-from fpsnr.regions import RegionIndex, Regions
+from fpsnr.images.io import IMAGE_EXTENSIONS, find_images
+from fpsnr.regions.model import RegionIndex, Regions
 
 __all__ = ["PairTask", "plan_pairs"]
 
@@ -60,7 +60,7 @@ def plan_pairs(
     if len(set(names)) != len(names):
         raise ParameterError(
             f"test folders share the label {sorted(n for n in names if names.count(n) > 1)[0]!r}; "
-            "name them with --label"
+            "name them with {label}"
         )
     tasks: list[PairTask] = []
     warnings: list[str] = []

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fpsnr.bdrate import metric_column
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.errors import ParameterError
+from fpsnr.rd.bdrate import metric_column
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -7,14 +7,9 @@ partial file. After a crash, ``kill -9`` or Ctrl-C, ``<out>`` is either absent o
 previous complete file, and the partial file holds every finished unit; a resumed run
 reads it back (a line cut short by the crash, or a row whose numbers do not parse, is
 dropped and redone) and refuses to continue under other settings — also when the
-earlier run had finished, since the settings file stays beside the output.
-
-One writer at a time: the run holds an exclusive lock on ``<out>.lock`` (``fcntl``
-where the platform has it, else a file created with ``O_EXCL``) from before it reads
-anything until it has finished or stopped, and a second run on the same output is
-refused with one line. File names are written and read back byte for byte: text is
-UTF-8, and a name that is not valid UTF-8 keeps its raw bytes (``surrogateescape``),
-as the file system holds them.
+earlier run had finished, since the settings file stays beside the output. File names
+are written and read back byte for byte: text is UTF-8, and a name that is not valid
+UTF-8 keeps its raw bytes (``surrogateescape``), as the file system holds them.
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ import contextlib
 import csv
 import io
 import json
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,81 +25,11 @@ from typing import Any
 from fpsnr.errors import OutputError, ParameterError
 from fpsnr.files import atomic_open, atomic_path, write_bytes_atomic
 from fpsnr.formatting import csv_cell
+from fpsnr.runs.lock import OutputLock
 
-__all__ = ["BatchSinks", "CsvSink", "OutputLock"]
+__all__ = ["CsvSink"]
 
 _TEXT: dict[str, Any] = {"encoding": "utf-8", "errors": "surrogateescape", "newline": ""}
-
-
-class OutputLock:
-    """An exclusive, non-blocking lock on ``<out>.lock``, released by :meth:`release`.
-
-    With ``fcntl`` (every POSIX system) the kernel drops the lock when its holder
-    dies, so a killed run never leaves a stale lock; elsewhere the lock is a file
-    created with ``O_EXCL`` and a dead run's file must be deleted by hand (the message
-    says so).
-    """
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.path = target.with_name(target.name + ".lock")
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            self._acquire_exclusive_file()
-            return
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                holder = _read_holder(fd)
-                os.close(fd)
-                raise OutputError(
-                    f"{self.target}: another fpsnr run{holder} is writing it (lock {self.path}); "
-                    "wait for it to finish or stop it, or choose another --out"
-                ) from None
-            # The file may have been removed by the previous holder between our open and lock:
-            # then the lock is on a file nobody else will see. Start again on the new one.
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-            os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-
-    def _acquire_exclusive_file(self) -> None:  # pragma: no cover - Windows
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            raise OutputError(
-                f"{self.target}: another fpsnr run is writing it (lock {self.path}); if no run is "
-                f"active, a run was killed: delete {self.path} and run again"
-            ) from None
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        with contextlib.suppress(OSError):
-            self.path.unlink()  # before unlocking: a waiting run then re-opens the new file
-        os.close(self._fd)
-        self._fd = None
-
-
-def _read_holder(fd: int) -> str:
-    with contextlib.suppress(OSError, ValueError):
-        pid = int(os.pread(fd, 32, 0).decode().strip())
-        return f" (pid {pid})"
-    return ""
 
 
 def _output_error(path: Path, err: OSError, hint: str) -> OutputError:
@@ -160,17 +84,17 @@ class CsvSink:
         try:
             self.out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise _output_error(self.out.parent, err, "choose another --out") from err
+            raise _output_error(self.out.parent, err, "choose {another_out}") from err
         try:
             self._lock.acquire()
         except OutputError:
             raise
         except OSError as err:
-            raise _output_error(self._lock.path, err, "choose another --out") from err
+            raise _output_error(self._lock.path, err, "choose {another_out}") from err
         leftovers = [p for p in (self.out, self.partial) if p.exists()]
         if leftovers and not (resume or overwrite):
             self.close()
-            hint = "--resume to finish it" if self.partial.exists() else "--overwrite to replace it"
+            hint = "{resume} to finish it" if self.partial.exists() else "{overwrite} to replace it"
             raise ParameterError(f"{leftovers[0]} exists; use {hint}")
         if overwrite:
             for p in (self.partial, self.settings_file):
@@ -183,12 +107,12 @@ class CsvSink:
             state = json.loads(self.settings_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
             raise ParameterError(
-                f"{self.settings_file}: damaged ({err}); start again with --overwrite"
+                f"{self.settings_file}: damaged ({err}); start again with {{overwrite}}"
             ) from err
         if not (isinstance(state, dict) and isinstance(state.get("settings"), dict)
                 and isinstance(state.get("finished"), bool)):  # fmt: skip
             raise ParameterError(
-                f"{self.settings_file}: not an fpsnr settings record; start again with --overwrite"
+                f"{self.settings_file}: not an fpsnr settings record; start again with {{overwrite}}"
             )
         return state
 
@@ -200,7 +124,7 @@ class CsvSink:
                 what = self.out if self.out.exists() else self.partial
                 raise ParameterError(
                     f"{what}: no record of the settings that made it ({self.settings_file} is missing), "
-                    "so it cannot be resumed safely; start again with --overwrite"
+                    "so it cannot be resumed safely; start again with {overwrite}"
                 )
             return []
         saved = state["settings"]
@@ -210,7 +134,7 @@ class CsvSink:
             when = "finished" if state["finished"] else "interrupted"
             raise ParameterError(
                 f"{self.out}: the {when} run used other settings ({', '.join(changed)}); "
-                "resume with the same options or start again with --overwrite"
+                "resume with the same options or start again with {overwrite}"
             )
         # An unfinished run's final file (if any) is older than its settings: only its partial counts.
         sources = [self.partial] + ([self.out] if state["finished"] else [])
@@ -243,7 +167,7 @@ class CsvSink:
                     self._wrote = True
             self._handle = self.partial.open("a", **_TEXT)
         except OSError as err:
-            raise _output_error(self.partial, err, "choose another --out") from err
+            raise _output_error(self.partial, err, "choose {another_out}") from err
         self._writer = _RowWriter(self._handle)
 
     def write(self, rows: Iterable[dict[str, Any]]) -> None:
@@ -254,7 +178,7 @@ class CsvSink:
             self._handle.flush()
         except OSError as err:
             raise _output_error(
-                self.partial, err, "free space or fix the folder, then run the same command with --resume"
+                self.partial, err, "free space or fix the folder, then run it again with {resume}"
             ) from err
         self._wrote = True
 
@@ -282,7 +206,7 @@ class CsvSink:
             self.partial.unlink(missing_ok=True)
         except OSError as err:
             raise _output_error(
-                self.out, err, "free space or fix the folder, then run the same command with --resume"
+                self.out, err, "free space or fix the folder, then run it again with {resume}"
             ) from err
         finally:
             self.close()
@@ -311,7 +235,7 @@ class CsvSink:
                 frame.to_parquet(tmp, index=False)
         except ImportError as err:
             raise ParameterError(
-                "--format parquet needs pyarrow: pip install -e '.[parquet]' in the fpsnr checkout"
+                "{parquet} needs pyarrow: pip install -e '.[parquet]' in the fpsnr checkout"
             ) from err
 
     def abandon(self) -> None:
@@ -362,10 +286,10 @@ def _read_parquet_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str
     try:
         frame = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises many types for a foreign file
-        raise ParameterError(f"{path}: not a readable Parquet file ({err}); use --overwrite") from err
+        raise ParameterError(f"{path}: not a readable Parquet file ({err}); use {{overwrite}}") from err
     if list(frame.columns) != list(columns):
         raise ParameterError(
-            f"{path}: not an fpsnr batch file (columns differ); use --overwrite or another --out"
+            f"{path}: not an fpsnr batch file (columns differ); use {{overwrite}} or {{another_out}}"
         )
     rows: list[dict[str, str]] = []
     for record in frame.to_dict("records"):
@@ -433,125 +357,6 @@ def _read_whole_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]
         return []
     if parsed[0] != list(columns):
         raise ParameterError(
-            f"{path}: not an fpsnr batch file (columns differ); use --overwrite or another --out"
+            f"{path}: not an fpsnr batch file (columns differ); use {{overwrite}} or {{another_out}}"
         )
     return [dict(zip(columns, row, strict=True)) for row in parsed[1:] if len(row) == len(columns)]
-
-
-class BatchSinks:
-    """The outputs of one ``batch`` run: the scores CSV and, optionally, the per-region CSV.
-
-    Owns what a resume means for a batch: a (label, reference) pair is done when the
-    earlier output holds a row for every Fp asked for now; its rows are carried into
-    the new output (rows for other Fp are dropped), and its region rows with it.
-    """
-
-    def __init__(
-        self,
-        out: Path,
-        regions_out: Path | None,
-        settings: dict[str, Any],
-        *,
-        score_columns: Sequence[str],
-        region_columns: Sequence[str],
-        fmt: str = "csv",
-    ) -> None:
-        integers = ("width", "height", "n_regions", "region", "pixels")
-        numbers = ("width", "height", "n_regions", "fp", "psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr",
-                   "region", "cx", "cy", "radius", "pixels", "mse", "fpsnr")  # fmt: skip
-        def sink(path: Path, columns: Sequence[str], keys: tuple[str, ...]) -> CsvSink:
-            return CsvSink(path, columns, keys, settings, numeric=numbers, integers=integers, fmt=fmt)
-
-        self.scores = sink(out, score_columns, ("label", "ref", "fp"))
-        self.regions = (
-            None if regions_out is None else sink(regions_out, region_columns, ("label", "ref", "region"))
-        )
-        self.done: set[tuple[str, str]] = set()
-        self.failed: set[tuple[str, str]] = set()
-        self.retried = 0
-        """Failed pairs of the earlier run scored again (``retry_errors``)."""
-
-    @property
-    def sinks(self) -> list[CsvSink]:
-        return [self.scores] if self.regions is None else [self.scores, self.regions]
-
-    @property
-    def dropped(self) -> int:
-        """Damaged rows read back from an earlier run, scored again by this one."""
-        return sum(sink.dropped for sink in self.sinks)
-
-    def prepare(self, *, resume: bool, overwrite: bool) -> None:
-        """Lock every output; refuse to clobber earlier outputs unless resuming or overwriting."""
-        try:
-            for sink in self.sinks:
-                sink.prepare(resume=resume, overwrite=overwrite)
-        except BaseException:
-            self.close()
-            raise
-
-    def start(self, *, fps: Sequence[float], resume: bool, retry_errors: bool = False) -> None:
-        """Carry finished pairs over when resuming, then start writing.
-
-        ``retry_errors``: pairs whose earlier rows hold an error are scored again (their
-        old rows are dropped), as after a missing test image has been added.
-        """
-        try:
-            self._start(fps, resume, retry_errors)
-        except BaseException:
-            self.abandon()
-            raise
-
-    def _start(self, fps: Sequence[float], resume: bool, retry_errors: bool) -> None:
-        carried: list[dict[str, str]] = []
-        carried_regions: list[dict[str, str]] = []
-        if resume:
-            previous = self.scores.previous_rows()
-            wanted = {repr(float(fp)) for fp in fps}
-            by_pair: dict[tuple[str, str], set[str]] = {}
-            for row in previous:
-                by_pair.setdefault((row["label"], row["ref"]), set()).add(row["fp"])
-            self.done = {key for key, got in by_pair.items() if wanted <= got}
-            failed = {(r["label"], r["ref"]) for r in previous if r["error"]}
-            if self.regions is not None:
-                region_rows = self.regions.previous_rows()
-                # A pair is done only when its region rows came through too (or it failed: none).
-                with_regions = {(r["label"], r["ref"]) for r in region_rows}
-                self.done = {key for key in self.done if key in with_regions or key in failed}
-            if retry_errors:
-                self.retried = len(self.done & failed)
-                self.done -= failed
-            if self.regions is not None:
-                carried_regions = [r for r in region_rows if (r["label"], r["ref"]) in self.done]
-            carried = [r for r in previous if (r["label"], r["ref"]) in self.done and r["fp"] in wanted]
-        self.scores.start(carried)
-        if self.regions is not None:
-            self.regions.start(carried_regions)
-        self.failed = {(r["label"], r["ref"]) for r in carried if r["error"]}
-
-    def write(self, key: tuple[str, str], rows: Iterable[dict[str, Any]],
-              region_rows: Iterable[dict[str, Any]], error: str | None) -> None:  # fmt: skip
-        """Write one finished pair to every output."""
-        self.scores.write(rows)
-        if self.regions is not None:
-            self.regions.write(region_rows)
-        if error is not None:
-            self.failed.add(key)
-
-    def finish(self) -> int:
-        """Write the final files; return the number of score rows."""
-        try:
-            written = self.scores.finish()
-            if self.regions is not None:
-                self.regions.finish()
-        finally:
-            self.close()
-        return written
-
-    def abandon(self) -> None:
-        """Stop after a refusal: partial files this run made and never wrote to are removed."""
-        for sink in self.sinks:
-            sink.abandon()
-
-    def close(self) -> None:
-        for sink in self.sinks:
-            sink.close()

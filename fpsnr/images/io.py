@@ -1,9 +1,10 @@
-"""Reading image files and checking that two images can be compared.
+"""Reading and writing image files, and finding them in folders.
 
 Images are numpy arrays in RGB(A) channel order: ``(H, W)`` grayscale, ``(H, W, 3)``
 colour or ``(H, W, 4)`` colour with alpha. Files are decoded with OpenCV exactly as
-stored: 16-bit PNG/TIFF keep their depth, and EXIF orientation is *not* applied (both
-images of a pair are read the same way, and codecs see the stored pixels too).
+stored: 16-bit PNG/TIFF keep their depth, and EXIF orientation is *not* applied unless
+asked for (both images of a pair are read the same way, and codecs see the stored pixels
+too). Every size is checked against the pixel budget before anything is decoded.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +22,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from fpsnr.errors import ImageError, ImageReadError, ParameterError
-from fpsnr.limits import check_pixels, max_pixels, read_capped
-from fpsnr.options import ALPHA_MODES, CHANNELS, AlphaMode, Channel, check_choice
+from fpsnr.errors import ImageError, ImageReadError
+from fpsnr.images.limits import check_pixels, max_pixels, read_capped
 
 __all__ = [
     "IMAGE_EXTENSIONS",
-    "LUMA_WEIGHTS",
-    "Pair",
-    "drop_alpha",
     "exif_orientation",
     "find_images",
-    "luma",
     "orient",
-    "peak_value",
-    "prepare_pair",
     "read_image",
     "read_pair",
     "write_image",
@@ -44,10 +37,6 @@ __all__ = [
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 """File extensions treated as images when scanning folders."""
-
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
-"""BT.601 luma weights (full range), applied in float64 and never rounded (SPEC §1)."""
-_INTEGER_PEAKS = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
 _MAX_BYTES_PER_PIXEL = 16  # float32 RGBA stored uncompressed: the largest a file needs per pixel
 
 
@@ -109,7 +98,7 @@ def _read_bytes(p: Path) -> bytes:
     if data is None:
         raise ImageReadError(
             f"{p}: more than {limit:,} bytes, larger than any image within the pixel limit; "
-            "raise it with fpsnr --max-pixels if this is a real image"
+            "if this is a real image, raise the limit ({max_pixels})"
         )
     return data
 
@@ -149,7 +138,7 @@ def orient(image: npt.NDArray[np.generic], orientation: int) -> npt.NDArray[np.g
 def read_image(path: str | os.PathLike[str], *, exif: bool = False) -> npt.NDArray[np.generic]:
     """Read an image file as stored, in RGB(A) channel order.
 
-    The header's size is checked against the pixel budget (:mod:`fpsnr.limits`) before
+    The header's size is checked against the pixel budget (:mod:`fpsnr.images.limits`) before
     any pixel is decoded, so a decompression bomb is refused in milliseconds. With
     ``exif=True`` the pixels are turned upright by the file's EXIF orientation tag.
 
@@ -236,7 +225,7 @@ def read_pair(
 def _turned(ref_size: tuple[int, int], test_size: tuple[int, int]) -> str:
     """A hint when one size is the other turned by 90°: EXIF orientation is the usual cause."""
     if ref_size == test_size[::-1] and ref_size[0] != ref_size[1]:
-        return "; one is the other turned by 90°: if a file has an EXIF orientation tag, pass --exif apply"
+        return "; one is the other turned by 90°: if a file has an EXIF orientation tag, pass {exif_apply}"
     return ""
 
 
@@ -281,54 +270,6 @@ def find_images(root: str | os.PathLike[str]) -> dict[str, list[Path]]:
     return {key: sorted(paths) for key, paths in sorted(found.items())}
 
 
-def has_alpha(image: npt.NDArray[np.generic]) -> bool:
-    """Whether an image is gray + alpha ``(H, W, 2)`` or RGBA ``(H, W, 4)``."""
-    return image.ndim == 3 and image.shape[2] in (2, 4)
-
-
-def drop_alpha(image: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
-    """The image without its alpha channel: gray+alpha → ``(H, W)``, RGBA → ``(H, W, 3)``.
-
-    Images without alpha come back unchanged; whether dropping is allowed is the
-    caller's decision (the metric refuses alpha unless asked).
-    """
-    if not has_alpha(image):
-        return image
-    return image[:, :, 0] if image.shape[2] == 2 else image[:, :, :3]
-
-
-def luma(rgb: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
-    """BT.601 full-range luma of an ``(H, W, 3)`` image in float64, unrounded."""
-    f = rgb.astype(np.float64)
-    w0, w1, w2 = LUMA_WEIGHTS
-    # Written out term by term so the rounding is the same everywhere it is computed.
-    out: npt.NDArray[np.float64] = f[:, :, 0] * w0 + f[:, :, 1] * w1 + f[:, :, 2] * w2
-    return out
-
-
-def peak_value(dtype: npt.DTypeLike, data_range: float | None = None) -> float:
-    """Peak value MAX of equation (2) for a dtype.
-
-    uint8 → 255 and uint16 → 65535, never guessed from the pixel values. Float images
-    have no natural peak and need ``data_range``; for integer images ``data_range``
-    overrides the dtype's peak (for example 1023 for 10-bit data stored in uint16).
-    """
-    dt = np.dtype(dtype)
-    if data_range is not None:
-        if not (np.isfinite(data_range) and data_range > 0):
-            raise ParameterError(f"data range must be a positive finite number, got {data_range}")
-        if dt not in _INTEGER_PEAKS and dt.kind != "f":
-            raise ImageError(f"unsupported image dtype {dt}; use uint8, uint16 or float")
-        return float(data_range)
-    if dt in _INTEGER_PEAKS:
-        return float(_INTEGER_PEAKS[dt])
-    if dt.kind == "f":
-        raise ImageError(
-            f"float images ({dt}) have no natural peak value; pass data_range (--data-range), e.g. 1.0 or 255"
-        )
-    raise ImageError(f"unsupported image dtype {dt}; use uint8, uint16 or float")
-
-
 def write_image(
     path: str | os.PathLike[str], image: npt.NDArray[np.generic], *, quality: int | None = None
 ) -> None:
@@ -361,132 +302,3 @@ def write_image(
         p.write_bytes(data.tobytes())
     except OSError as err:
         raise ImageReadError(f"{p}: cannot write ({err.strerror or err})") from err
-
-
-@dataclass(frozen=True)
-class Pair:
-    """Two images made ready for the metric engine.
-
-    ``ref`` and ``test`` share shape and dtype: uint8, uint16 (exact integer sums) or
-    float64; ``(H, W)`` or ``(H, W, C)``.
-    """
-
-    ref: npt.NDArray[np.generic]
-    test: npt.NDArray[np.generic]
-    peak: float
-    channels: int
-    """Channels of the input images (1 or 3), after dropping alpha."""
-    channel: Channel
-
-    @property
-    def height(self) -> int:
-        return int(self.ref.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.ref.shape[1])
-
-    @property
-    def scored_channels(self) -> int:
-        """C of equation (1): 3 for rgb colour, 1 for grayscale or luma."""
-        return 1 if self.ref.ndim == 2 else int(self.ref.shape[2])
-
-
-def _normalise_channels(
-    image: npt.NDArray[np.generic], name: str, alpha: AlphaMode
-) -> npt.NDArray[np.generic]:
-    if image.ndim == 2:
-        return image
-    if image.ndim != 3:
-        raise ImageError(f"{name} image has shape {image.shape}; expected (H, W) or (H, W, C)")
-    c = image.shape[2]
-    if c == 1:
-        return image[:, :, 0]
-    if c == 3:
-        return image
-    if has_alpha(image):
-        if alpha != "drop":
-            raise ImageError(
-                f"{name} image has an alpha channel ({c} channels); drop it explicitly "
-                "with alpha='drop' (--alpha drop) or remove it from the file"
-            )
-        return drop_alpha(image)
-    raise ImageError(f"{name} image has {c} channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)")
-
-
-def _check_range(image: Any, name: str, peak: float) -> None:
-    if image.dtype.kind == "f":
-        lo, hi = float(np.min(image)), float(np.max(image))
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ImageError(f"{name} image holds NaN or inf values")
-        if lo < 0 or hi > peak:
-            raise ImageError(
-                f"{name} image has values in [{lo:g}, {hi:g}], outside the data range "
-                f"[0, {peak:g}]; pass the right --data-range"
-            )
-    elif peak < _INTEGER_PEAKS[image.dtype]:
-        hi = float(np.max(image))
-        if hi > peak:
-            raise ImageError(
-                f"{name} image has values up to {hi:g}, above the data range {peak:g}; "
-                "pass the right --data-range"
-            )
-
-
-def prepare_pair(
-    image_true: npt.ArrayLike,
-    image_test: npt.ArrayLike,
-    *,
-    channel: Channel = "rgb",
-    data_range: float | None = None,
-    alpha: AlphaMode = "error",
-) -> Pair:
-    """Validate two images and bring them to the form the engine sums over.
-
-    Checks shape, dtype and channels (a grayscale and a colour image together are an
-    error), drops alpha only when asked, finds the peak value from the dtype, and for
-    ``channel="y"`` converts RGB to BT.601 luma in float64. Grayscale images are
-    already luma, so ``channel="y"`` scores them unchanged.
-    """
-    check_choice("channel", channel, CHANNELS)
-    check_choice("alpha", alpha, ALPHA_MODES)
-    ref = np.asarray(image_true)
-    test = np.asarray(image_test)
-    if ref.dtype != test.dtype:
-        raise ImageError(
-            f"test image has dtype {test.dtype}; the reference has {ref.dtype} "
-            "(convert both to the same bit depth)"
-        )
-    ref = _normalise_channels(ref, "reference", alpha)
-    test = _normalise_channels(test, "test", alpha)
-    if ref.ndim != test.ndim:
-        kinds = {2: "grayscale", 3: "colour"}
-        raise ImageError(
-            f"test image is {kinds[test.ndim]} and the reference is {kinds[ref.ndim]}; "
-            "convert one so both have the same channels"
-        )
-    if ref.shape != test.shape:
-        hint = _turned((ref.shape[1], ref.shape[0]), (test.shape[1], test.shape[0]))
-        raise ImageError(
-            f"test image is {test.shape[1]}×{test.shape[0]} pixels; the reference is "
-            f"{ref.shape[1]}×{ref.shape[0]}{hint}"
-        )
-    if ref.shape[0] == 0 or ref.shape[1] == 0:
-        raise ImageError(f"images have shape {ref.shape}; they hold no pixel")
-    peak = peak_value(ref.dtype, data_range)
-    _check_range(ref, "reference", peak)
-    _check_range(test, "test", peak)
-    channels = 1 if ref.ndim == 2 else 3
-    if ref.dtype.kind == "f":
-        ref = ref.astype(np.float64, copy=False)
-        test = test.astype(np.float64, copy=False)
-    if channel == "y" and ref.ndim == 3:
-        ref = luma(ref)
-        test = luma(test)
-    return Pair(
-        ref=np.ascontiguousarray(ref),
-        test=np.ascontiguousarray(test),
-        peak=peak,
-        channels=channels,
-        channel=channel,
-    )

@@ -1,0 +1,144 @@
+"""The pixels of a disc: its exact membership mask (SPEC §1), clipped to the frame, cached."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from fpsnr.regions.model import Disc, Region
+
+__all__ = ["BoundedCache", "disc_has_pixel", "disc_mask", "disc_window"]
+
+
+# --------------------------------------------------------------------------- pixels
+
+
+def _bounds(centre: float, radius: float, size: int) -> tuple[int, int]:
+    """Index range [lo, hi) that holds every pixel of a disc along one axis.
+
+    One pixel wider than the real disc on each side, so float rounding of the
+    membership test can never reach outside it; the mask decides exactly.
+    """
+    lo = centre - radius
+    hi = centre + radius
+    start = 0 if lo <= 0 else (size if lo >= size else math.floor(lo))
+    stop = size if hi >= size - 2 else (0 if hi < 0 else math.floor(hi) + 2)
+    return start, max(start, stop)
+
+
+def _disc_window_uncached(
+    x: float, y: float, radius: float, height: int, width: int
+) -> tuple[slice, slice, npt.NDArray[np.uint8], int]:
+    y0, y1 = _bounds(y, radius, height)
+    x0, x1 = _bounds(x, radius, width)
+    dy = np.arange(y0, y1, dtype=np.float64) - y
+    dx = np.arange(x0, x1, dtype=np.float64) - x
+    # (x − xc)² + (y − yc)² ≤ R², in float64, exactly as SPEC §1 defines membership.
+    inside = np.less_equal(np.add.outer(dy * dy, dx * dx), radius * radius).view(np.uint8)
+    pixels = cv2.countNonZero(inside) if inside.size else 0
+    return slice(y0, y1), slice(x0, x1), inside, pixels
+
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+
+class BoundedCache(Generic[_K, _V]):
+    """A least-recently-used cache bounded in bytes, safe to share between threads.
+
+    ``get(key, make, *args)`` returns the stored value or ``make(*args)``, stored; a value
+    larger than ``1/share`` of the budget is returned without being stored, so one huge
+    item never empties the cache. Used for exact disc masks (here and in
+    :mod:`fpsnr.torch`): the same regions are scored against many test images (rate
+    points, codecs, Fp sweeps), and building an exact mask costs more than summing under
+    it. Keys hold the disc geometry and the frame size, so a hit is the identical mask.
+    """
+
+    def __init__(self, max_bytes: int, size_of: Callable[[_V], int], *, share: int = 8) -> None:
+        self._items: OrderedDict[_K, _V] = OrderedDict()
+        self._bytes = 0
+        self._max = max_bytes
+        self._size_of = size_of
+        self._share = share
+        self._lock = threading.Lock()
+
+    def get(self, key: _K, make: Callable[..., _V], *args: Any) -> _V:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        value = make(*args)
+        size = self._size_of(value)
+        if size <= self._max // self._share:
+            with self._lock:
+                if key not in self._items:
+                    self._items[key] = value
+                    self._bytes += size
+                while self._bytes > self._max:
+                    _, old = self._items.popitem(last=False)
+                    self._bytes -= self._size_of(old)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+_Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
+_windows: BoundedCache[tuple[float, float, float, int, int], _Window] = BoundedCache(
+    64 << 20, lambda window: window[2].nbytes
+)
+
+
+def disc_window(disc: Disc, height: int, width: int) -> _Window:
+    """The disc's bounding box, its exact 0/1 membership mask there, and its pixels."""
+    key = (disc.x, disc.y, disc.radius, height, width)
+    return _windows.get(key, _disc_window_uncached, *key)
+
+
+def disc_mask(shape: tuple[int, ...], center: tuple[float, float], radius: float) -> npt.NDArray[np.bool_]:
+    """Full-frame 0/1 mask M_Φ of the disc Φ (SPEC §1), clipped to the image.
+
+    Parameters
+    ----------
+    shape : tuple
+        Image shape; only the first two entries (H, W) are used.
+    center : (float, float)
+        Disc centre (x, y) in pixels, x the column and y the row.
+    radius : float
+        Disc radius R in pixels.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (H, W)
+        True where (x − xc)² + (y − yc)² ≤ R².
+    """
+    height, width = int(shape[0]), int(shape[1])
+    region = Region(center=center, radius=radius)  # the same checks as every region
+    disc = Disc(x=region.center[0], y=region.center[1], radius=float(radius), label="")
+    rows, cols, inside, _ = _disc_window_uncached(disc.x, disc.y, disc.radius, height, width)
+    mask = np.zeros((height, width), dtype=bool)
+    mask[rows, cols] = inside.view(bool)
+    return mask
+
+
+def disc_has_pixel(disc: Disc, height: int, width: int) -> bool:
+    """Whether the disc holds at least one pixel of a ``height`` × ``width`` frame.
+
+    Constant work whatever the sizes: the frame's pixel nearest the centre is the
+    nearest integer along each axis, clamped to the frame, and the disc holds a pixel
+    iff it holds that one (the same float64 test as :func:`disc_mask`).
+    """
+    px = float(min(max(round(disc.x), 0), width - 1))
+    py = float(min(max(round(disc.y), 0), height - 1))
+    dx, dy = px - disc.x, py - disc.y
+    return bool(dy * dy + dx * dx <= disc.radius * disc.radius)
