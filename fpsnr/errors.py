@@ -23,7 +23,7 @@ REMEDIES: dict[str, str] = {
     "data_range": "data_range",
     "alpha_drop": "alpha='drop'",
     "exif_apply": "exif='apply'",
-    "max_pixels": "a higher pixel limit (FPSNR_MAX_PIXELS)",
+    "max_pixels": "FPSNR_MAX_PIXELS=",
     "regions_image": "image=",
     "missing_regions": "missing_regions='center' or 'suggest'",
     "label": "labels",

@@ -32,6 +32,7 @@ from typing import Any, Literal, NamedTuple
 
 import torch
 
+from fpsnr.errors import EmptyRegionError, ImageError, ParameterError, RegionsError
 from fpsnr.images.pairs import LUMA_WEIGHTS
 from fpsnr.options import DEFAULT_FP, check_fp
 from fpsnr.regions.discs import BoundedCache
@@ -41,13 +42,13 @@ __all__ = [
     "FovealMSELoss",
     "FovealMetric",
     "FovealScores",
-    "f_psnr",
     "foveal_scores",
     "m_fpsnr",
     "mean_fpsnr",
     "periphery_psnr",
     "psnr",
-    "region_mse",
+    "region_mses",
+    "region_psnrs",
 ]
 
 Reduction = Literal["none", "mean"]
@@ -57,10 +58,11 @@ class FovealScores(NamedTuple):
     """Per-image results of one batch (all shaped ``(B,)`` except the region tables)."""
 
     psnr: torch.Tensor
-    region_mse: torch.Tensor
-    """``(B, K_max)``: F_MSE of each region, NaN where an image has fewer regions."""
-    f_psnr: torch.Tensor
-    """``(B, K_max)``: F_PSNR of each region in dB, NaN padded."""
+    region_mses: torch.Tensor
+    """``(B, K_max)``: F_MSE of each region (numpy: ``fpsnr.metrics.region_mse``), NaN where an image
+    has fewer regions."""
+    region_psnrs: torch.Tensor
+    """``(B, K_max)``: F_PSNR of each region in dB (numpy: ``fpsnr.region_psnr``), NaN padded."""
     mean_fpsnr: torch.Tensor
     periphery_psnr: torch.Tensor
     """NaN for an image whose regions cover it entirely (then only Fp = 0 is allowed)."""
@@ -72,20 +74,20 @@ class FovealScores(NamedTuple):
 
 def _check_pair(x: torch.Tensor, y: torch.Tensor, data_range: float | None) -> float:
     if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
-        raise ValueError("x and y must be torch tensors of shape (B, C, H, W)")
+        raise ImageError("x and y must be torch tensors of shape (B, C, H, W)")
     if x.ndim != 4 or x.shape != y.shape:
-        raise ValueError(
+        raise ImageError(
             f"x and y must have the same (B, C, H, W) shape; got {tuple(x.shape)} and {tuple(y.shape)}"
         )
     if x.shape[1] not in (1, 3):
-        raise ValueError(f"images must have 1 (gray) or 3 (RGB) channels; got {x.shape[1]}")
+        raise ImageError(f"images must have 1 (gray) or 3 (RGB) channels; got {x.shape[1]}")
     if x.dtype != y.dtype:
-        raise ValueError(f"x is {x.dtype} and y is {y.dtype}; give both the same dtype")
+        raise ImageError(f"x is {x.dtype} and y is {y.dtype}; give both the same dtype")
     if not x.dtype.is_floating_point and data_range is None:
-        raise ValueError(f"integer tensors ({x.dtype}) need data_range (e.g. 255 for 8-bit values)")
+        raise ImageError(f"integer tensors ({x.dtype}) need data_range (e.g. 255 for 8-bit values)")
     peak = 1.0 if data_range is None else float(data_range)
     if not (math.isfinite(peak) and peak > 0):
-        raise ValueError(f"data_range must be a positive finite number; got {data_range}")
+        raise ParameterError(f"data_range must be a positive finite number; got {data_range}")
     return peak
 
 
@@ -95,7 +97,7 @@ def _discs_per_image(regions: Any, batch: int, height: int, width: int) -> list[
     ):
         table, mask = (regions, None) if isinstance(regions, torch.Tensor) else regions
         if table.ndim != 3 or table.shape[2] != 3 or table.shape[0] != batch:
-            raise ValueError(
+            raise RegionsError(
                 f"padded regions must be ({batch}, K, 3) of (cx, cy, r); got {tuple(table.shape)}"
             )
         values = table.detach().to("cpu", torch.float64).tolist()
@@ -108,11 +110,11 @@ def _discs_per_image(regions: Any, batch: int, height: int, width: int) -> list[
             out.append(_resolve(items, b, height, width))
         return out
     if isinstance(regions, (Regions, Region, Disc)) or not isinstance(regions, Sequence):
-        raise ValueError(
+        raise RegionsError(
             "regions must be one entry per image (a sequence of length B), or a (B, K, 3) tensor"
         )
     if len(regions) != batch:
-        raise ValueError(f"{len(regions)} region entries for a batch of {batch} images")
+        raise RegionsError(f"{len(regions)} region entries for a batch of {batch} images")
     return [_resolve(item, b, height, width) for b, item in enumerate(regions)]
 
 
@@ -121,11 +123,11 @@ def _resolve(item: Any, b: int, height: int, width: int) -> tuple[Disc, ...]:
         return as_discs(item, width, height)
     items = list(item)
     if not items:
-        raise ValueError(f"image {b} has no regions; give at least one")
+        raise RegionsError(f"image {b} has no regions; give at least one")
     if all(isinstance(d, Disc) for d in items):
         return tuple(items)
     if not all(isinstance(r, Region) for r in items):
-        raise ValueError(f"image {b}: regions must be fpsnr Region or Disc objects")
+        raise RegionsError(f"image {b}: regions must be fpsnr Region or Disc objects")
     return as_discs(items, width, height)
 
 
@@ -159,7 +161,7 @@ def _build(
     empty = (counts == 0).nonzero().flatten().tolist()
     if empty:
         d = discs[empty[0]]
-        raise ValueError(
+        raise EmptyRegionError(
             f"region {d.label!r} (centre ({d.x:g}, {d.y:g}), radius {d.radius:g}) holds no pixel of the "
             f"{width}×{height} image"
         )
@@ -181,7 +183,7 @@ def _squared_error(x: torch.Tensor, y: torch.Tensor, channel: str) -> tuple[torc
         d = a - b
         return (d * d).flatten(1), 1
     if channel not in ("rgb", "y"):
-        raise ValueError(f"channel must be 'rgb' or 'y'; got {channel!r}")
+        raise ParameterError(f"channel must be 'rgb' or 'y'; got {channel!r}")
     d = a - b
     return (d * d).sum(dim=1).flatten(1), a.shape[1]
 
@@ -221,7 +223,7 @@ def foveal_scores(
     counts = torch.tensor([len(d) for d in discs], dtype=dtype, device=se.device)
     mean = torch.nansum(region_db, dim=1) / counts  # eq. 10 (NaN pads left out, inf kept)
     return FovealScores(
-        psnr=_db(frame, peak), region_mse=region, f_psnr=region_db, mean_fpsnr=mean,
+        psnr=_db(frame, peak), region_mses=region, region_psnrs=region_db, mean_fpsnr=mean,
         periphery_psnr=_db(periphery, peak), periphery_mse=periphery,
     )  # fmt: skip
 
@@ -231,7 +233,7 @@ def _reduce(values: torch.Tensor, reduction: Reduction) -> torch.Tensor:
         return values
     if reduction == "mean":
         return values.mean(dim=0)
-    raise ValueError(f"reduction must be 'none' or 'mean'; got {reduction!r}")
+    raise ParameterError(f"reduction must be 'none' or 'mean'; got {reduction!r}")
 
 
 def _combine(scores: FovealScores, fp: float) -> torch.Tensor:
@@ -242,7 +244,9 @@ def _combine(scores: FovealScores, fp: float) -> torch.Tensor:
     empty = torch.isnan(scores.periphery_mse)
     if bool(empty.any()):
         b = int(empty.nonzero()[0])
-        raise ValueError(f"image {b}: the regions cover the whole frame, so the periphery is empty; use fp=0")
+        raise EmptyRegionError(
+            f"image {b}: the regions cover the whole frame, so the periphery is empty; use fp=0"
+        )
     if fp == 1:
         return scores.periphery_psnr
     return (1.0 - fp) * scores.mean_fpsnr + fp * scores.periphery_psnr
@@ -257,16 +261,22 @@ def psnr(x: torch.Tensor, y: torch.Tensor, *, data_range: float | None = None, c
                    reduction)  # fmt: skip
 
 
-def region_mse(x: torch.Tensor, y: torch.Tensor, regions: Any, *, data_range: float | None = None,
-               channel: str = "rgb") -> torch.Tensor:  # fmt: skip
-    """F_MSE of every region (eq. 8), ``(B, K_max)``, NaN where an image has fewer regions."""
-    return foveal_scores(x, y, regions, data_range=data_range, channel=channel).region_mse
+def region_mses(x: torch.Tensor, y: torch.Tensor, regions: Any, *, data_range: float | None = None,
+                channel: str = "rgb") -> torch.Tensor:  # fmt: skip
+    """F_MSE of every region (eq. 8), ``(B, K_max)``, NaN where an image has fewer regions.
+
+    The table of what ``fpsnr.metrics.region_mse`` gives for one region of one image.
+    """
+    return foveal_scores(x, y, regions, data_range=data_range, channel=channel).region_mses
 
 
-def f_psnr(x: torch.Tensor, y: torch.Tensor, regions: Any, *, data_range: float | None = None,
-           channel: str = "rgb") -> torch.Tensor:  # fmt: skip
-    """F_PSNR of every region in dB (eq. 9), ``(B, K_max)``, NaN padded."""
-    return foveal_scores(x, y, regions, data_range=data_range, channel=channel).f_psnr
+def region_psnrs(x: torch.Tensor, y: torch.Tensor, regions: Any, *, data_range: float | None = None,
+                 channel: str = "rgb") -> torch.Tensor:  # fmt: skip
+    """F_PSNR of every region in dB (eq. 9), ``(B, K_max)``, NaN padded.
+
+    The table of what :func:`fpsnr.region_psnr` gives for one region of one image.
+    """
+    return foveal_scores(x, y, regions, data_range=data_range, channel=channel).region_psnrs
 
 
 def mean_fpsnr(x: torch.Tensor, y: torch.Tensor, regions: Any, *, data_range: float | None = None,
@@ -324,7 +334,7 @@ class FovealMetric:
     def compute(self) -> dict[str, float]:
         """Mean over images of each quantity (inf if any image was a perfect match)."""
         if not self._values["psnr"]:
-            raise ValueError("no images yet: call update() first")
+            raise ParameterError("no images yet: call update() first")
         return {key: float(torch.cat(parts).mean()) for key, parts in self._values.items()}
 
 
@@ -354,12 +364,13 @@ class FovealMSELoss(torch.nn.Module):
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor, regions: Any) -> torch.Tensor:
         scores = foveal_scores(x_hat, x, regions, data_range=self.data_range, channel=self.channel)
         f = torch.log if self.log else (lambda t: t)
-        region_term = torch.nansum(f(scores.region_mse), dim=1) / (~torch.isnan(scores.region_mse)).sum(dim=1)
+        used = (~torch.isnan(scores.region_mses)).sum(dim=1)
+        region_term = torch.nansum(f(scores.region_mses), dim=1) / used
         if self.fp == 0:
             per_image = region_term
         else:
             if bool(torch.isnan(scores.periphery_mse).any()):
-                raise ValueError("an image's regions cover the whole frame: no periphery for Fp > 0")
+                raise EmptyRegionError("an image's regions cover the whole frame: no periphery for Fp > 0")
             periphery = f(scores.periphery_mse)
             per_image = periphery if self.fp == 1 else (1.0 - self.fp) * region_term + self.fp * periphery
         return per_image.mean()

@@ -95,7 +95,8 @@ def test_missing_regions_policy(tree):
     ref, test, regions = tree
     (regions / "b.json").unlink()
     strict = fpsnr.score_folders(ref, test, regions, workers=1)
-    assert "no regions for b; add b.json or use --missing-regions center" in strict.scores["error"][1]
+    said = "no regions for b; add b.json or use missing_regions='center' or 'suggest'"
+    assert said in strict.scores["error"][1]
     lenient = fpsnr.score_folders(
         ref, test, regions, workers=1, options=BatchOptions(missing_regions="center")
     )
@@ -113,7 +114,7 @@ def test_several_test_folders_and_labels(tree, tmp_path):
         target = other / path.relative_to(test)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
-    with pytest.raises(fpsnr.ParameterError, match="share the label 'test'; name them with --label"):
+    with pytest.raises(fpsnr.ParameterError, match="share the label 'test'; name them with labels"):
         fpsnr.score_folders(ref, [test, other], regions, workers=1)
     result = fpsnr.score_folders(ref, [test, other], regions, labels=["one", "two"], workers=1)
     one = result.scores[result.scores["label"] == "one"]["m_fpsnr"].to_numpy()

@@ -131,7 +131,7 @@ FLAGS: dict[str, str] = {
     "data_range": "--data-range",
     "alpha_drop": "--alpha drop",
     "exif_apply": "--exif apply",
-    "max_pixels": "fpsnr --max-pixels",
+    "max_pixels": "fpsnr --max-pixels ",
     "regions_image": "--regions-image ",
     "missing_regions": "--missing-regions center|suggest",
     "label": "--label",

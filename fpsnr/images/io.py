@@ -98,7 +98,7 @@ def _read_bytes(p: Path) -> bytes:
     if data is None:
         raise ImageReadError(
             f"{p}: more than {limit:,} bytes, larger than any image within the pixel limit; "
-            "if this is a real image, raise the limit ({max_pixels})"
+            "if this is a real image, raise the limit with {max_pixels}N"
         )
     return data
 

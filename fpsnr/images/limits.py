@@ -69,7 +69,7 @@ def codec_max_pixels() -> int:
 def _refusal(what: str, width: int, height: int, limit: int, raise_to: int) -> str:
     return (
         f"{what}: {width}×{height} = {width * height:,} pixels, more than the limit of {limit:,}; "
-        f"if it is a real image, raise the limit to {raise_to} ({{max_pixels}}, or {ENV}={raise_to})"
+        f"if it is a real image, raise the limit with {{max_pixels}}{raise_to}"
     )
 
 

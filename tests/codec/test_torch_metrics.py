@@ -48,9 +48,9 @@ def test_float64_values_equal_the_numpy_engine(rng, channels, channel, fp):
         assert float(got.periphery_psnr[b]) == pytest.approx(want.periphery_psnr, abs=1e-9)
         assert float(m[b]) == pytest.approx(want.m_fpsnr, abs=1e-9)
         for k, region in enumerate(want.regions):
-            assert float(got.f_psnr[b, k]) == pytest.approx(region.fpsnr, abs=1e-9)
-            assert float(got.region_mse[b, k]) == pytest.approx(region.mse, rel=1e-12)
-        assert torch.isnan(got.f_psnr[b, len(want.regions) :]).all()
+            assert float(got.region_psnrs[b, k]) == pytest.approx(region.fpsnr, abs=1e-9)
+            assert float(got.region_mses[b, k]) == pytest.approx(region.mse, rel=1e-12)
+        assert torch.isnan(got.region_psnrs[b, len(want.regions) :]).all()
 
 
 def test_integer_tensors_with_a_data_range_equal_the_uint8_engine(rng):
@@ -101,7 +101,7 @@ def test_the_log_loss_is_the_m_fpsnr_up_to_a_constant(rng):
     plain = ft.FovealMSELoss(0.3)(_tensor(x), _tensor(y), regions)
     s = ft.foveal_scores(_tensor(x), _tensor(y), regions)
     assert float(plain) == pytest.approx(
-        0.7 * float(s.region_mse[0].mean()) + 0.3 * float(s.periphery_mse[0])
+        0.7 * float(s.region_mses[0].mean()) + 0.3 * float(s.periphery_mse[0])
     )
     assert float(plain) >= 10 ** (-score / 10) - 1e-15  # weighted AM-GM, as the docstring states
 

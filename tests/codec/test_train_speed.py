@@ -137,7 +137,7 @@ def test_cuda_graphs_off_cuda_say_so_and_train_the_plain_way(photos, tmp_path):
     said = []
     train(_cfg(photos, tmp_path / "plain"), progress=False)
     train(_cfg(photos, tmp_path / "graphs", cuda_graphs=True), progress=False, on_warning=said.append)
-    assert said == ["--cuda-graphs: they need a CUDA device; training without them"]
+    assert said == ["cuda_graphs: they need a CUDA device; training without them"]
     assert _numbers(tmp_path / "graphs") == _numbers(tmp_path / "plain")
 
 
@@ -174,7 +174,7 @@ def test_compile_that_fails_warns_once_and_trains_the_plain_way(photos, tmp_path
     said = []
     train(_cfg(photos, tmp_path / "fallback", compile=True), progress=False, on_warning=said.append)
     train(_cfg(photos, tmp_path / "plain"), progress=False)
-    assert said == ["--compile unavailable here (RuntimeError: no C++ compiler found); training without it"]
+    assert said == ["compile unavailable here (RuntimeError: no C++ compiler found); training without it"]
     assert _numbers(tmp_path / "fallback") == _numbers(tmp_path / "plain")
 
 

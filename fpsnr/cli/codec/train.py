@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from fpsnr.cli.codec.common import codec_modules, train_device_option, weights_file
-from fpsnr.cli.options import CommaList, NameList, in_flags, path_arg, translate_errors
+from fpsnr.cli.options import FLAGS, CommaList, NameList, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.codec.training.config import AMP_CHOICES, DISTORTIONS, TrainConfig
 from fpsnr.runs.progress import ProgressBar
@@ -224,10 +224,12 @@ def train_command(
 
         def warn(message: str) -> None:
             if rank == 0:
-                click.echo(f"warning: {in_flags(message)}", err=True)
+                click.echo(f"warning: {message}", err=True)
 
         resume = resume_dir is not None
-        summaries = training.train_many(cfgs, resume=resume, progress=bar, on_log=show, on_warning=warn)
+        summaries = training.train_many(
+            cfgs, resume=resume, progress=bar, on_log=show, on_warning=warn, words=FLAGS
+        )
     if rank != 0:
         return  # under torchrun only rank 0 writes the run, and only it says so
     for cfg, summary in zip(cfgs, summaries, strict=True):

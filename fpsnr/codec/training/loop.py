@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -117,13 +117,15 @@ def train_many(
     on_step: Callable[[int], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
     tuning: Tuning = DEFAULT_TUNING,
+    words: Mapping[str, str] = REMEDIES,
 ) -> list[dict[str, Any]]:
     """Train (or resume) several runs in one process, all on the same crop batches.
 
     The runs may differ only in model, λ, ``out`` and ``init`` (:data:`PER_RUN_FIELDS`). Each has
     its own optimizers, directory, checkpoints and log, and can later be resumed alone.
     ``on_log`` rows carry the run's directory as ``"run"``; ``progress`` and ``on_step``
-    see the largest step of the runs; ``tuning`` sets how fast (:class:`Tuning`). Returns one
+    see the largest step of the runs; ``tuning`` sets how fast (:class:`Tuning`); warnings
+    name their remedies as ``words`` says (the command line passes its flags). Returns one
     summary per run, as :func:`train`.
     """
     check_group(cfgs)
@@ -135,9 +137,9 @@ def train_many(
             return
         said.add(message)
         if on_warning is not None:
-            on_warning(message)
+            on_warning(say(message, words))
         else:
-            warnings.warn(say(message, REMEDIES), stacklevel=3)
+            warnings.warn(say(message, words), stacklevel=3)
 
     rank, world = init_distributed(cfg.device)
     if cfg.device.startswith("cuda") and tuning.cudnn_benchmark:
