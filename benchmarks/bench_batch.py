@@ -28,7 +28,10 @@ import numpy as np
 
 import fpsnr
 from fpsnr.images.io import write_image
-from fpsnr.runs.batch import BatchOptions, PairTask, map_local, plan_pairs, run_pair
+from fpsnr.options import BatchOptions
+from fpsnr.runs.batch import run_pair
+from fpsnr.runs.pairing import PairTask, plan_pairs
+from fpsnr.runs.parallel import map_local
 
 QUALITIES = (20, 40, 60, 80)
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"

@@ -50,7 +50,8 @@ def main() -> None:
 
     def compressai() -> np.ndarray:
         with torch.no_grad():
-            x_hat = native.decompress([[y], [z]], header.z_shape)["x_hat"][0, :, : header.height, : header.width]
+            x_hat = native.decompress([[y], [z]], header.z_shape)["x_hat"]
+        x_hat = x_hat[0, :, : header.height, : header.width]
         return (x_hat.permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
 
     ways = {
@@ -70,7 +71,8 @@ def main() -> None:
     base = best["CompressAI decompress"]
     print(f"{name}, {len(data)} bytes, best of {opts.repeat}")
     for way, seconds in best.items():
-        print(f"{way:<22} {seconds * 1000:8.1f} ms   ratio {seconds / base:.2f}  (+{(seconds - base) * 1000:.1f} ms)")
+        extra = (seconds - base) * 1000
+        print(f"{way:<22} {seconds * 1000:8.1f} ms   ratio {seconds / base:.2f}  (+{extra:.1f} ms)")
 
 
 if __name__ == "__main__":

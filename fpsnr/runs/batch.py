@@ -20,20 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fpsnr.errors import REMEDIES, FpsnrError, say, template, worded
-from fpsnr.regions.policy import fallback_regions
-from fpsnr.images.io import find_images
 from fpsnr.images.io import read_pair
 from fpsnr.metrics import score_pair
 from fpsnr.options import BatchOptions
-from fpsnr.options import MissingRegions
-from fpsnr.runs.pairing import PairTask
-from fpsnr.runs.pairing import plan_pairs
-from fpsnr.runs.parallel import map_dask
-from fpsnr.runs.parallel import map_local
-from fpsnr.runs.progress import ProgressCallback, reporting
 from fpsnr.regions.model import RegionIndex, Regions
+from fpsnr.regions.policy import fallback_regions
 from fpsnr.regions.regionfile import load_region_index
-from fpsnr.runs.sink import CsvSink
+from fpsnr.runs.pairing import PairTask, plan_pairs
+from fpsnr.runs.parallel import map_dask, map_local
+from fpsnr.runs.progress import ProgressCallback, reporting
 
 if TYPE_CHECKING:
     import pandas as pd

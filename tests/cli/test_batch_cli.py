@@ -9,12 +9,19 @@ import warnings
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import fpsnr
+import fpsnr.images.io
 import fpsnr.runs.batch
 from fpsnr.cli import cli
+from fpsnr.errors import ParameterError
 from fpsnr.images.io import write_image
 from fpsnr.regions.shipped import kodak_regions
+from tests.conftest import (
+    one_line_error,
+    three_pairs,
+)
 
 
 @pytest.fixture
@@ -268,3 +275,52 @@ def test_every_name_and_label_comes_back_exactly_and_resume_redoes_none(runner, 
     assert again.exit_code == 0, again.stderr
     assert f"resuming: {len(NAMES)} pair(s) already scored" in again.stderr
     assert out.read_bytes() == before
+
+
+
+
+def test_resume_with_retry_errors_rescores_the_failed_pairs_only(tmp_path, rng):
+    """Finding 6: a missing test image added later stayed an error row on --resume."""
+    ref, test = three_pairs(tmp_path, rng)
+    write_image(ref / "d.png", np.full((40, 56, 3), 7, np.uint8))  # its test image is missing at first
+    out = tmp_path / "s.csv"
+    base = ["batch", str(ref), str(test), "--missing-regions", "center", "--regions", "kodak", "-j", "1",
+            "-o", str(out)]  # fmt: skip
+    assert CliRunner().invoke(cli, base).exit_code == 1
+    write_image(test / "d.png", np.full((40, 56, 3), 9, np.uint8))
+    plain = CliRunner().invoke(cli, [*base, "--resume"])
+    assert plain.exit_code == 1 and "resuming: 4 pair(s) already scored" in plain.stderr
+    res = CliRunner().invoke(cli, [*base, "--resume", "--retry-errors"])
+    assert res.exit_code == 0, res.output
+    assert "resuming: 3 pair(s) already scored, 1 failed pair(s) scored again" in res.stderr
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4 and not any(r["error"] for r in rows)
+    lone = CliRunner().invoke(cli, [*base[:-2], "--retry-errors", "-o", str(tmp_path / "x.csv")])
+    assert lone.exit_code == 2 and "--retry-errors goes with --resume" in lone.stderr
+
+
+
+
+def test_batch_scores_without_any_regions_file(tmp_path, rng):
+    """Finding 5: --missing-regions center refused an empty regions folder; now --regions may be left out."""
+    ref, test = three_pairs(tmp_path, rng)
+    out = tmp_path / "s.csv"
+    res = CliRunner().invoke(cli, ["batch", str(ref), str(test), "--missing-regions", "suggest", "-j", "1",
+                                   "-o", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    refused = CliRunner().invoke(cli, ["batch", str(ref), str(test), "-o", str(tmp_path / "t.csv")])
+    assert refused.exit_code == 2 and "--missing-regions center|suggest" in refused.stderr
+
+
+
+
+def test_a_repeated_fp_is_refused_up_front(tmp_path, rng):
+    """F19: --fp 0.5,0.5 wrote 480 rows, and 464 after a resume."""
+    ref, test = three_pairs(tmp_path, rng)
+    opts = ["--missing-regions", "center", "--regions", "kodak", "-j", "1"]
+    line = one_line_error(CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "--fp", "0.5,0.5",
+                                                   "-o", str(tmp_path / "s.csv")]))  # fmt: skip
+    assert "Fp 0.5 is given twice" in line
+    with pytest.raises(ParameterError, match="given twice"):
+        fpsnr.ScoreOptions(fps=(0.0, 0.3, 0.0))

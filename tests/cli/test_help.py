@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import click
+from click.testing import CliRunner
 
 from fpsnr.cli import cli
+from tests.cli.test_rd_cli import RD_ANCHORS, RD_LEARNED
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -107,3 +109,57 @@ def test_progress_in_a_log_is_a_few_lines_not_bar_redraws():
     lines = log.getvalue().splitlines()
     assert 10 <= len(lines) <= 12 and "\r" not in log.getvalue()
     assert lines[-1].startswith("scoring: 1000/1000 pairs (100 %)")
+
+
+
+
+def test_every_list_option_takes_a_comma_list_as_well_as_repeats(tmp_path):
+    """Finding 23: comma lists wherever a list is; some options only took repeats."""
+    import io
+
+    import pandas as pd
+
+    anchors, learned = tmp_path / "anchors.csv", tmp_path / "learned.csv"
+    rows = {"anchors": pd.read_csv(io.StringIO(RD_ANCHORS)), "learned": pd.read_csv(io.StringIO(RD_LEARNED))}
+    rows["learned"] = pd.concat([rows["learned"].assign(codec=c) for c in ("a", "b")])
+    for name, path in (("anchors", anchors), ("learned", learned)):
+        rows[name].assign(periphery_psnr=rows[name]["psnr"] - 1).to_csv(path, index=False)
+    runner = CliRunner()
+    base = ["bdrate", str(anchors), str(learned), "--anchor", "jpeg"]
+    repeated = runner.invoke(cli, [*base, "--test", "a", "--test", "b", "--metric", "psnr",
+                                   "--metric", "periphery_psnr"])  # fmt: skip
+    commas = runner.invoke(cli, [*base, "--test", "a,b", "--metric", "psnr,periphery_psnr"])
+    assert repeated.exit_code == 0, repeated.output
+    assert commas.stdout == repeated.stdout and len(commas.stdout.splitlines()) == 3
+    assert "periphery PSNR" in commas.stdout.splitlines()[0]  # finding 20: one name per quantity
+    bad = runner.invoke(cli, [*base, "--test", "a", "--metric", "psnr,nope"])
+    assert bad.exit_code == 2 and "unknown metric 'nope'; choose from psnr, mean_fpsnr" in bad.stderr
+    for codecs in (["--codec", "a,b"], ["--codec", "a", "--codec", "b"]):
+        folder = tmp_path / "-".join(codecs)
+        done = runner.invoke(cli, ["rd", "export", str(learned), "--compressai-json", str(folder), *codecs])
+        assert done.exit_code == 0, done.output
+        assert sorted(p.name for p in folder.iterdir()) == ["a.json", "b.json"]
+    model = runner.invoke(cli, ["codec", "eval", "--data", str(tmp_path), "--model",
+                                "bmshj2018-hyperprior,nope", "-o", str(tmp_path / "e.csv")])  # fmt: skip
+    assert model.exit_code == 2 and "unknown model 'nope'" in model.stderr
+
+
+
+
+def _all_commands(group, prefix=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _all_commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name), command
+
+
+
+
+def test_no_path_argument_leaves_readability_to_click():
+    """F30: click's readability check made an unreadable file exit 2 with a usage block."""
+    import click
+
+    checked = [(name, p.name) for name, command in _all_commands(cli) for p in command.params
+               if isinstance(p.type, click.Path) and (p.type.readable or p.type.exists)]  # fmt: skip
+    assert checked == []

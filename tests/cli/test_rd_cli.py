@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from fpsnr.cli import cli
-from tests.conftest import write_photos
+from tests.conftest import (
+    one_line_error,
+    write_photos,
+)
 
 
 @pytest.fixture
@@ -43,3 +47,90 @@ def test_bdrate_errors_exit_1(runner, tmp_path):
     assert res.exit_code == 1 and "not an fpsnr RD file" in res.stderr
     res = runner.invoke(cli, ["bdrate", str(tmp_path / "missing.csv"), "--anchor", "a", "--test", "b"])
     assert res.exit_code == 1 and "no such RD file" in res.stderr
+
+
+
+
+RD_ANCHORS = """codec,rate_point,quality,image,bpp,psnr,mean_fpsnr,m_fpsnr_fp0,error
+jpeg,q10,10,a.png,0.3,25.0,24.0,24.0,
+jpeg,q50,50,a.png,1.0,33.0,32.0,32.0,
+jpeg,q90,90,a.png,3.0,40.0,39.0,39.0,
+jpeg,q95,95,a.png,4.0,42.0,41.0,41.0,
+"""
+
+
+RD_LEARNED = """codec,rate_point,quality,image,bpp,psnr,mean_fpsnr,m_fpsnr_fp0,error
+bmshj2018-hyperprior,0.0035,0.0035,a.png,0.25,27.0,26.0,26.0,
+bmshj2018-hyperprior,0.013,0.013,a.png,0.5,31.0,30.0,30.0,
+bmshj2018-hyperprior,0.025,0.025,a.png,0.8,33.5,32.5,32.5,
+bmshj2018-hyperprior,0.0483,0.0483,a.png,1.2,35.5,34.5,34.5,
+"""
+
+
+
+
+def test_rd_commands_merge_several_csvs_and_the_ratio_table_reads_well(tmp_path):
+    """Findings 8, 21, 22: one CSV only; bdrate header; `plot ratio` printed, lacked bpp and the codecs."""
+    anchors, learned = tmp_path / "anchors.csv", tmp_path / "learned.csv"
+    anchors.write_text(RD_ANCHORS)
+    learned.write_text(RD_LEARNED)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["bdrate", str(anchors), str(learned), "--anchor", "jpeg",
+                              "--test", "bmshj2018-hyperprior", "--metric", "psnr",
+                              "--metric", "mean_fpsnr"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "mean F_PSNR" in res.stdout.splitlines()[0]
+    table = runner.invoke(cli, ["ratio", str(anchors), str(learned),
+                                "--codec", "bmshj2018-hyperprior", "--fp", "0"])  # fmt: skip
+    assert table.stdout.splitlines()[0].startswith("| rate point | bpp |")
+    assert table.stdout.splitlines()[2].startswith("| 0.0035 | 0.2500 |")
+    bad = runner.invoke(cli, ["ratio", str(anchors), "--codec", "jpeg,webp"])
+    assert bad.exit_code == 1 and "the RD rows have: jpeg" in bad.stderr
+    # it prints a table, so it is no longer a plot subcommand; the old name still works
+    old = runner.invoke(cli, ["plot", "ratio", str(anchors), str(learned),
+                              "--codec", "bmshj2018-hyperprior", "--fp", "0"])  # fmt: skip
+    assert old.exit_code == 0 and old.stdout == table.stdout
+    assert "'fpsnr plot ratio' is now 'fpsnr ratio'" in old.stderr
+    assert "ratio" not in runner.invoke(cli, ["plot", "--help"]).stdout
+    twice = runner.invoke(cli, ["bdrate", str(anchors), str(anchors), "--anchor", "jpeg", "--test", "jpeg"])
+    assert twice.exit_code == 1 and "is also in" in twice.stderr
+
+
+
+
+def test_plot_rd_filters_codecs_and_zooms_on_the_learned_rates(tmp_path, monkeypatch):
+    """Finding 9: with anchors up to 4 bpp the learned curves were unreadable."""
+    import matplotlib.figure
+
+    anchors, learned = tmp_path / "anchors.csv", tmp_path / "learned.csv"
+    anchors.write_text(RD_ANCHORS)
+    learned.write_text(RD_LEARNED)
+    seen = {}
+    real = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        ax = fig.axes[0]
+        seen.update(
+            xlim=ax.get_xlim(),
+            labels=[t.get_text() for t in ax.get_legend().get_texts()],
+            styles={line.get_label(): (line.get_marker(), str(line.get_linestyle())) for line in ax.lines},
+        )
+        return real(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    out = tmp_path / "rd.png"
+    assert CliRunner().invoke(cli, ["plot", "rd", str(anchors), str(learned), "-o", str(out)]).exit_code == 0
+    assert seen["xlim"][1] < 2.0  # the learned range (0.25–1.2 bpp), not the anchors' 4 bpp
+    assert len(set(seen["styles"].values())) == 2  # each codec its own marker and line
+    res = CliRunner().invoke(cli, ["plot", "rd", str(anchors), str(learned), "--codec", "jpeg",
+                                   "--xlim", "0", "5", "-o", str(out)])  # fmt: skip
+    assert res.exit_code == 0 and seen["labels"] == ["jpeg"] and seen["xlim"] == (0.0, 5.0)
+
+
+
+
+def test_a_figure_format_matplotlib_cannot_write_is_refused_first(tmp_path):
+    path = tmp_path / "rd.csv"
+    path.write_text("codec,rate_point,image,bpp,psnr,error\nj,1,a.png,0.4,29,\nj,2,a.png,0.6,31,\n")
+    line = one_line_error(CliRunner().invoke(cli, ["plot", "rd", str(path), "-o", str(tmp_path / "p.xyz")]))
+    assert "cannot write a figure as 'xyz'" in line and "png" in line

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from click.testing import CliRunner
 
 import fpsnr
 from fpsnr.cli import cli
+from tests.conftest import jpeg_with_orientation
 
 
 def test_check_reports_each_file(runner, pair, tmp_path):
@@ -63,3 +65,29 @@ def test_show_with_collection_and_missing_image(runner, pair, tmp_path):
     assert out.read_bytes() == before
     replaced = runner.invoke(cli, ["regions", "show", str(ref), str(regions), "-o", str(out), "--overwrite"])
     assert replaced.exit_code == 0
+
+
+
+
+def test_regions_suggest_with_exif_apply_proposes_in_upright_coordinates(tmp_path):
+    """Finding 14: `regions suggest` drew a sideways overlay, its centres in the stored orientation."""
+    import json
+
+    from fpsnr.images.io import read_image
+    from fpsnr.regions.saliency import suggest_regions
+
+    yy, xx = np.mgrid[0:120, 0:200]
+    upright = np.full((120, 200, 3), 128, np.uint8)
+    upright[(yy - 40) ** 2 + (xx - 150) ** 2 < 100] = 250  # one bright spot, up and to the right
+    jpeg_with_orientation(np.ascontiguousarray(np.rot90(upright, 1)), 6, tmp_path / "phone.jpg")
+    centres = {}
+    for mode in ("keep", "apply"):
+        out = tmp_path / f"{mode}.json"
+        res = CliRunner().invoke(cli, ["regions", "suggest", str(tmp_path / "phone.jpg"), "-o", str(out),
+                                       "--max", "1", "--exif", mode])  # fmt: skip
+        assert res.exit_code == 0, res.output
+        centres[mode] = json.loads(out.read_text())["regions"][0]["center"]
+    want = suggest_regions(read_image(tmp_path / "phone.jpg", exif=True), max_regions=1).regions[0].center
+    assert centres["apply"] == list(want)
+    assert abs(centres["apply"][0] - 150) <= 8 and abs(centres["apply"][1] - 40) <= 8  # as a viewer sees it
+    assert abs(centres["keep"][0] - 40) <= 8 and abs(centres["keep"][1] - 50) <= 8  # the stored, turned spot

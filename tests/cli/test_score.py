@@ -8,10 +8,12 @@ import json
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import fpsnr
 from fpsnr.cli import cli
 from fpsnr.images.io import write_image
+from tests.conftest import jpeg_with_orientation
 
 KEYS = [
     "ref", "test", "width", "height", "channels", "channel", "peak", "fp",
@@ -197,3 +199,100 @@ def test_default_radius_options_change_the_radius(runner, pair):
     r2 = json.loads(runner.invoke(cli, [*base, "--viewing-distance", "6"]).stdout)["regions"][1]["radius"]
     r3 = json.loads(runner.invoke(cli, [*base, "--foveal-angle", "2.5"]).stdout)["regions"][1]["radius"]
     assert r2 == pytest.approx(2 * r1) and r3 < r1
+
+
+
+
+def test_a_data_range_above_the_bit_depth_is_warned(tmp_path, rng):
+    """Finding 18: --data-range 1023 on 8-bit files read 12 dB high without a word."""
+    img = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    write_image(tmp_path / "a.png", img)
+    write_image(tmp_path / "b.png", img // 2 * 2)
+    (tmp_path / "r.json").write_text('{"width": 30, "height": 20, "regions": [{"center": [15, 10]}]}')
+    args = ["score", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--regions", str(tmp_path / "r.json")]
+    res = CliRunner().invoke(cli, [*args, "--data-range", "1023"])
+    assert res.exit_code == 0 and "above the 8-bit range" in res.stderr and "12.07 dB high" in res.stderr
+    assert "warning" not in CliRunner().invoke(cli, [*args, "--data-range", "255"]).stderr
+
+
+
+
+def _pair_files(tmp_path, rng):
+    img = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    write_image(tmp_path / "photo.png", img)
+    write_image(tmp_path / "photo.jpg", img // 2 * 2)
+    return tmp_path / "photo.png", tmp_path / "photo.jpg"
+
+
+
+
+def test_score_without_regions_scores_the_centre_and_says_so(tmp_path, rng):
+    """Finding 5: `fpsnr score a b` needed a regions file."""
+    import fpsnr
+    from fpsnr import Region
+
+    ref, test = _pair_files(tmp_path, rng)
+    res = CliRunner().invoke(cli, ["score", str(ref), str(test), "--format", "json"])
+    assert res.exit_code == 0 and "note: no --regions" in res.stderr
+    import json
+
+    got = json.loads(res.stdout)
+    want = fpsnr.score(fpsnr.read_image(ref), fpsnr.read_image(test), [Region((29.5, 19.5), label="center")])
+    assert got["m_fpsnr"] == want.m_fpsnr and got["regions"][0]["label"] == "center"
+    suggest = CliRunner().invoke(cli, ["score", str(ref), str(test), "--regions", "suggest"])
+    assert suggest.exit_code == 0 and "note" not in suggest.stderr and "salient-1" in suggest.stdout
+
+
+
+
+def test_a_regions_file_for_another_image_says_whose_it_is_and_how_to_reuse_it(tmp_path, rng):
+    """Finding 4: 'no regions for image' did not say which image the file is for, nor the fix."""
+    ref, test = _pair_files(tmp_path, rng)
+    regions = tmp_path / "r.json"
+    regions.write_text(
+        '{"image": "kodim23.png", "width": 60, "height": 40, "regions": [{"center": [30, 20]}]}'
+    )
+    res = CliRunner().invoke(cli, ["score", str(ref), str(test), "--regions", str(regions)])
+    assert res.exit_code == 1
+    assert "holds the regions of kodim23.png, not of 'photo'" in res.stderr
+    assert 'delete the file\'s "image" key or pass --regions-image kodim23' in res.stderr
+    ok = CliRunner().invoke(cli, ["score", str(ref), str(test), "--regions", str(regions), "--regions-image",
+                                  "kodim23"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    shown = CliRunner().invoke(cli, ["regions", "show", str(ref), str(regions), "--regions-image", "kodim23",
+                                     "-o", str(tmp_path / "o.png")])  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    missing = CliRunner().invoke(cli, ["score", str(tmp_path / "nope.png"), str(test),
+                                       "--regions", str(regions)])  # fmt: skip
+    assert missing.exit_code == 1 and "nope.png: no such file" in missing.stderr  # the real problem first
+
+
+
+
+def test_score_table_numbers_line_up(tmp_path, rng):
+    """Finding 20: the M-FPSNR rows started one column left of the others."""
+    ref, test = _pair_files(tmp_path, rng)
+    res = CliRunner().invoke(cli, ["score", str(ref), str(test), "--fp", "0,0.25,0.5"])
+    names = ("PSNR", "mean", "periphery", "M-FPSNR")
+    rows = [line for line in res.stdout.splitlines() if " dB" in line and line.split()[0] in names]
+    assert len(rows) == 6  # PSNR, mean F_PSNR, periphery PSNR, three M-FPSNR
+    assert len({line.index(" dB") for line in rows}) == 1
+
+
+
+
+def test_a_turned_pair_mentions_exif_and_exif_apply_scores_it(tmp_path, rng):
+    """Finding 14: a phone photo's test image stored turned failed with a bare shape error."""
+    yy, xx = np.mgrid[0:40, 0:60]
+    upright = np.stack([xx * 4, yy * 6, (xx + yy) * 2], 2).astype(np.uint8)  # smooth: JPEG keeps it
+    write_image(tmp_path / "ref.png", upright)
+    stored = np.rot90(upright, 1)  # stored turned; orientation 6 says: turn 90° clockwise to view
+    jpeg_with_orientation(np.ascontiguousarray(stored), 6, tmp_path / "test.jpg")
+    args = ["score", str(tmp_path / "ref.png"), str(tmp_path / "test.jpg"), "--format", "json"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1 and "turned by 90°" in res.stderr and "--exif apply" in res.stderr
+    ok = CliRunner().invoke(cli, [*args, "--exif", "apply"])
+    assert ok.exit_code == 0, ok.output
+    import json
+
+    assert json.loads(ok.stdout)["psnr"] > 35  # the same picture once upright (JPEG q95)

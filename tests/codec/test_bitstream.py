@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from fpsnr.codec.bitstream import MAGIC, Header, latent_shape, pack, unpack
 from fpsnr.errors import BitstreamError
+from tests.codec.conftest import PLAIN
 
 
 def _header(**changes):
@@ -106,3 +108,34 @@ def test_fuzz_random_bytes_never_crash(blob):
         unpack(MAGIC + blob)
     except BitstreamError:
         pass
+
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_mutation_of_a_header_is_parsed_or_one_bitstream_error(data):
+    """Fuzz: flips, truncations and rewritten fields (CRC recomputed or not) never escape as other errors."""
+    from fpsnr.codec.bitstream import Header
+
+    header = Header(model=PLAIN, weights_id=b"01234567", lmbda=0.01, height=64, width=96, channels=3,
+                    z_shape=latent_shape(64, 96), index_crc=7, z_length=5, y_length=9)  # fmt: skip
+    fields = data.draw(st.fixed_dictionaries({}, optional={
+        "height": st.integers(0, 2**32 - 1), "width": st.integers(0, 2**32 - 1),
+        "channels": st.integers(0, 255),
+        "z_length": st.integers(0, 40), "y_length": st.integers(0, 40),
+    }))  # fmt: skip
+    try:
+        blob = bytearray(pack(replace(header, **fields), b"z" * 5, b"y" * 9))
+    except (BitstreamError, OverflowError, ValueError):
+        return
+    for _ in range(data.draw(st.integers(0, 3))):
+        if blob:
+            blob[data.draw(st.integers(0, len(blob) - 1))] ^= data.draw(st.integers(1, 255))
+    blob = blob[: data.draw(st.integers(0, len(blob)))]
+    try:
+        parsed, z, y = unpack(bytes(blob), source="f.fpc")
+    except BitstreamError as err:
+        assert "\n" not in str(err) and str(err).startswith("f.fpc")
+    else:
+        assert len(z) == parsed.z_length and len(y) == parsed.y_length

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import fpsnr
 from fpsnr.cli import cli
+from fpsnr.codec.bitstream import latent_shape, pack, unpack
+from fpsnr.errors import BitstreamError
 from fpsnr.images.io import write_image
+from tests.codec.conftest import PLAIN, encoded
 
 
 def test_without_the_extra_the_command_says_how_to_install(runner, monkeypatch, tmp_path):
@@ -182,3 +187,49 @@ def test_eval_writes_the_rd_schema_from_real_bitstreams(runner, tiny_weights, tm
         "broken.png"] * 2  # fmt: skip
     assert two["ms_ssim"].isna().all()
     assert list(two["psnr"][:2]) == list(good["psnr"]) and list(two["psnr"][2:4]) == list(good["psnr"])
+
+
+
+
+def test_a_header_claiming_a_huge_image_is_refused_before_the_weights_load(tiny_weights, rng, tmp_path,
+                                                                           monkeypatch):  # fmt: skip
+    """F21: 2 MB claiming 16384² ran 112 s to 9.6 GB; the weights loaded before the header was read."""
+    data, _, _ = encoded(tiny_weights, rng)
+    header, _, _ = unpack(data)
+    big = replace(
+        header, height=16384, width=16384, z_shape=latent_shape(16384, 16384), z_length=0, y_length=0
+    )
+    path = tmp_path / "big.fpc"
+    path.write_bytes(pack(big, b"", b""))
+    with pytest.raises(
+        BitstreamError, match=r"16384×16384 = 268,435,456 pixels, more than the limit of 8,388,608"
+    ):
+        unpack(path.read_bytes(), source="big.fpc")
+    import fpsnr.codec.weights as weights_module
+
+    loads = []
+    monkeypatch.setattr(weights_module, "load_weights", lambda *a, **k: loads.append(a))
+    res = CliRunner().invoke(cli, ["codec", "decode", str(path), "--weights", str(tiny_weights[PLAIN][0]),
+                                   "-o", str(tmp_path / "o.png")])  # fmt: skip
+    assert res.exit_code == 1 and "--max-pixels" in res.stderr and "Traceback" not in res.output
+    assert loads == []
+
+
+
+
+@pytest.mark.parametrize(
+    ("device", "code", "text"),
+    [("bogus", 2, "is not a device"), ("meta", 1, "not a device fpsnr can compute on"),
+     ("cuda:99", 1, "CUDA GPU")],
+)  # fmt: skip
+def test_devices_are_checked_in_one_line(tiny_weights, tmp_path, device, code, text):
+    """F23: --device bogus, cuda without a GPU, cuda:99 and meta gave tracebacks."""
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.device_count() > 99:
+        pytest.skip("this machine has 100 GPUs")
+    (tmp_path / "x.png").write_bytes(b"")
+    res = CliRunner().invoke(cli, ["codec", "encode", str(tmp_path / "x.png"), "-o", str(tmp_path / "x.fpc"),
+                                   "--weights", str(tiny_weights[PLAIN][0]), "--device", device])  # fmt: skip
+    assert res.exit_code == code and "Traceback" not in res.output
+    assert text in res.stderr and res.stderr.strip().splitlines()[-1].startswith("Error:")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("compressai")
 
 from fpsnr.codec.coder import decode, encode  # noqa: E402
-from fpsnr.errors import BitstreamError, DesyncError, ImageError  # noqa: E402
+from fpsnr.errors import BitstreamError, CodecError, DesyncError, ImageError  # noqa: E402
+from tests.codec.conftest import encoded  # noqa: E402
 
 NAMES = ("bmshj2018-hyperprior", "bmshj2018-hyperprior-attn")
 
@@ -67,7 +70,6 @@ def test_wrong_weights_and_wrong_model_are_refused(tiny_weights, rng, tmp_path):
     data = encode(base, base_info, _image(rng)).data
     with pytest.raises(BitstreamError, match="encoded with model 'bmshj2018-hyperprior'"):
         decode(attn, attn_info, data)
-    from dataclasses import replace
 
     other = replace(base_info, weights_id=b"\x00" * 8)
     with pytest.raises(
@@ -98,3 +100,34 @@ def test_bit_flip_in_payload_is_caught_by_the_checksum(tiny_weights, rng):
     data[-2] ^= 0x10
     with pytest.raises(BitstreamError, match="checksum mismatch"):
         decode(model, info, bytes(data))
+
+
+
+
+def test_a_nan_decode_on_the_cpu_does_not_advise_the_cpu(tiny_weights, rng, monkeypatch):
+    """F32: 'decode on the CPU' was the advice for a decode that already ran on the CPU."""
+    import fpsnr.codec.coder as coder
+
+    data, model, info = encoded(tiny_weights, rng)
+    monkeypatch.setattr(coder, "decompress", lambda *a, **k: torch.full((1, 3, 64, 128), float("nan")))
+    with pytest.raises(CodecError, match="NaN or inf") as err:
+        decode(model, info, data)
+    assert "CPU" not in str(err.value)
+
+
+def test_a_codec_is_loaded_by_model_name_or_file_and_codes_as_the_functions_do(tiny_weights, rng):
+    import fpsnr.codec
+
+    path, model, info = tiny_weights["bmshj2018-hyperprior"]
+    codec = fpsnr.codec.load(path)
+    assert isinstance(codec, fpsnr.codec.Codec) and codec.info == info and codec.device == "cpu"
+    image = rng.integers(0, 256, (40, 70, 3), dtype=np.uint8)
+    encoded = codec.encode(image)
+    assert encoded.data == encode(model, info, image).data
+    assert np.array_equal(codec.decode(encoded.data).image, decode(model, info, encoded.data).image)
+    shipped = fpsnr.codec.load("bmshj2018-hyperprior-attn")
+    assert shipped.info.arch == "bmshj2018-hyperprior-attn" and shipped.info.lmbda == pytest.approx(0.013)
+    with pytest.raises(CodecError, match="these are weights of 'bmshj2018-hyperprior', not of"):
+        fpsnr.codec.load(path, model="bmshj2018-hyperprior-attn")
+    with pytest.raises(BitstreamError, match=r"^x\.fpc: encoded with model 'bmshj2018-hyperprior'; these"):
+        shipped.decode(encoded.data, source="x.fpc")

@@ -9,10 +9,12 @@ pytest.importorskip("compressai")
 
 from safetensors.torch import save_file  # noqa: E402
 
+import fpsnr.codec.weights as weights_module  # noqa: E402
 from fpsnr.codec.convert import convert_compressai  # noqa: E402
 from fpsnr.codec.models import build_model  # noqa: E402
 from fpsnr.codec.weights import load_weights, save_weights  # noqa: E402
 from fpsnr.errors import CodecError  # noqa: E402
+from tests.codec.conftest import PLAIN  # noqa: E402
 
 
 def test_metadata_is_recorded_and_checked(tiny_weights):
@@ -91,3 +93,48 @@ def test_converter_refuses_other_architectures(tmp_path):
     save_file({"conv.weight": torch.zeros(3, 3)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(CodecError, match="not a bmshj2018-hyperprior state dict"):
         convert_compressai(tmp_path / "other.safetensors", tmp_path / "o.safetensors", lmbda=0.01)
+
+
+
+
+def test_weights_declaring_huge_channels_are_refused_before_a_model_is_built(tmp_path, monkeypatch):
+    """F22: a 268-byte file with N = M = 4096 built a 9.5 GB model before any check."""
+    from safetensors.torch import save_file
+
+    path = tmp_path / "hugeN.safetensors"
+    meta = {"format": "fpsnr-weights", "arch": PLAIN, "N": "4096", "M": "4096", "lmbda": "0.01",
+            "distortion": "mse", "steps": "0", "data": "x", "fpsnr_version": "0"}  # fmt: skip
+    save_file({"g_a.0.weight": torch.zeros(1)}, str(path), metadata=meta)
+    built = []
+    monkeypatch.setattr(weights_module, "build_model", lambda *a: built.append(a))
+    with pytest.raises(CodecError, match="N=4096, M=4096; fpsnr builds models of 1 to 1024 channels"):
+        weights_module.load_weights(path)
+    meta.update(N="512", M="512")  # within the budget, but the tensors do not hold them
+    save_file({"g_a.0.weight": torch.zeros(1)}, str(path), metadata=meta)
+    with pytest.raises(CodecError, match=r"g_a.0.weight has shape \(1,\); a model with N=512, M=512 needs"):
+        weights_module.load_weights(path)
+    pth = tmp_path / "wide.pth"
+    torch.save({"g_a.0.weight": torch.zeros(100000, 0, 5, 5), "g_a.6.weight": torch.zeros(4, 0, 5, 5)}, pth)
+    with pytest.raises(CodecError, match="N=100000"):
+        convert_compressai(pth, tmp_path / "o.safetensors", lmbda=0.01)
+    assert built == []
+
+
+
+
+def test_a_shape_mismatch_names_the_tensor_and_both_shapes(tiny_weights, tmp_path):
+    """F25: only 'Error(s) in loading state_dict for ScaleHyperprior:' was shown."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    source = tiny_weights[PLAIN][0]
+    with safe_open(str(source), framework="pt") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+        meta = handle.metadata()
+    tensors["g_s.2.weight"] = torch.zeros(16, 16, 3, 3)
+    path = tmp_path / "bad.safetensors"
+    save_file(tensors, str(path), metadata=meta)
+    with pytest.raises(
+        CodecError, match=r"g_s.2.weight has shape \(16, 16, 3, 3\), the model needs \(16, 16, 5, 5\)"
+    ):
+        weights_module.load_weights(path)

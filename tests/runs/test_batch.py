@@ -1,22 +1,50 @@
-"""Batch scoring: pairing rules, error rows, parallel and Dask paths agree."""
+"""fpsnr.runs.batch: scoring folders into rows (score_folders)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
 import pytest
 
 import fpsnr
-from fpsnr.images.io import write_image
-from fpsnr.runs.batch import BatchOptions, find_images, plan_pairs, run_pair
+from fpsnr.images.io import find_images, write_image
+from fpsnr.options import BatchOptions
+from fpsnr.runs.batch import run_pair
+from fpsnr.runs.pairing import PairTask, plan_pairs
+from tests.conftest import three_pairs
+
+
+def test_the_readme_score_folders_example_runs_as_a_script(tmp_path, rng):
+    """Finding 2: the example crashed pasted into a script; with the README's guard it runs."""
+    ref, test = three_pairs(tmp_path, rng)
+    script = tmp_path / "example.py"
+    script.write_text(
+        textwrap.dedent(f"""
+        import fpsnr
+
+        if __name__ == "__main__":
+            result = fpsnr.score_folders({str(ref)!r}, [{str(test)!r}], "kodak", workers=2,
+                                         options=fpsnr.BatchOptions(missing_regions="center"))
+            print(len(result.scores), result.scores["error"].eq("").all())
+    """)
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split() == ["3", "True"], done.stderr
+
+
 
 
 def _image(rng, h=48, w=64):
     yy, xx = np.mgrid[0:h, 0:w]
     base = np.stack([xx * 3, yy * 4, xx + yy], axis=2) + rng.integers(0, 40, (h, w, 3))
     return np.clip(base, 0, 255).astype(np.uint8)
+
+
 
 
 @pytest.fixture
@@ -40,14 +68,20 @@ def tree(tmp_path, rng):
     return ref, test, regions
 
 
+
+
 def Path_name(name: str) -> str:
     return name.rsplit("/", 1)[-1]
+
+
 
 
 def test_find_images_is_recursive_and_keys_by_relative_stem(tree):
     ref, _, _ = tree
     found = find_images(ref)
     assert sorted(found) == ["a", "b", "sub/c"]
+
+
 
 
 def test_pairs_by_relative_path_and_stem_never_by_order(tree, rng):
@@ -67,6 +101,8 @@ def test_pairs_by_relative_path_and_stem_never_by_order(tree, rng):
         )
         assert row.m_fpsnr == want.m_fpsnr  # bit-identical to fpsnr.score
     assert result.failed == 0 and result.warnings == ()
+
+
 
 
 def test_problems_become_error_rows_and_the_run_goes_on(tree, rng):
@@ -91,6 +127,8 @@ def test_problems_become_error_rows_and_the_run_goes_on(tree, rng):
     assert any("orphan.png: no reference image" in w for w in result.warnings)
 
 
+
+
 def test_missing_regions_policy(tree):
     ref, test, regions = tree
     (regions / "b.json").unlink()
@@ -104,6 +142,8 @@ def test_missing_regions_policy(tree):
     assert row["error"] == "" and row["n_regions"] == 1
     centre = lenient.regions[lenient.regions["ref"] == row["ref"]].iloc[0]
     assert (centre["cx"], centre["cy"], centre["region_label"]) == (31.5, 23.5, "center")
+
+
 
 
 def test_several_test_folders_and_labels(tree, tmp_path):
@@ -120,6 +160,8 @@ def test_several_test_folders_and_labels(tree, tmp_path):
     one = result.scores[result.scores["label"] == "one"]["m_fpsnr"].to_numpy()
     two = result.scores[result.scores["label"] == "two"]["m_fpsnr"].to_numpy()
     assert np.array_equal(one, two)
+
+
 
 
 def test_workers_1_2_and_dask_give_identical_results(tree):
@@ -144,11 +186,15 @@ def test_workers_1_2_and_dask_give_identical_results(tree):
     assert one.scores.equals(via_dask.scores) and one.regions.equals(via_dask.regions)
 
 
+
+
 def test_run_pair_turns_unexpected_failures_into_rows(tmp_path):
-    task = fpsnr.runs.batch.PairTask("x", str(tmp_path / "missing.png"), str(tmp_path / "t.png"), None)
+    task = PairTask("x", str(tmp_path / "missing.png"), str(tmp_path / "t.png"), None)
     out = run_pair(task, BatchOptions())
     assert out.error is not None and "no such file" in out.error
     assert [r["fp"] for r in out.rows] == [0.5]
+
+
 
 
 def test_empty_reference_folder_is_an_error(tmp_path):
@@ -156,6 +202,8 @@ def test_empty_reference_folder_is_an_error(tmp_path):
     (tmp_path / "t").mkdir()
     with pytest.raises(fpsnr.ParameterError, match="no images found"):
         plan_pairs(tmp_path / "r", [tmp_path / "t"], None)
+
+
 
 
 def test_batch_options_are_validated():

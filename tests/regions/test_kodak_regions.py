@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from fpsnr.cli import cli
 from fpsnr.images.io import write_image
 from fpsnr.regions.saliency import spectral_residual_saliency, suggest_regions
 from fpsnr.regions.shipped import kodak_regions
+from tests.conftest import KODAK
 
 REGIONS = kodak_regions()
 PORTRAIT = {4, 9, 10, 17, 18, 19}
@@ -28,7 +28,7 @@ def test_shipped_file_validates_and_centres_lie_inside(n, request):
     assert len({r.label for r in regions.regions}) == len(regions.regions)
     size = (512, 768) if n in PORTRAIT else (768, 512)
     assert (regions.width, regions.height) == size
-    kodak = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak" / f"kodim{n:02d}.png"
+    kodak = KODAK / f"kodim{n:02d}.png"
     if kodak.is_file():  # the real image, when ../shared is there
         h, w = fpsnr.read_image(kodak).shape[:2]
         assert (w, h) == size

@@ -1,4 +1,4 @@
-"""Pictures that explain a score: per-pixel error map, label placement, the two commands."""
+"""fpsnr.regions.overlay: the error map, labels that do not overlap, pictures written."""
 
 from __future__ import annotations
 
@@ -10,10 +10,23 @@ import pytest
 from click.testing import CliRunner
 
 import fpsnr
+import fpsnr.images.io
 from fpsnr.cli import cli
 from fpsnr.images.io import write_image
 from fpsnr.regions.model import Disc
 from fpsnr.regions.overlay import _label_boxes, error_map_db, regions_of
+from tests.conftest import REGIONS_1
+
+
+def test_a_region_at_the_coordinate_limit_is_drawn(pair, tmp_path):
+    """F27: cv2.circle takes every centre the validation lets through."""
+    ref, _, _ = pair
+    path = tmp_path / "edge.json"
+    path.write_text(REGIONS_1 % (64, 48, -(2**24), 2**24, 2**24))
+    res = CliRunner().invoke(cli, ["regions", "show", str(ref), str(path), "-o", str(tmp_path / "o.png")])
+    assert res.exit_code == 0, res.output
+
+
 
 
 def test_the_error_map_is_the_per_pixel_psnr(rng):
@@ -31,6 +44,8 @@ def test_the_error_map_is_the_per_pixel_psnr(rng):
     assert luma[1, 2] == pytest.approx(10 * math.log10(255**2 / dy**2), abs=1e-9)
 
 
+
+
 def test_labels_of_overlapping_and_border_circles_do_not_overlap():
     discs = [Disc(100, 20, 40, "a"), Disc(130, 30, 40, "b"), Disc(115, 60, 40, "c"), Disc(5, 5, 30, "d")]
     texts = [f"{d.label}-region  31.25 dB" for d in discs]
@@ -39,6 +54,8 @@ def test_labels_of_overlapping_and_border_circles_do_not_overlap():
         assert 0 <= x and x + w <= 320 and y - h >= 0 and y + base <= 200  # inside the image
         for px, py, pw, ph, pb in boxes[i + 1 :]:
             assert min(x + w, px + pw) <= max(x, px) or min(y + base, py + pb) <= max(y - h, py - ph)
+
+
 
 
 @pytest.mark.parametrize("shape", [(120, 200), (200, 120)])  # landscape: under; portrait: beside
@@ -71,6 +88,8 @@ def test_score_overlay_and_regions_show_test_write_the_picture(tmp_path, rng, sh
     assert cv2.imread(str(shown)).shape == picture.shape
     score = fpsnr.score(ref, test, fpsnr.load_regions(tmp_path / "r.json"))
     assert [d.label for d in regions_of(score)] == ["one", "two"]
+
+
 
 
 def test_an_overlay_format_matplotlib_cannot_write_is_refused(tmp_path, rng):

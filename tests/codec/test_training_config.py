@@ -1,0 +1,60 @@
+"""fpsnr.codec.training.config: a run's settings, checked when made; no torch needed."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from dataclasses import fields
+
+import pytest
+from click.testing import CliRunner
+
+from fpsnr.cli import cli
+from fpsnr.codec.training.config import TrainConfig, Tuning
+from fpsnr.errors import CodecError
+
+BASE = {"data": "photos", "model": "bmshj2018-hyperprior", "lmbda": 0.01, "out": "run", "max_steps": 5}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"max_steps": None}, r"give a budget: max_steps or max_minutes"),
+        ({"distortion": "l1"}, r"distortion must be one of mse, ms-ssim, foveal-mse, got 'l1'"),
+        ({"amp": "fp16"}, r"amp must be one of off, bf16, got 'fp16'"),
+        ({"distortion": "ms-ssim", "patch": 160}, r"needs crops larger than 160 px .* use a patch of 192"),
+    ],
+)
+def test_a_config_checks_itself_when_made(change, message):
+    with pytest.raises(CodecError, match=message):
+        TrainConfig(**{**BASE, **change})
+    TrainConfig(**{**BASE, "distortion": "ms-ssim", "patch": 161})  # the boundary itself is fine
+
+
+def test_the_command_shows_the_config_s_defaults_and_says_its_checks_with_flags(tmp_path):
+    help_text = CliRunner().invoke(cli, ["codec", "train", "--help"]).output
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    shown = (("--batch-size", "batch_size"), ("--patch", "patch"), ("--lr", "lr"), ("--seed", "seed"),
+             ("--checkpoint-every", "checkpoint_every"), ("--max-bad-steps", "max_bad_steps"))  # fmt: skip
+    for flag, key in shown:
+        after = help_text.split(flag, 1)[1].split("\n  --", 1)[0]
+        assert f"default: {defaults[key]}" in " ".join(after.split()), flag
+    res = CliRunner().invoke(cli, ["codec", "train", "--data", str(tmp_path), "--lmbda", "0.01",
+                                   "--out", str(tmp_path / "r"), "--distortion", "ms-ssim", "--patch", "128",
+                                   "--max-steps", "1"])  # fmt: skip
+    if importlib.util.find_spec("compressai") is None:
+        assert res.exit_code == 1 and "the codec needs the 'codec' extra" in res.stderr
+    else:
+        assert res.exit_code == 1 and "use a --patch of 192 or more" in res.stderr
+
+
+def test_tuning_is_not_part_of_a_run_s_record():
+    assert not {f.name for f in fields(Tuning)} & {f.name for f in fields(TrainConfig)}
+    assert Tuning() == Tuning(gather_crops=True, cudnn_benchmark=True, compile_backend="inductor",
+                              warmup_steps=3, sync_free=True)  # fmt: skip
+
+
+def test_reading_the_config_imports_no_torch():
+    code = "import sys, fpsnr.codec.training.config, fpsnr.cli.codec.train\nassert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,78 @@
+"""fpsnr.images.limits: every size bounded before work starts (pixel budget, device files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import fpsnr
+import fpsnr.images.io
+from fpsnr.cli import cli
+from fpsnr.errors import ImageReadError
+from fpsnr.images.io import read_image, write_image
+from tests.conftest import one_line_error, png_claiming
+
+
+def test_an_image_claiming_too_many_pixels_is_refused_from_its_header(tmp_path, monkeypatch):
+    """F1, F2: no decoder runs, whatever the header claims; one line names the limit and the fix."""
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_claiming(100_000, 100_000))
+    decoded = []
+    monkeypatch.setattr(fpsnr.images.io.cv2, "imdecode", lambda *a: decoded.append(a))
+    with pytest.raises(
+        ImageReadError, match=r"100000×100000 = 10,000,000,000 pixels, more than the limit"
+    ) as err:
+        read_image(bomb)
+    assert "raise the limit with FPSNR_MAX_PIXELS=10000000000" in str(err.value) and decoded == []
+    bomb16 = tmp_path / "bomb16.png"  # 32768² 16-bit RGBA cost 8.4 GB and a traceback before
+    bomb16.write_bytes(png_claiming(32768, 32768, bit_depth=16, colour=6))
+    with pytest.raises(ImageReadError, match="more than the limit"):
+        read_image(bomb16)
+    assert decoded == []
+
+
+
+
+def test_the_pixel_budget_is_an_option_and_an_environment_variable(pair, monkeypatch):
+    ref, test, regions = pair
+    monkeypatch.setenv("FPSNR_MAX_PIXELS", "")  # the CLI option sets it: restored after the test
+    runner = CliRunner()
+    line = one_line_error(runner.invoke(cli, ["--max-pixels", "1000", "score", str(ref), str(test),
+                                              "--regions", str(regions)]))  # fmt: skip
+    assert "64×48 = 3,072 pixels, more than the limit of 1,000" in line and "--max-pixels 3072" in line
+    monkeypatch.setenv("FPSNR_MAX_PIXELS", "3072")  # exactly enough
+    assert runner.invoke(cli, ["score", str(ref), str(test), "--regions", str(regions)]).exit_code == 0
+    monkeypatch.setenv("FPSNR_MAX_PIXELS", "lots")
+    assert "FPSNR_MAX_PIXELS='lots'" in one_line_error(
+        runner.invoke(cli, ["score", str(ref), str(test), "--regions", str(regions)])
+    )
+
+
+
+
+def test_a_size_mismatch_is_found_from_the_headers_before_decoding(tmp_path, monkeypatch):
+    """F2: the shape check needs only the headers; a huge test image is never decoded."""
+    write_image(tmp_path / "ref.png", np.zeros((48, 64, 3), np.uint8))
+    (tmp_path / "big.png").write_bytes(png_claiming(20000, 15000))
+    calls = []
+    real = fpsnr.images.io.cv2.imdecode
+    monkeypatch.setattr(fpsnr.images.io.cv2, "imdecode", lambda *a: calls.append(1) or real(*a))
+    with pytest.raises(fpsnr.ImageError, match="test image is 20000×15000 pixels; the reference is 64×48"):
+        fpsnr.images.io.read_pair(tmp_path / "ref.png", tmp_path / "big.png")
+    assert calls == []
+
+
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_device_files_are_read_with_a_bound(pair, monkeypatch):
+    """F28: st_size is 0 for devices; the reads are counted instead."""
+    ref, test, _ = pair
+    line = one_line_error(CliRunner().invoke(cli, ["score", str(ref), str(test), "--regions", "/dev/zero"]))
+    assert "larger than the 67108864-byte limit" in line
+    monkeypatch.setenv("FPSNR_MAX_PIXELS", "1000")  # an image read is bounded by the pixel budget
+    with pytest.raises(ImageReadError, match="larger than any image within the pixel limit"):
+        read_image("/dev/zero")

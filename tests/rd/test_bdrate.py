@@ -1,0 +1,80 @@
+"""fpsnr.rd.bdrate: BD-rate against an independent computation of its definition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.interpolate import Akima1DInterpolator, CubicSpline, PchipInterpolator
+
+import fpsnr
+from fpsnr.rd.bdrate import bd_rate
+
+# Published example of the bjontegaard package (x265 presets): rate in kbps, PSNR in dB
+R1 = [9487.76, 4593.60, 2486.44, 1358.24]
+D1 = [40.037, 38.615, 36.845, 34.851]
+R2 = [9787.80, 4469.00, 2451.52, 1356.24]
+D2 = [40.121, 38.651, 36.970, 34.987]
+
+
+def _independent_bd_rate(interp, r1, d1, r2, d2):
+    """BD-rate from its definition with scipy's interpolators: mean log-rate gap over the
+    shared quality range (Bjøntegaard, VCEG-M33)."""
+    f1 = interp(np.sort(d1), np.log10(np.array(r1))[np.argsort(d1)])
+    f2 = interp(np.sort(d2), np.log10(np.array(r2))[np.argsort(d2)])
+    lo, hi = max(min(d1), min(d2)), min(max(d1), max(d2))
+    return (10 ** ((f2.integrate(lo, hi) - f1.integrate(lo, hi)) / (hi - lo)) - 1) * 100
+
+
+
+
+def frame_of(curves, images=2):
+    rows = []
+    for codec, (rates, dists) in curves.items():
+        for i, (r, d) in enumerate(zip(rates, dists, strict=True)):
+            for k in range(images):  # equal per-image values: the mean is the curve itself
+                rows.append({"codec": codec, "rate_point": f"p{i}", "image": f"im{k}", "bpp": r, "psnr": d,
+                             "m_fpsnr_fp0.5": d + 0.2, "error": ""})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+
+
+@pytest.mark.parametrize(
+    "method,interp", [("akima", Akima1DInterpolator), ("pchip", PchipInterpolator), ("cubic", CubicSpline)]
+)
+def test_bd_rate_matches_the_definition_on_the_published_example(method, interp):
+    rd = frame_of({"x265-a": (R1, D1), "x265-b": (R2, D2)})
+    result = bd_rate(rd, "x265-a", "x265-b", metric="psnr", method=method)
+    assert result.bd_rate == pytest.approx(_independent_bd_rate(interp, R1, D1, R2, D2), abs=1e-6)
+    assert result.bd_rate == pytest.approx(-4.42, abs=0.01)
+    assert result.points == (4, 4) and result.overlap == pytest.approx(1.0, abs=0.05)
+
+
+
+
+def test_bd_rate_of_a_curve_against_itself_scaled():
+    rd = frame_of({"a": (R1, D1), "half": ([r / 2 for r in R1], D1)})
+    assert bd_rate(rd, "a", "half").bd_rate == pytest.approx(-50.0, abs=1e-9)
+    assert bd_rate(rd, "a", "half", metric="m_fpsnr", fp=0.5).bd_rate == pytest.approx(-50.0, abs=1e-9)
+
+
+
+
+def test_bd_rate_errors():
+    rd = frame_of({"a": (R1, D1), "three": (R2[:3], D2[:3]), "bumpy": (R2, [40.1, 36.0, 37.0, 34.9])})
+    with pytest.raises(fpsnr.ParameterError, match="3 rate point"):
+        bd_rate(rd, "a", "three")
+    with pytest.raises(fpsnr.ParameterError, match="not monotonic"):
+        bd_rate(rd, "a", "bumpy")
+    with pytest.raises(fpsnr.ParameterError, match="no rows for codec 'nope'"):
+        bd_rate(rd, "a", "nope")
+    with pytest.raises(fpsnr.ParameterError, match="unknown method"):
+        bd_rate(rd, "a", "bumpy", method="linear")
+    far = frame_of({"a": (R1, D1), "far": (R1, [d + 30 for d in D1])})
+    with pytest.raises(fpsnr.ParameterError, match="do not overlap"):
+        bd_rate(far, "a", "far")
+    failed = frame_of({"a": (R1, D1), "b": (R2, D2)})
+    failed.loc[3, "error"] = "boom"
+    with pytest.raises(fpsnr.ParameterError, match="1 failed row"):
+        bd_rate(failed, "a", "b")

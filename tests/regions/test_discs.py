@@ -1,0 +1,37 @@
+"""fpsnr.regions.discs: disc pixels, exactly as SPEC §1 defines them."""
+
+from __future__ import annotations
+
+import time
+
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fpsnr.cli import cli
+from fpsnr.regions.discs import disc_has_pixel, disc_mask
+from fpsnr.regions.model import Disc
+
+
+def test_checking_a_huge_recorded_frame_costs_nothing(tmp_path):
+    """F26: 141 GiB were allocated to learn whether a disc holds a pixel."""
+    path = tmp_path / "big.json"
+    path.write_text(
+        '{"width":1048576,"height":1048576,"regions":[{"center":[1,1]},{"center":[1,1],"radius":3}]}'
+    )
+    start = time.perf_counter()
+    res = CliRunner().invoke(cli, ["regions", "check", str(path)])
+    assert res.exit_code == 0 and "2 region(s)" in res.stdout
+    assert time.perf_counter() - start < 5
+
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    x=st.floats(-60, 60), y=st.floats(-60, 60), r=st.floats(0.01, 40),
+    h=st.integers(1, 24), w=st.integers(1, 24),
+)  # fmt: skip
+def test_disc_has_pixel_agrees_with_the_mask(x, y, r, h, w):
+    expected = bool(disc_mask((h, w), (x, y), r).any())
+    assert disc_has_pixel(Disc(x, y, r, ""), h, w) == expected

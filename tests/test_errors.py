@@ -1,0 +1,66 @@
+"""fpsnr.errors: typed errors whose messages name remedies, worded by the library or the command line."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import fpsnr
+from fpsnr.cli import cli
+from fpsnr.cli.options import FLAGS
+from fpsnr.errors import REMEDIES, FpsnrError, OutputError, say, template, worded
+
+PACKAGE = Path(__file__).resolve().parents[1] / "fpsnr"
+
+
+def test_a_remedy_is_the_library_s_parameter_in_python_and_the_flag_on_the_command_line():
+    err = OutputError("out.csv exists; use {overwrite} to replace it, or {another_out}")
+    assert str(err) == "out.csv exists; use overwrite=True to replace it, or another output"
+    assert err.say(FLAGS) == "out.csv exists; use --overwrite to replace it, or another --out"
+    assert template(err) == "out.csv exists; use {overwrite} to replace it, or {another_out}"
+    assert isinstance(err, OSError) and isinstance(err, FpsnrError)
+
+
+def test_braces_that_are_not_remedies_stay_as_they_are():
+    assert say('{"width": 1} {resume} {not_a_remedy}', FLAGS) == '{"width": 1} --resume {not_a_remedy}'
+    row = {"ref": "a.png", "error": "no regions; use {missing_regions}"}
+    assert worded(row, FLAGS)["error"] == "no regions; use --missing-regions center|suggest"
+    assert worded({"error": ""}, FLAGS) == {"error": ""}
+
+
+def test_every_remedy_has_its_flag():
+    assert set(FLAGS) == set(REMEDIES)
+
+
+def _strings_outside_docstrings(tree: ast.AST) -> list[tuple[int, str]]:
+    """String constants that are not docstrings (a bare string statement documents what is above)."""
+    bare = (n for n in ast.walk(tree) if isinstance(n, ast.Expr))
+    docs = {id(n.value) for n in bare if isinstance(n.value, ast.Constant)}
+    return [(n.lineno, n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]  # fmt: skip
+
+
+def test_no_library_message_names_a_flag():
+    """The library speaks of causes and remedies; only fpsnr/cli/ may say --resume."""
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "cli" in path.relative_to(PACKAGE).parts:
+            continue
+        for line, text in _strings_outside_docstrings(ast.parse(path.read_text())):
+            if flag.search(text):
+                found.append(f"{path.relative_to(PACKAGE)}:{line}: {text.strip()[:60]}")
+    assert found == []
+
+
+def test_the_same_refusal_reads_as_a_parameter_from_python_and_as_a_flag_from_the_command(tmp_path, rng):
+    ref = (rng.integers(0, 256, (20, 30, 3)) / 255).astype("float32")
+    fpsnr.images.io.write_image(tmp_path / "a.tif", ref)
+    with pytest.raises(fpsnr.ImageError, match=r"pass data_range, e\.g\. 1\.0 or 255"):
+        fpsnr.score(ref, ref, [fpsnr.Region((10, 10), 5)])
+    res = CliRunner().invoke(cli, ["score", str(tmp_path / "a.tif"), str(tmp_path / "a.tif")])
+    assert res.exit_code == 1 and "pass --data-range, e.g. 1.0 or 255" in res.stderr
