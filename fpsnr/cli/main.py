@@ -19,7 +19,7 @@ from fpsnr.cli.ratio import ratio_command
 from fpsnr.cli.rd import rd_group
 from fpsnr.cli.regions import regions_group
 from fpsnr.cli.score import score_command
-from fpsnr.images.limits import DEFAULT_MAX_PIXELS, ENV
+from fpsnr.limits import DEFAULT_MAX_PIXELS, ENV
 
 
 class _Group(OrderedGroup):

@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass
 
 from fpsnr.errors import BitstreamError
-from fpsnr.images.limits import check_codec_pixels
+from fpsnr.limits import check_codec_pixels
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "MAX_PIXELS", "Z_STRIDE", "Header", "latent_shape", "pack", "unpack"]
 
@@ -20,7 +20,7 @@ MAGIC = b"FPSC"
 FORMAT_VERSION = 1
 MAX_PIXELS = 1 << 28
 """Largest image any version-1 header may describe; a decoder also applies the codec's
-pixel budget (:func:`fpsnr.images.limits.codec_max_pixels`, 2²³ by default), which bounds the
+pixel budget (:func:`fpsnr.limits.codec_max_pixels`, 2²³ by default), which bounds the
 memory the synthesis transform would take before any tensor is allocated."""
 Z_STRIDE = 64
 """How much smaller than the padded image z is, in version 1 (the hyperprior's

@@ -30,8 +30,8 @@ from fpsnr.codec._compressai import compress, decompress, downsampling_factor
 from fpsnr.codec.bitstream import Z_STRIDE, Header, latent_shape, pack, unpack
 from fpsnr.codec.weights import WeightsInfo, default_weights, load_weights
 from fpsnr.errors import BitstreamError, CodecError, DesyncError, ImageError
-from fpsnr.images.limits import check_codec_pixels
 from fpsnr.images.pairs import LUMA_WEIGHTS, has_alpha
+from fpsnr.limits import check_codec_pixels
 
 __all__ = ["Codec", "Decoded", "Encoded", "decode", "encode", "index_checksum", "load"]
 

@@ -2,7 +2,7 @@
 
 CompressAI's rANS decoder (C++) trusts its input: it reads 32-bit words from the
 string for as long as the symbols it is asked for need them, and a string shorter
-than that (a crafted file with a recomputed CRC; campaign finding F20) makes it read
+than that (a crafted file with a recomputed CRC) makes it read
 past the end of the buffer — a segmentation fault that takes the whole process down.
 
 Why a process and not a length check: how many bytes a valid string needs is known

@@ -30,7 +30,7 @@ from fpsnr.codec.isolation import IsolatedRansDecoder
 from fpsnr.codec.models import build_model, get_spec
 from fpsnr.errors import CodecError
 from fpsnr.files import atomic_path, sha256_of
-from fpsnr.images.limits import MAX_CODEC_CHANNELS
+from fpsnr.limits import MAX_CODEC_CHANNELS
 
 __all__ = [
     "WeightsInfo",

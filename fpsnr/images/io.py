@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError, ImageReadError
-from fpsnr.images.limits import check_pixels, max_pixels, read_capped
+from fpsnr.limits import check_pixels, max_pixels, read_capped
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -138,7 +138,7 @@ def orient(image: npt.NDArray[np.generic], orientation: int) -> npt.NDArray[np.g
 def read_image(path: str | os.PathLike[str], *, exif: bool = False) -> npt.NDArray[np.generic]:
     """Read an image file as stored, in RGB(A) channel order.
 
-    The header's size is checked against the pixel budget (:mod:`fpsnr.images.limits`) before
+    The header's size is checked against the pixel budget (:mod:`fpsnr.limits`) before
     any pixel is decoded, so a decompression bomb is refused in milliseconds. With
     ``exif=True`` the pixels are turned upright by the file's EXIF orientation tag.
 

@@ -41,7 +41,7 @@ MAX_COORD = float(1 << 24)
 """Largest |x|, |y| of a centre and largest radius, in pixels (16 × the largest side).
 
 Anything farther is a mistake, not a region; the bound also keeps every squared
-distance exact enough and far from overflow (F4, F5 of the November campaign).
+distance exact enough and far from overflow.
 """
 
 

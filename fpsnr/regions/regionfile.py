@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fpsnr.errors import RegionsError
-from fpsnr.images.limits import MAX_TEXT_BYTES, read_capped
+from fpsnr.limits import MAX_TEXT_BYTES, read_capped
 from fpsnr.regions.model import MAX_COORD, Region, RegionIndex, Regions
 from fpsnr.regions.shipped import resolve_regions
 

@@ -10,8 +10,8 @@ import click
 from fpsnr.cli.options import path_arg
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.errors import BitstreamError, FpsnrError, ImageReadError
-from fpsnr.images.limits import read_capped
 from fpsnr.images.pairs import drop_alpha, has_alpha
+from fpsnr.limits import read_capped
 
 
 def codec_modules() -> Any:

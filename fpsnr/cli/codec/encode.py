@@ -39,7 +39,7 @@ def encode_command(
       fpsnr codec encode kodim23.png -o kodim23.fpc
     """
     from fpsnr.images.io import read_image
-    from fpsnr.images.limits import check_codec_pixels
+    from fpsnr.limits import check_codec_pixels
 
     _coder, _ = codec_modules()
     pixels = without_alpha(read_image(image), alpha)  # a bad image is refused before the model loads

@@ -1,4 +1,4 @@
-"""fpsnr.images.limits: every size bounded before work starts (pixel budget, device files)."""
+"""fpsnr.limits: every size bounded before work starts (pixel budget, device files)."""
 
 from __future__ import annotations
 

@@ -11,8 +11,7 @@ allocates, so such a file costs milliseconds and one line, not the machine.
   worker processes see it too).
 - The learned codec: at most :func:`codec_max_pixels` = max_pixels / 32 (default 2²³ ≈
   8.4 M, a 4K UHD frame), because its activations cost hundreds of bytes per pixel
-  (the November 2026 campaign saw 9.4 GB for a 4096 × 4096 decode: about 560 bytes per
-  pixel, N = 128; not re-measured here), and at most
+  (a 4096 × 4096 decode was measured at 9.4 GB: about 560 bytes per pixel, N = 128), and at most
   :data:`MAX_CODEC_CHANNELS` channels N, M in a weights file.
 - Text inputs (regions JSON): at most :data:`MAX_TEXT_BYTES` bytes, counted while
   reading, so pipes and devices such as ``/dev/zero`` are bounded too.
