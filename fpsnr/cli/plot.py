@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.options import OrderedGroup, metric_fp_option, path_arg, translate_errors
-from fpsnr.cli.ratio import ratio_command
 from fpsnr.errors import ParameterError
 from fpsnr.rd.bdrate import METRICS
 
@@ -61,13 +60,3 @@ def plot_rd_command(rd_csvs: tuple[Path, ...], metric: str, fp: float, out: Path
         raise ParameterError(f"{out}: cannot write ({err.strerror or err})") from err
     click.echo(f"wrote {out}", err=True)
 
-
-def _moved_ratio(**kwargs: object) -> None:
-    click.echo("note: 'fpsnr plot ratio' is now 'fpsnr ratio' (it prints a table)", err=True)
-    click.get_current_context().invoke(ratio_command, **kwargs)
-
-
-plot_group.add_command(click.Command(
-    "ratio", params=ratio_command.params, callback=_moved_ratio, hidden=True,
-    help="The old name of 'fpsnr ratio', kept working.\n\n\b\nExample:\n  fpsnr ratio rd.csv --codec jpeg",
-))  # fmt: skip
