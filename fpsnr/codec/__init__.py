@@ -32,7 +32,7 @@ from fpsnr.errors import CodecUnavailableError
 if TYPE_CHECKING:
     from fpsnr.codec.coder import Codec
 
-__all__ = ["MODEL_NAMES", "Codec", "load", "require_codec"]
+__all__ = ["MODEL_NAMES", "Codec", "CompressAIVersionWarning", "load", "require_codec"]
 
 MODEL_NAMES = ("bmshj2018-hyperprior", "bmshj2018-hyperprior-attn")
 """Every registered model name, readable without torch (the CLI's choices, the plots'

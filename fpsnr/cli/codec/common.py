@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ def codec_modules() -> Any:
     The command's own process imports only the part of CompressAI the codec uses (4 s
     instead of 10 s to start; :mod:`fpsnr.codec._compressai`).
     """
-    from fpsnr.codec import require_codec
+    from fpsnr.codec import CompressAIVersionWarning, require_codec
 
     try:
         from fpsnr.codec._compressai import import_for_command
@@ -28,7 +29,11 @@ def codec_modules() -> Any:
         import_for_command()
     except ImportError:
         pass  # require_codec says what is missing
-    require_codec()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompressAIVersionWarning)
+        require_codec()
+    for warning in caught:  # one line, not Python's two (file:line, then the source line)
+        click.echo(f"warning: {warning.message}", err=True)
     from fpsnr.codec import coder, weights
 
     return coder, weights
