@@ -75,11 +75,13 @@ def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
 
     Image.init()
     prefix = bytes(data[:16])
-    for name in Image.ID:
-        factory, accept = Image.OPEN[name]
+    # The plugins whose signature matches first; those without a signature test (TGA,
+    # IM, …) only after: trying them costs a failed open each.
+    matching = [n for n in Image.ID if _signed(Image.OPEN[n][1], prefix)]
+    unsigned = [n for n in Image.ID if Image.OPEN[n][1] is None]
+    for name in matching + unsigned:
+        factory = Image.OPEN[name][0]
         try:
-            if accept is not None and accept(prefix) is not True:
-                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 image = factory(io.BytesIO(data), "")
@@ -89,6 +91,16 @@ def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
         except Exception:
             continue
     return None
+
+
+def _signed(accept: Callable[[bytes], Any] | None, prefix: bytes) -> bool:
+    """Whether a Pillow plugin's signature test accepts the file's first bytes."""
+    if accept is None:
+        return False
+    try:
+        return accept(prefix) is True
+    except Exception:
+        return False
 
 
 def _read_bytes(p: Path) -> bytes:
@@ -189,12 +201,31 @@ def _decode(p: Path, data: bytes, size: tuple[int, int] | None, *, exif: bool) -
     refusal = check_pixels(str(p), image.shape[1], image.shape[0])  # formats without a known header
     if refusal is not None:
         raise ImageReadError(refusal)
-    if image.ndim == 3 and image.shape[2] in (3, 4):
-        # BGR(A) → RGB(A) by indexing: works for every dtype a TIFF may hold (cvtColor does not).
-        order = [2, 1, 0] if image.shape[2] == 3 else [2, 1, 0, 3]
-        image = image[:, :, order]
-    upright: npt.NDArray[np.generic] = orient(image, exif_orientation(data)) if exif else image
+    decoded: npt.NDArray[np.generic] = image
+    if decoded.ndim == 3 and decoded.shape[2] in (3, 4):
+        decoded = _rgb(decoded)
+    upright: npt.NDArray[np.generic] = orient(decoded, exif_orientation(data)) if exif else decoded
     return np.ascontiguousarray(upright)
+
+
+_CVT_DEPTHS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
+"""The depths OpenCV's colour conversion takes; a TIFF may hold others (int32, float64, …)."""
+
+
+def _rgb(bgr: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    """BGR(A) → RGB(A) in one contiguous copy.
+
+    OpenCV's own conversion where it takes the dtype (one vectorised pass); otherwise the
+    channels are copied one by one into a new array, which works for every dtype.
+    """
+    if bgr.dtype in _CVT_DEPTHS:
+        code = cv2.COLOR_BGR2RGB if bgr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+        rgb: npt.NDArray[np.generic] = cv2.cvtColor(bgr, code)  # type: ignore[arg-type]
+        return rgb
+    out = np.empty_like(bgr)
+    for dst, src in enumerate((2, 1, 0, 3)[: bgr.shape[2]]):
+        out[:, :, dst] = bgr[:, :, src]
+    return out
 
 
 def _first_line(err: cv2.error) -> str:

@@ -163,3 +163,17 @@ def test_truncated_file_is_an_error(tmp_path, rng, ext):
     (tmp_path / f"t{ext}").write_bytes(data[: len(data) // 2])
     with pytest.raises(ImageReadError, match="truncated, corrupt or not an image"):
         fpsnr.read_image(tmp_path / f"t{ext}")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "int8", "int16", "int32", "float64"])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_bgr_becomes_rgb_in_one_contiguous_copy_for_every_dtype(dtype, channels, rng):
+    """OpenCV's conversion where it takes the dtype, a channel copy elsewhere: the same pixels."""
+    from fpsnr.images.io import _rgb
+
+    bgr = rng.integers(-100, 100, (7, 5, channels)).astype(dtype) if dtype[0] in "if" else (
+        rng.integers(0, 200, (7, 5, channels)).astype(dtype))  # fmt: skip
+    want = bgr[:, :, [2, 1, 0, 3][:channels]]
+    got = _rgb(bgr)
+    assert got.dtype == bgr.dtype and got.flags.c_contiguous and np.array_equal(got, want)
+    assert np.shares_memory(got, bgr) is False
