@@ -45,9 +45,11 @@ __all__ = [
 ]
 
 # cv2.norm returns a float64 that can be off by a few ulps from the integer sum (its
-# optimised paths square per-channel L2 norms). Below 2**49 the error is far under 0.5,
-# so rounding gives the exact integer; above it the sum is redone in int64.
+# optimised paths square per-channel L2 norms). Below 2**49 an ulp is at most 1/8 and the
+# error far under 0.5, so rounding gives the exact integer, for 8-bit and 16-bit images
+# alike (tested against int64 sums up to the limit); above it the sum is redone in int64.
 _CV2_EXACT_LIMIT = float(2**49)
+_CV2_EXACT_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 # Pairwise overlap tests cost n² memory; beyond this many discs every disc takes the
 # union path, which is always correct, only a little slower.
 _PAIRWISE_LIMIT = 512
@@ -66,7 +68,7 @@ def _sse(
     a: npt.NDArray[np.generic], b: npt.NDArray[np.generic], mask: npt.NDArray[np.uint8] | None = None
 ) -> int | float:
     """Σ_i M(i) Σ_c (a(i,c) − b(i,c))²: an exact int for integer images, float64 otherwise."""
-    if a.dtype == np.uint8:
+    if a.dtype in _CV2_EXACT_DTYPES:
         value = cv2.norm(a, b, cv2.NORM_L2SQR, mask)  # type: ignore[arg-type]
         if value < _CV2_EXACT_LIMIT:
             return round(value)

@@ -128,6 +128,23 @@ def test_uint16_sums_are_exact_integers():
     assert isinstance(m.total_sse, int) and m.total_sse == exact
 
 
+@pytest.mark.parametrize("hi", [4, 1024, 65536])
+def test_uint16_sums_below_the_cv2_limit_are_the_int64_sums(rng, hi):
+    """16-bit data takes cv2.norm's fast path up to 2**49, rounded: the exact integer anyway."""
+    shape = (640, 1000) if hi == 65536 else (300, 200, 3)  # full range: a sum near 4e14
+    ref = rng.integers(0, hi, shape, dtype=np.uint16)
+    test = rng.integers(0, hi, shape, dtype=np.uint16)
+    regions = [Region((300, 200), 150), Region((120, 90), 60)]
+    m = fpsnr.metrics.measure(ref, test, regions, data_range=hi - 1 if hi > 1 else None)
+    d = (ref.astype(np.int64) - test) ** 2
+    per_pixel = d.sum(axis=2) if d.ndim == 3 else d
+    union = fpsnr.regions.discs.disc_mask(shape, (300, 200), 150) | fpsnr.regions.discs.disc_mask(
+        shape, (120, 90), 60
+    )
+    assert isinstance(m.total_sse, int) and m.total_sse == int(per_pixel.sum())
+    assert m.periphery_sse == int(per_pixel[~union].sum())
+
+
 def test_uint8_sums_are_exact_integers(rng):
     ref, test = _jpeg_like(rng, (120, 90, 3), np.uint8, 255)
     m = fpsnr.metrics.measure(ref, test, [Region((45, 60), 30.0), Region((50, 60), 30.0)])
