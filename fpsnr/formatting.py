@@ -11,9 +11,10 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fpsnr.errors import REMEDIES, say
 from fpsnr.results import RoundtripResult, Score
 
 __all__ = [
@@ -126,8 +127,11 @@ def _quality_rows(psnr: float, scores: Sequence[Score]) -> list[str]:
     return rows + [f"{f'M-FPSNR Fp={s.fp:g}':<16}{_db(s.m_fpsnr):>10} dB" for s in scores]
 
 
-def format_roundtrip(result: RoundtripResult) -> str:
-    """The ``fpsnr codec roundtrip`` report: rate, quality, timing."""
+def format_roundtrip(result: RoundtripResult, *, words: Mapping[str, str] = REMEDIES) -> str:
+    """The ``fpsnr codec roundtrip`` report: rate, quality, timing.
+
+    Its note on missing regions names the remedy as ``words`` says (the CLI: its flag).
+    """
     lines = [
         f"image        {result.image}  ({result.width}×{result.height})",
         f"model        {result.model}  λ={result.lmbda:g}  weights {result.weights}",
@@ -139,7 +143,7 @@ def format_roundtrip(result: RoundtripResult) -> str:
         lines += _quality_rows(result.psnr, result.scores)
     else:
         lines.append(f"{'PSNR':<16}{_db(result.psnr):>10} dB")
-        lines.append("(no {regions}: F_PSNR and M-FPSNR need foveal regions)")
+        lines.append(say("(no {regions}: F_PSNR and M-FPSNR need foveal regions)", words))
     return "\n".join(lines)
 
 

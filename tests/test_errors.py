@@ -64,3 +64,16 @@ def test_the_same_refusal_reads_as_a_parameter_from_python_and_as_a_flag_from_th
         fpsnr.score(ref, ref, [fpsnr.Region((10, 10), 5)])
     res = CliRunner().invoke(cli, ["score", str(tmp_path / "a.tif"), str(tmp_path / "a.tif")])
     assert res.exit_code == 1 and "pass --data-range, e.g. 1.0 or 255" in res.stderr
+
+
+def test_a_report_names_its_remedy_in_the_words_asked_for():
+    from fpsnr.cli.options import FLAGS
+    from fpsnr.formatting import format_roundtrip
+    from fpsnr.results import RoundtripResult
+
+    result = RoundtripResult(image="a.png", model="m", weights="w", lmbda=0.01, width=4, height=4, bytes=10,
+                             payload_bytes=8, bpp_payload=4.0, bpp_file=5.0, encode_seconds=0.1,
+                             decode_seconds=0.1, psnr=30.0,
+                             scores=())  # fmt: skip
+    assert "(no regions: F_PSNR" in format_roundtrip(result)
+    assert "(no --regions: F_PSNR" in format_roundtrip(result, words=FLAGS)

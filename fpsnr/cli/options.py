@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from fpsnr.errors import REMEDIES, FpsnrError, say
+from fpsnr.errors import REMEDIES, FpsnrError
 from fpsnr.options import (
     ALPHA_MODES,
     CHANNELS,
@@ -151,10 +151,6 @@ FLAGS: dict[str, str] = {
 if set(FLAGS) != set(REMEDIES):  # one vocabulary: every remedy has its flag
     raise ImportError(f"cli FLAGS and fpsnr.errors.REMEDIES differ: {sorted(set(FLAGS) ^ set(REMEDIES))}")
 
-
-def in_flags(text: str) -> str:
-    """A library message or warning with its remedies written as this command line's flags."""
-    return say(text, FLAGS)
 
 
 def translate_errors(func: F) -> F:

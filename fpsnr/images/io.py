@@ -32,6 +32,7 @@ __all__ = [
     "orient",
     "read_image",
     "read_pair",
+    "turned_hint",
     "write_image",
 ]
 
@@ -248,12 +249,12 @@ def read_pair(
     (ref_data, ref_size), (test_data, test_size) = _load(p_ref), _load(p_test)  # each file read once
     if not exif and ref_size is not None and test_size is not None and ref_size != test_size:
         (rw, rh), (tw, th) = ref_size, test_size
-        hint = _turned(ref_size, test_size)
+        hint = turned_hint(ref_size, test_size)
         raise ImageError(f"test image is {tw}×{th} pixels; the reference is {rw}×{rh}{hint}")
     return _decode(p_ref, ref_data, ref_size, exif=exif), _decode(p_test, test_data, test_size, exif=exif)
 
 
-def _turned(ref_size: tuple[int, int], test_size: tuple[int, int]) -> str:
+def turned_hint(ref_size: tuple[int, int], test_size: tuple[int, int]) -> str:
     """A hint when one size is the other turned by 90°: EXIF orientation is the usual cause."""
     if ref_size == test_size[::-1] and ref_size[0] != ref_size[1]:
         return "; one is the other turned by 90°: if a file has an EXIF orientation tag, pass {exif_apply}"

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError, ParameterError
-from fpsnr.images.io import _turned
+from fpsnr.images.io import turned_hint
 from fpsnr.options import ALPHA_MODES, CHANNELS, AlphaMode, Channel, check_choice
 
 __all__ = ["LUMA_WEIGHTS", "Pair", "drop_alpha", "luma", "peak_value", "prepare_pair"]
@@ -174,7 +174,7 @@ def prepare_pair(
             "convert one so both have the same channels"
         )
     if ref.shape != test.shape:
-        hint = _turned((ref.shape[1], ref.shape[0]), (test.shape[1], test.shape[0]))
+        hint = turned_hint((ref.shape[1], ref.shape[0]), (test.shape[1], test.shape[0]))
         raise ImageError(
             f"test image is {test.shape[1]}×{test.shape[0]} pixels; the reference is "
             f"{ref.shape[1]}×{ref.shape[0]}{hint}"

@@ -14,7 +14,7 @@ from fpsnr.cli.codec.common import (
     weights_option,
     without_alpha,
 )
-from fpsnr.cli.options import alpha_option, fp_option, in_flags, path_arg, radius_options, translate_errors
+from fpsnr.cli.options import FLAGS, alpha_option, fp_option, path_arg, radius_options, translate_errors
 
 
 @click.command("roundtrip")
@@ -70,4 +70,4 @@ def roundtrip_command(
     )
     if out is not None:
         write_image(out, decoded)
-    click.echo(in_flags(format_roundtrip(result)) if fmt == "table" else format_roundtrip_json(result))
+    click.echo(format_roundtrip(result, words=FLAGS) if fmt == "table" else format_roundtrip_json(result))
