@@ -440,3 +440,47 @@ def test_pixel_exactly_one_radius_away_is_inside():
     assert (0.0 - y) * (0.0 - y) == r * r
     mask = fpsnr.regions.discs.disc_mask((12, 1), (0.0, y), r)
     assert mask[0, 0] and mask.sum() == 12
+
+
+def _naive_mask(height: int, width: int, x: float, y: float, r: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    return (xx - x) * (xx - x) + (yy - y) * (yy - y) <= r * r
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    x=st.floats(0, 120),
+    y=st.floats(0, 90),
+    r=st.floats(0.2, 60),
+    shift=st.tuples(st.integers(-40, 40), st.integers(-40, 40)),
+)
+def test_disc_windows_are_the_exact_masks_also_when_shared_between_whole_pixel_shifts(x, y, r, shift):
+    """Discs inside the frame share one mask per (fractional centre, radius): the disc
+    at (x, y) and the one a whole number of pixels away must both equal the naive
+    full-frame test, whichever of them built the shared mask; discs a fraction of a
+    pixel away (same radius) must not be given it."""
+    from fpsnr.regions.discs import Disc, clear_caches, disc_window
+
+    height, width = 100, 130
+    clear_caches()
+    sx, sy = shift
+    for cx, cy in ((x, y), (x + sx, y + sy), (x + sx + 0.375, y), (x, y + sy + 0.5)):
+        if not (0 <= cx < width and 0 <= cy < height):
+            continue
+        rows, cols, inside, pixels = disc_window(Disc(cx, cy, r, ""), height, width)
+        got = np.zeros((height, width), bool)
+        got[rows, cols] = inside.view(bool)
+        want = _naive_mask(height, width, cx, cy, r)
+        assert np.array_equal(got, want), (cx, cy, r)
+        assert pixels == want.sum()
+
+
+def test_whole_pixel_shifts_share_one_mask_and_fractional_ones_do_not():
+    from fpsnr.regions.discs import Disc, clear_caches, disc_window
+
+    clear_caches()
+    a = disc_window(Disc(40.0, 30.5, 9.0, ""), 100, 100)
+    b = disc_window(Disc(57.0, 61.5, 9.0, ""), 100, 100)
+    c = disc_window(Disc(57.25, 61.5, 9.0, ""), 100, 100)
+    assert a[2] is b[2] and a[2] is not c[2]
+    assert a[0] == slice(21, 41) and b[0] == slice(52, 72)  # ⌊30.5 − 9⌋ = 21, then 20 rows
