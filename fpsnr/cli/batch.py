@@ -112,6 +112,7 @@ def batch_command(
                 progress=bar,
                 skip=sinks.done,
                 on_outcome=lambda o: sinks.write(o.key, o.rows, o.region_rows, o.error),
+                keep_rows=False,  # every row goes to the files as it comes; none is kept
                 words=FLAGS,
             )
     except KeyboardInterrupt:

@@ -204,6 +204,7 @@ def score_folders(
     progress: bool | ProgressCallback = False,
     skip: Iterable[tuple[str, str]] = (),
     on_outcome: Callable[[PairOutcome], None] | None = None,
+    keep_rows: bool = True,
     words: Mapping[str, str] = REMEDIES,
 ) -> BatchResult:
     """Score every reference image against its counterpart in each test folder.
@@ -229,6 +230,10 @@ def score_folders(
         Pairs already done (``--resume``): not scored again.
     on_outcome : callable
         Called with each finished pair as soon as it is done (the CLI writes it).
+    keep_rows : bool
+        ``False`` keeps no row in memory (the result's tables are empty): for a caller
+        that takes each pair in ``on_outcome``, so a run of a million pairs costs no more
+        memory than one of a hundred.
     words : mapping
         How the remedies in ``error`` are worded (:data:`fpsnr.errors.REMEDIES`; the
         command line passes its flags).
@@ -256,8 +261,9 @@ def score_folders(
     ):
         for raw in outcomes:
             outcome = _worded(raw, words)
-            rows.extend(outcome.rows)
-            region_rows.extend(outcome.region_rows)
+            if keep_rows:
+                rows.extend(outcome.rows)
+                region_rows.extend(outcome.region_rows)
             if on_outcome is not None:
                 on_outcome(outcome)
     # sorted here, not by pandas: its sort would convert the text columns (see _frame)

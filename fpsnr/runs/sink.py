@@ -18,7 +18,7 @@ import contextlib
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from fpsnr.errors import OutputError, ParameterError
 from fpsnr.files import atomic_open, atomic_path, write_bytes_atomic
 from fpsnr.formatting import csv_cell
 from fpsnr.runs.lock import OutputLock
+from fpsnr.runs.spill import sorted_rows
 
 __all__ = ["CsvSink"]
 
@@ -183,21 +184,23 @@ class CsvSink:
         self._wrote = True
 
     def finish(self) -> int:
-        """Write the final file atomically; return its number of rows."""
+        """Write the final file atomically; return its number of rows.
+
+        A CSV output is sorted holding a bounded number of rows in memory
+        (:mod:`fpsnr.runs.spill`), so the command's memory does not grow with the run; a
+        Parquet output is built as one table, in memory, at the end.
+        """
         try:
             self._close_handle()
-            rows = _read_whole_rows(self.partial, self.columns)
-            keys = self.sort_keys
-            if keys is not None:
-                rows.sort(key=lambda row: tuple(_sortable(row[k]) for k in keys))
             if self.fmt == "parquet":
+                rows = _read_whole_rows(self.partial, self.columns)
+                keys = self.sort_keys
+                if keys is not None:
+                    rows.sort(key=lambda row: tuple(_sortable(row[k]) for k in keys))
                 self._write_parquet(rows)
+                count = len(rows)
             else:
-                with atomic_open(self.out, "w", **_TEXT) as handle:
-                    writer = _RowWriter(handle)
-                    writer.writerow(self.columns)
-                    for row in rows:
-                        writer.writerow([row[c] for c in self.columns])
+                count = self._write_csv()
             if self.record:
                 record = json.dumps({"settings": self.settings, "finished": True}, sort_keys=True)
                 write_bytes_atomic(self.settings_file, record.encode("utf-8"))
@@ -210,7 +213,23 @@ class CsvSink:
             ) from err
         finally:
             self.close()
-        return len(rows)
+        return count
+
+    def _write_csv(self) -> int:
+        cells = _iter_whole_rows(self.partial, self.columns)
+        if self.sort_keys is not None:
+            at = [self.columns.index(k) for k in self.sort_keys]
+            cells = sorted_rows(
+                cells, lambda row: tuple(_sortable(row[i]) for i in at), folder=self.out.parent
+            )
+        count = 0
+        with atomic_open(self.out, "w", **_TEXT) as handle:
+            writer = _RowWriter(handle)
+            writer.writerow(self.columns)
+            for row in cells:
+                writer.writerow(row)
+                count += 1
+        return count
 
     def _write_parquet(self, rows: list[dict[str, str]]) -> None:
         """The final file as Parquet: numbers as float64 (integers as nullable Int64), text as text.
@@ -339,24 +358,35 @@ def _read_whole_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]
     A last row cut short by a crash (no line end after it, or an unclosed quote) is
     dropped: it is redone on resume.
     """
+    return [dict(zip(columns, row, strict=True)) for row in _iter_whole_rows(path, columns)]
+
+
+def _iter_whole_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
+    """The cells of each whole row of ``path`` after its header, read as a stream."""
     if not path.exists():
-        return []
+        return
+    with path.open("rb") as raw:
+        raw.seek(0, io.SEEK_END)
+        size = raw.tell()
+        if size:
+            raw.seek(-1, io.SEEK_END)
+        ends_whole = size == 0 or raw.read(1) in (b"\n", b"\r")
     with path.open(**_TEXT) as handle:
-        text = handle.read()
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    parsed: list[list[str]] = []
-    try:
-        for row in reader:
-            parsed.append(row)
-    except csv.Error:
-        pass  # an unclosed quote at the end: the row being written when it stopped
-    else:
-        if parsed and not text.endswith(("\n", "\r")):
-            parsed.pop()
-    if not parsed:
-        return []
-    if parsed[0] != list(columns):
-        raise ParameterError(
-            f"{path}: not an fpsnr batch file (columns differ); use {{overwrite}} or {{another_out}}"
-        )
-    return [dict(zip(columns, row, strict=True)) for row in parsed[1:] if len(row) == len(columns)]
+        reader = csv.reader(handle, strict=True)
+        header = next(reader, None)
+        if header is None:
+            return
+        if header != list(columns):
+            raise ParameterError(
+                f"{path}: not an fpsnr batch file (columns differ); use {{overwrite}} or {{another_out}}"
+            )
+        held: list[str] | None = None  # one row behind: the last may be cut short
+        try:
+            for row in reader:
+                if held is not None and len(held) == len(columns):
+                    yield held
+                held = row
+        except csv.Error:  # an unclosed quote at the end: the row being written when it stopped
+            ends_whole = True  # (the row held before it is whole)
+        if held is not None and ends_whole and len(held) == len(columns):
+            yield held
