@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import Ratio, add_json_option, report
 
 import fpsnr
 from fpsnr.images.io import write_image
@@ -136,6 +137,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--folders", type=int, default=4, help="test folders of 24 JPEGs each")
+    add_json_option(parser)
     args = parser.parse_args()
     import cv2
 
@@ -164,16 +166,18 @@ def main() -> int:
             scored = whole_process(cmd, args.repeat)
             results[("process", workers)] = raw / scored
             print(f"whole process, -j {workers}: cv2.imread {raw:6.2f} s   fpsnr batch {scored:6.2f} s")
-    rows = [
-        ("score / decode-only, 1 worker", results[("score", 1)] / results[("decode", 1)], 0.9),
-        ("score / decode-only, 2 workers", results[("score", 2)] / results[("decode", 2)], 0.9),
-        ("score 2 workers / 1 worker", results[("score", 2)] / results[("score", 1)], 1.8),
-        ("fpsnr batch / cv2.imread, -j 1", results[("process", 1)], 0.9),
-        ("fpsnr batch / cv2.imread, -j 2", results[("process", 2)], 0.9),
-    ]
-    print()
-    for name, ratio, target in rows:
-        print(f"{name:32s} {ratio:5.2f}   target >= {target}  {'ok' if ratio >= target else 'MISSED'}")
+    n = len(tasks)
+    ratios = [
+        Ratio(f"batch ÷ cv2.imread, {n} pairs, in process, 1 worker",
+              results[("score", 1)] / results[("decode", 1)], ">=", 0.9),
+        Ratio(f"batch ÷ cv2.imread, {n} pairs, in process, 2 workers",
+              results[("score", 2)] / results[("decode", 2)], ">=", 0.9),
+        Ratio(f"batch 2 workers ÷ 1 worker, {n} pairs",
+              results[("score", 2)] / results[("score", 1)], ">=", 1.8),
+        Ratio(f"fpsnr batch ÷ cv2.imread, {n} pairs, -j 1", results[("process", 1)], ">=", 0.9),
+        Ratio(f"fpsnr batch ÷ cv2.imread, {n} pairs, -j 2", results[("process", 2)], ">=", 0.9),
+    ]  # fmt: skip
+    report(ratios, args.json)
     return 0
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _report import Ratio, add_json_option, report
 from compressai.ans import RansDecoder
 
 import fpsnr
@@ -36,6 +37,7 @@ KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak" / "kod
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    add_json_option(parser)
     opts = parser.parse_args()
     isolated, info = load_weights(default_weights("bmshj2018-hyperprior"))
     native, _ = load_weights(default_weights("bmshj2018-hyperprior"))
@@ -73,6 +75,8 @@ def main() -> None:
     for way, seconds in best.items():
         extra = (seconds - base) * 1000
         print(f"{way:<22} {seconds * 1000:8.1f} ms   ratio {seconds / base:.2f}  (+{extra:.1f} ms)")
+    report([Ratio("codec decode (isolated) ÷ CompressAI's decompress", best["fpsnr, isolated"] / base, None)],
+           opts.json)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+from _report import Ratio, add_json_option, report
+
 LEAN = ("torch", "scipy.stats", "compressai.entropy_models.entropy_models")
 FULL = ("torch", "torchvision", "torch_geometric", "compressai")
 
@@ -65,6 +67,7 @@ def _wall(args: list[str], full: bool = False) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    add_json_option(parser)
     args = parser.parse_args()
     print(f"median of {args.runs} fresh interpreters; cumulative import times")
     for label, modules, full in (("fpsnr (lean)", LEAN, False), ("FPSNR_COMPRESSAI=full", FULL, True)):
@@ -84,6 +87,7 @@ def main() -> int:
           f"({lean / torch_only:.2f}x import torch, {lean / plain:.1f}x --help)")  # fmt: skip
     print(f"FPSNR_COMPRESSAI=full fpsnr codec models  {full:6.2f} s   ({full / plain:.1f}x --help, "
           f"{full / lean:.2f}x the lean import)")  # fmt: skip
+    report([Ratio("fpsnr codec models ÷ python -c 'import torch'", lean / torch_only, None)], args.json)
     return 0
 
 
