@@ -45,7 +45,7 @@ COMPRESSAI_JPEG_QUALITIES = tuple(range(5, 100, 5))
 @translate_errors
 def anchors_command(
     data_dir: Path,
-    regions_path: Path | None,
+    regions_path: str | None,
     codecs: str,
     qualities: tuple[tuple[int, ...], ...],
     preset: str | None,

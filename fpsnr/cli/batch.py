@@ -20,7 +20,7 @@ from fpsnr.runs.progress import ProgressBar
     "test_dirs", nargs=-1, required=True, type=path_arg(file_okay=False, path_type=Path)
 )
 @click.option(
-    "--regions", "regions_path", type=path_arg(path_type=Path), default=None,
+    "--regions", "regions_path", type=path_arg(path_type=str), default=None,
     help="Folder of <stem>.json regions files, or a collection file [none: every image takes "
     "--missing-regions center|suggest].",
 )  # fmt: skip
@@ -48,7 +48,7 @@ from fpsnr.runs.progress import ProgressBar
 def batch_command(
     ref_dir: Path,
     test_dirs: tuple[Path, ...],
-    regions_path: Path | None,
+    regions_path: str | None,
     out: Path,
     regions_out: Path | None,
     labels: tuple[str, ...],

@@ -190,10 +190,40 @@ missing_regions_option = click.option(
     help="Image without regions: an error row, one default-radius region at the centre, or "
     "the regions 'fpsnr regions suggest' proposes.",
 )  # fmt: skip
+def note_shipped(value: str | None) -> None:
+    """Say on stderr when a shipped set's bare name (``kodak``) is also a path here.
+
+    The bare name always means the shipped set (:mod:`fpsnr.regions.shipped`); a user
+    with a folder of that name in the working folder learns how to reach it instead.
+    """
+    from fpsnr.regions.shipped import shipped_name
+
+    if value is not None and shipped_name(value) is not None and Path(value).exists():
+        click.echo(f"note: '{value}' is fpsnr's shipped {value} regions; for the {value} here, "
+                   f"write ./{value}", err=True)  # fmt: skip
+
+
+def note_scaled(regions: Any, pixels: Any) -> None:
+    """Say on stderr when a regions file's size differs from the image's, so its regions scale.
+
+    Scaling is right for the same picture at another resolution and wrong for a crop
+    (README, "Resolution scaling"): the note lets a user see which happened.
+    """
+    from fpsnr.regions.model import Regions
+
+    height, width = pixels.shape[:2]
+    if isinstance(regions, Regions) and (regions.width, regions.height) != (width, height):
+        factor = min(width, height) / min(regions.width, regions.height)
+        click.echo(f"note: regions written for {regions.width}×{regions.height} are scaled to this "
+                   f"{width}×{height} image (×{factor:.4g}); for a crop, write regions for the crop",
+                   err=True)  # fmt: skip
+
+
 def regions_or_fallback(regions_path: Any, missing_regions: str) -> Any:
     """The regions index of --regions, or an empty one when --missing-regions gives every image its own."""
     from fpsnr.regions.regionfile import load_region_index
 
+    note_shipped(regions_path)
     if regions_path is not None:
         return load_region_index(regions_path)
     if missing_regions == "error":
@@ -204,7 +234,7 @@ def regions_or_fallback(regions_path: Any, missing_regions: str) -> Any:
 def rd_source_options(func: F) -> F:
     """--data and --regions of the RD commands (anchors, codec eval)."""
     func = click.option(
-        "--regions", "regions_path", type=path_arg(path_type=Path), default=None,
+        "--regions", "regions_path", type=path_arg(path_type=str), default=None,
         help="Regions folder, collection file or 'kodak' [none: every image takes --missing-regions "
         "center|suggest].",
     )(func)  # fmt: skip

@@ -10,6 +10,8 @@ from fpsnr.cli.options import (
     FLAGS,
     OrderedGroup,
     exif_option,
+    note_scaled,
+    note_shipped,
     path_arg,
     radius_options,
     score_options,
@@ -81,7 +83,7 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
 
 @regions_group.command("show")
 @click.argument("image", type=path_arg(path_type=Path))
-@click.argument("regions_path", metavar="REGIONS", type=path_arg(path_type=Path))
+@click.argument("regions_path", metavar="REGIONS", type=path_arg(path_type=str))
 @click.option("--out", "-o", type=path_arg(path_type=Path), required=True, help="Overlay PNG to write.")
 @click.option("--regions-image", default=None, metavar="NAME",
               help="Whose regions to use from the file or folder [IMAGE's file name].")  # fmt: skip
@@ -93,7 +95,7 @@ def check_command(paths: tuple[Path, ...], viewing_distance: float, foveal_angle
 @score_options()
 @translate_errors
 def show_command(
-    image: Path, regions_path: Path, out: Path, regions_image: str | None, test: Path | None,
+    image: Path, regions_path: str, out: Path, regions_image: str | None, test: Path | None,
     overwrite: bool, options: ScoreOptions,
 ) -> None:
     """Draw the regions of REGIONS on IMAGE, periphery dimmed (paper Figs. 1, 3).
@@ -109,6 +111,7 @@ def show_command(
     if out.exists() and not overwrite:
         raise RegionsError(f"{out} exists; use --overwrite to replace it")
     viewing_distance, foveal_angle = options.viewing_distance, options.foveal_angle
+    note_shipped(regions_path)
     if test is not None:
         from fpsnr.cli.score import write_overlay
         from fpsnr.images.io import read_pair
@@ -117,6 +120,7 @@ def show_command(
         ref_image, test_image = read_pair(image, test, exif=options.exif == "apply")
         regions = load_regions(regions_path, image=regions_image or image.name)
         scores = score_pair(ref_image, test_image, regions, options, ref=str(image), test=str(test))
+        note_scaled(regions, ref_image)
         write_overlay(out, ref_image, test_image, scores[0])
         return
     pixels = read_image(image, exif=options.exif == "apply")
@@ -124,6 +128,7 @@ def show_command(
     discs = regions.resolve(
         pixels.shape[1], pixels.shape[0], viewing_distance=viewing_distance, foveal_angle=foveal_angle
     )
+    note_scaled(regions, pixels)
     write_image(out, draw_regions(pixels, discs))
     click.echo(f"wrote {out} ({len(discs)} regions)", err=True)
 

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from fpsnr.cli.options import format_option, path_arg, score_options, translate_errors
+from fpsnr.cli.options import (
+    format_option,
+    note_scaled,
+    note_shipped,
+    path_arg,
+    score_options,
+    translate_errors,
+)
 from fpsnr.formatting import format_csv, format_json, format_table
 from fpsnr.images.io import read_pair
 from fpsnr.metrics import score_pair
@@ -19,7 +26,7 @@ from fpsnr.regions.regionfile import load_regions
 @click.argument("ref", type=path_arg(path_type=Path))
 @click.argument("test", type=path_arg(path_type=Path))
 @click.option(
-    "--regions", "regions_path", type=path_arg(path_type=Path), default=None,
+    "--regions", "regions_path", type=path_arg(path_type=str), default=None,
     help="Regions file, folder or 'kodak'; 'center' (one default-radius region at the centre) or "
     "'suggest' (saliency) [center, said on stderr].",
 )  # fmt: skip
@@ -37,7 +44,7 @@ from fpsnr.regions.regionfile import load_regions
 def score_command(
     ref: Path,
     test: Path,
-    regions_path: Path | None,
+    regions_path: str | None,
     regions_image: str | None,
     fmt: str,
     overlay: Path | None,
@@ -54,6 +61,7 @@ def score_command(
     warn_data_range(options.data_range, ref_image, ref)
     regions = regions_for(regions_path, regions_image or ref.name, ref_image, options)
     scores = score_pair(ref_image, test_image, regions, options, ref=str(ref), test=str(test))
+    note_scaled(regions, ref_image)  # (after scoring: a size that cannot scale is the error alone)
     if overlay is not None:
         write_overlay(overlay, ref_image, test_image, scores[0])
     formatter = {"table": format_table, "json": format_json, "csv": format_csv}[fmt]
@@ -93,18 +101,20 @@ def warn_data_range(data_range: float | None, image: Any, path: Path) -> None:
 def regions_for(path: Path | None, image: str, pixels: Any, options: ScoreOptions) -> Any:
     """The regions of ``image``: from a file/folder/shipped set, or the ``center``/``suggest`` policies.
 
-    No ``--regions`` at all means ``center``, said on stderr; the names ``center`` and
-    ``suggest`` mean those policies unless a file of that name exists.
+    No ``--regions`` at all means ``center``, said on stderr; the bare names ``center``
+    and ``suggest`` mean those policies and ``kodak`` the shipped set, always (a file of
+    that name is reached as ``./center``).
     """
     from fpsnr.options import BatchOptions
     from fpsnr.regions.policy import fallback_regions
 
-    name = None if path is None else str(path)
+    note_shipped(path)
+    name = path
     if name is None:
         click.echo("note: no --regions; scoring one default-radius region at the image centre "
                    "(single-focus F_PSNR); pass --regions FILE, or --regions suggest", err=True)  # fmt: skip
         name = "center"
-    if name in ("center", "suggest") and not Path(name).exists():
+    if name in ("center", "suggest"):
         policy = BatchOptions(missing_regions=name, viewing_distance=options.viewing_distance,  # type: ignore[arg-type]
                               foveal_angle=options.foveal_angle)  # fmt: skip
         return fallback_regions(pixels, Path(image).stem, policy)

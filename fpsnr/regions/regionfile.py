@@ -24,13 +24,21 @@ from typing import Any
 from fpsnr.errors import RegionsError
 from fpsnr.limits import MAX_TEXT_BYTES, read_capped
 from fpsnr.regions.model import MAX_COORD, Region, RegionIndex, Regions
-from fpsnr.regions.shipped import resolve_regions
+from fpsnr.regions.shipped import REGION_SETS, resolve_regions
 
 __all__ = ["load_region_index", "load_regions", "parse_regions"]
 
 MAX_FILE_BYTES = MAX_TEXT_BYTES
 MAX_REGIONS = 100_000
 MAX_SIDE = 1 << 20
+
+
+def _shipped_hint(path: str | os.PathLike[str]) -> str:
+    """For a local path named like a shipped set: how the shipped set is reached."""
+    name = Path(path).name
+    if name in REGION_SETS and not (isinstance(path, str) and path == name):
+        return f" (the folder {Path(path).absolute()}; the shipped {name} regions are the bare name '{name}')"
+    return ""
 
 
 # --------------------------------------------------------------------------- parsing
@@ -212,7 +220,7 @@ def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> R
         stem = Path(image).stem
         file = p / f"{stem}.json"  # only the image's own file is read, as load_region_index keys it
         if not file.is_file():
-            raise RegionsError(f"{p}: no regions file for image {stem!r} ({stem}.json)")
+            raise RegionsError(f"{p}: no regions file for image {stem!r} ({stem}.json){_shipped_hint(path)}")
         return _folder_entry(file)
     entries = parse_regions(_read_document(p), source=str(p))
     if image is None:
@@ -255,7 +263,7 @@ def load_region_index(path: str | os.PathLike[str]) -> RegionIndex:
         for file in sorted(p.glob("*.json")):
             index[file.stem] = _folder_entry(file)
         if not index:
-            raise RegionsError(f"{p}: folder holds no .json regions files")
+            raise RegionsError(f"{p}: folder holds no .json regions files{_shipped_hint(path)}")
         return index
     entries = parse_regions(_read_document(p), source=str(p))
     for entry in entries:

@@ -3,9 +3,12 @@
 ``kodak_regions()`` is the folder of ``kodim01.json … kodim24.json`` inside the installed
 package (the protocol that made them is ``data/regions/README.md`` in the repository).
 Everywhere a regions path is taken — ``--regions`` of every command,
-:func:`fpsnr.load_region_index`, :func:`fpsnr.load_regions` — the name ``kodak`` means this
-folder, unless a file or folder called ``kodak`` exists where the path points: a real
-path always wins.
+:func:`fpsnr.load_region_index`, :func:`fpsnr.load_regions` — the bare name ``kodak``
+(a ``str``, exactly that) means this folder, always: a file or folder called ``kodak``
+in the working folder cannot capture it, so the examples ``batch kodak/ … --regions
+kodak`` work with the images themselves in ``./kodak``. A local folder of that name is
+reached as a path: ``./kodak`` or ``kodak/`` on the command line, a
+:class:`pathlib.Path` in Python.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["REGION_SETS", "kodak_regions", "resolve_regions"]
+__all__ = ["REGION_SETS", "describe", "kodak_regions", "resolve_regions", "shipped_name"]
 
 REGION_SETS = {"kodak": ("data", "regions", "kodak")}
 """Named regions sets shipped in the package, by the name a regions path may use."""
@@ -29,9 +32,18 @@ def kodak_regions() -> Path:
     return _shipped("kodak")
 
 
+def shipped_name(path: str | os.PathLike[str]) -> str | None:
+    """The shipped set that ``path`` names (a plain ``str`` equal to its name), else None."""
+    return path if isinstance(path, str) and path in REGION_SETS else None
+
+
 def resolve_regions(path: str | os.PathLike[str]) -> Path:
-    """A regions path as given, or the shipped set it names when no such path exists."""
-    p = Path(path)
-    if not p.exists() and str(path) in REGION_SETS:
-        return _shipped(str(path))
-    return p
+    """The shipped set a bare name names, else the path as given."""
+    name = shipped_name(path)
+    return _shipped(name) if name is not None else Path(path)
+
+
+def describe(path: str | os.PathLike[str]) -> str:
+    """How a regions path reads in messages: a shipped set says so, a local path is itself."""
+    name = shipped_name(path)
+    return f"{name} (the shipped {name} regions, {_shipped(name)})" if name is not None else str(path)

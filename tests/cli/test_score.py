@@ -296,3 +296,21 @@ def test_a_turned_pair_mentions_exif_and_exif_apply_scores_it(tmp_path, rng):
     import json
 
     assert json.loads(ok.stdout)["psnr"] > 35  # the same picture once upright (JPEG q95)
+
+
+def test_regions_scaled_to_another_size_are_said_on_stderr_and_equal_sizes_are_not(runner, tmp_path, rng):
+    """Newcomer 2026-12 finding 7: another image's regions were scaled onto a crop in
+    silence. Scaling is said, from what size to what size; a same-size pair says nothing."""
+    img = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    write_image(tmp_path / "a.png", img)
+    write_image(tmp_path / "b.png", 255 - img)
+    (tmp_path / "r.json").write_text('{"width": 192, "height": 128, "regions": [{"center": [96, 64]}]}')
+    args = ["score", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--regions", str(tmp_path / "r.json")]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert res.stderr == (
+        "note: regions written for 192×128 are scaled to this 96×64 image (×0.5); "
+        "for a crop, write regions for the crop\n"
+    )
+    (tmp_path / "r.json").write_text('{"width": 96, "height": 64, "regions": [{"center": [48, 32]}]}')
+    assert runner.invoke(cli, args).stderr == ""

@@ -233,3 +233,20 @@ def test_devices_are_checked_in_one_line(tiny_weights, tmp_path, device, code, t
                                    "--weights", str(tiny_weights[PLAIN][0]), "--device", device])  # fmt: skip
     assert res.exit_code == code and "Traceback" not in res.output
     assert text in res.stderr and res.stderr.strip().splitlines()[-1].startswith("Error:")
+
+
+def test_roundtrip_without_regions_scores_the_centre_as_score_does(
+    runner, tiny_weights, image_file, tmp_path
+):
+    """Newcomer 2026-12 finding 15: ``score`` without --regions scores one default-radius
+    region at the centre with a note; ``codec roundtrip`` printed no F_PSNR at all."""
+    weights = str(tiny_weights["bmshj2018-hyperprior"][0])
+    out = tmp_path / "rt.png"
+    res = runner.invoke(cli, ["codec", "roundtrip", str(image_file), "--weights", weights, "--format", "json",
+                              "-o", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert res.stderr.startswith("note: no --regions; scoring one default-radius region at the image centre")
+    data = json.loads(res.stdout)
+    want = fpsnr.score(fpsnr.read_image(image_file), fpsnr.read_image(out), [fpsnr.Region((39.5, 23.5))])
+    first = data["scores"][0]
+    assert first["m_fpsnr"] == want.m_fpsnr and first["regions"][0]["label"] == "center"

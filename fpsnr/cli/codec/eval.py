@@ -37,7 +37,7 @@ from fpsnr.codec import MODEL_NAMES
 @translate_errors
 def eval_command(
     data_dir: Path,
-    regions_path: Path | None,
+    regions_path: str | None,
     weights_files: tuple[Path, ...],
     model_groups: tuple[tuple[str, ...], ...],
     fps: tuple[float, ...],

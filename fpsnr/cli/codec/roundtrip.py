@@ -14,14 +14,25 @@ from fpsnr.cli.codec.common import (
     weights_option,
     without_alpha,
 )
-from fpsnr.cli.options import FLAGS, alpha_option, fp_option, path_arg, radius_options, translate_errors
+from fpsnr.cli.options import (
+    FLAGS,
+    alpha_option,
+    fp_option,
+    note_scaled,
+    path_arg,
+    radius_options,
+    translate_errors,
+)
 
 
 @click.command("roundtrip")
 @click.argument("image", type=path_arg(dir_okay=False, path_type=Path))
 @weights_option
 @model_option
-@click.option("--regions", "regions_path", type=path_arg(path_type=Path), help="Regions JSON for F_PSNR.")
+@click.option(
+    "--regions", "regions_path", type=path_arg(path_type=str), default=None,
+    help="Regions file, folder, 'kodak', 'center' or 'suggest' [none: one region at the centre, as score].",
+)  # fmt: skip
 @fp_option
 @click.option(
     "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), help="Also write the decoded image."
@@ -36,7 +47,7 @@ def roundtrip_command(
     image: Path,
     weights: Path | None,
     model: str | None,
-    regions_path: Path | None,
+    regions_path: str | None,
     fps: tuple[float, ...],
     out: Path | None,
     fmt: str,
@@ -53,10 +64,10 @@ def roundtrip_command(
     Example:
       fpsnr codec roundtrip kodim23.png --regions kodak --fp 0,0.5
     """
+    from fpsnr.cli.score import regions_for
     from fpsnr.formatting import format_roundtrip, format_roundtrip_json
     from fpsnr.images.io import read_image, write_image
     from fpsnr.options import ScoreOptions
-    from fpsnr.regions.regionfile import load_regions
 
     codec_modules()
     from fpsnr.codec.rd import roundtrip
@@ -64,10 +75,11 @@ def roundtrip_command(
     options = ScoreOptions(fps=fps, viewing_distance=viewing_distance, foveal_angle=foveal_angle)
     original = without_alpha(read_image(image), alpha)
     codec = load(weights, model, device)
-    regions = None if regions_path is None else load_regions(regions_path, image=image.name)
+    regions = regions_for(regions_path, image.name, original, options)  # as score: none is the centre
     result, decoded = roundtrip(
         codec, original, name=str(image), regions=regions, options=options
     )
+    note_scaled(regions, original)
     if out is not None:
         write_image(out, decoded)
     click.echo(format_roundtrip(result, words=FLAGS) if fmt == "table" else format_roundtrip_json(result))

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from fpsnr.cli.codec.common import codec_modules, train_device_option, weights_file
-from fpsnr.cli.options import FLAGS, CommaList, NameList, path_arg, translate_errors
+from fpsnr.cli.options import FLAGS, CommaList, NameList, note_shipped, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.codec.training.config import AMP_CHOICES, DISTORTIONS, TrainConfig
 from fpsnr.runs.progress import ProgressBar
@@ -54,11 +54,11 @@ class LambdaList(CommaList):
 )
 @click.option(
     "--train-regions",
-    type=path_arg(path_type=Path),
+    type=path_arg(path_type=str),
     default=None,
     help="foveal-mse: regions of the photos (folder or file, by stem) [suggested per photo].",
 )
-@click.option("--val-regions", type=path_arg(path_type=Path), default=None,
+@click.option("--val-regions", type=path_arg(path_type=str), default=None,
               help="Regions of the --val images: log val mean F_PSNR and M-FPSNR too.")  # fmt: skip
 @click.option(
     "--out",
@@ -147,8 +147,8 @@ def train_command(
     lmbda: tuple[float, ...] | None,
     distortion: str,
     fp: float,
-    train_regions: Path | None,
-    val_regions: Path | None,
+    train_regions: str | None,
+    val_regions: str | None,
     out: Path | None,
     resume_dir: Path | None,
     init: Path | None,
@@ -209,6 +209,8 @@ def train_command(
         )  # fmt: skip
         if val_regions is not None and val is None:
             raise click.UsageError("--val-regions needs --val")
+        note_shipped(train_regions)
+        note_shipped(val_regions)
         cfgs = [replace(base, model=m, lmbda=v) for m in dict.fromkeys(model) for v in dict.fromkeys(lmbda)]
         if len(cfgs) > 1:
             cfgs = [replace(c, out=str(out / training.group_name(c))) for c in cfgs]
