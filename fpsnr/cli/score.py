@@ -98,7 +98,7 @@ def warn_data_range(data_range: float | None, image: Any, path: Path) -> None:
         )
 
 
-def regions_for(path: Path | None, image: str, pixels: Any, options: ScoreOptions) -> Any:
+def regions_for(path: str | None, image: str, pixels: Any, options: ScoreOptions) -> Any:
     """The regions of ``image``: from a file/folder/shipped set, or the ``center``/``suggest`` policies.
 
     No ``--regions`` at all means ``center``, said on stderr; the bare names ``center``
