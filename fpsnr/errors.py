@@ -37,6 +37,7 @@ REMEDIES: dict[str, str] = {
     "max_minutes": "max_minutes",
     "patch": "patch",
     "regions": "regions",
+    "one_worker": "workers=1",
 }
 """Each remedy field a message may hold, in the library's words (its parameters)."""
 

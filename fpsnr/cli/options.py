@@ -145,6 +145,7 @@ FLAGS: dict[str, str] = {
     "max_minutes": "--max-minutes",
     "patch": "--patch",
     "regions": "--regions",
+    "one_worker": "-j 1",
 }
 """The flag for each remedy a library message names (:data:`fpsnr.errors.REMEDIES`)."""
 

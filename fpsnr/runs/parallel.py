@@ -38,6 +38,12 @@ CONNECT_TIMEOUT = "10s"
 LOST = "the worker process died while running this task (killed, or out of memory)"
 """What ``on_lost`` is told when a task kills its worker even when run alone."""
 
+STARTUP = (
+    "worker processes died as they started, before any task: in a script, call this under "
+    "'if __name__ == \"__main__\":' (each worker imports the main module again), or pass {one_worker}"
+)
+"""Raised when a fresh pool cannot run an empty task: no task is to blame, so no error row."""
+
 
 def _watch_parent(pid: int) -> None:
     import select
@@ -73,6 +79,10 @@ def _init_worker(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="fpsnr-watchdog").start()
 
 
+def _alive() -> bool:
+    return True
+
+
 def _run_chunk(func: Callable[[Task, Options], Any], tasks: list[Task], options: Options) -> list[Any]:
     return [func(task, options) for task in tasks]
 
@@ -88,6 +98,21 @@ def _pool(workers: int, preload: Sequence[str]) -> Any:
     return ProcessPoolExecutor(
         max_workers=workers, initializer=_init_worker, initargs=(os.getpid(),), mp_context=context
     )
+
+
+def _check_start(pool: Any) -> None:
+    """Refuse a pool whose workers cannot start (an unguarded script), before any task runs.
+
+    Started from a script's top level without a main guard, every worker re-imports the
+    script, which starts a pool again and dies in multiprocessing's bootstrapping check.
+    Seen only as dead workers, that would make every pair an error row blaming memory.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        pool.submit(_alive).result()
+    except BrokenProcessPool:
+        raise ParameterError(STARTUP) from None
 
 
 def _stop(pool: Any) -> None:
@@ -126,10 +151,12 @@ def map_local(
     from concurrent.futures.process import BrokenProcessPool
 
     pending = list(tasks)
-    for _attempt in range(2):
+    for attempt in range(2):
         if not pending:
             return
         with _pool(workers, preload) as pool:
+            if attempt == 0:
+                _check_start(pool)
             size = max(1, min(8, len(pending) // (4 * workers)))
             chunks = {
                 pool.submit(_run_chunk, func, pending[i : i + size], options): pending[i : i + size]

@@ -110,3 +110,39 @@ def test_workers_end_with_their_parent_and_print_nothing(tmp_path, how):
     assert not any(_process_alive(pid) for pid in pids)
     if how == "sigint":
         assert err.count("Traceback") == 1 and "KeyboardInterrupt" in err  # the parent's own, only
+
+
+def test_an_unguarded_script_is_refused_in_one_line_not_turned_into_error_rows(tmp_path):
+    """Newcomer 2026-12 finding 3: ``score_folders`` at a script's top level (no main
+    guard) returned every pair as an error row blaming memory, exit 0. Each worker
+    re-imports the script and dies starting a pool of its own; the parent now checks
+    that its workers start before any task, and says what to do."""
+    import numpy as np
+
+    from fpsnr.images.io import write_image
+
+    for folder in ("ref", "test"):
+        (tmp_path / folder).mkdir()
+    img = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    for i in range(3):
+        write_image(tmp_path / "ref" / f"a{i}.png", img)
+        write_image(tmp_path / "test" / f"a{i}.png", 255 - img)
+    call = ("fpsnr.score_folders('ref', ['test'], None, workers=2, "
+            "options=fpsnr.BatchOptions(missing_regions='center'))")  # fmt: skip
+    (tmp_path / "unguarded.py").write_text(f"import fpsnr\nprint(len({call}.rows))\n")
+    guarded = f"import fpsnr\nif __name__ == '__main__':\n    print(len({call}.rows))\n"
+    (tmp_path / "guarded.py").write_text(guarded)
+
+    def run(script: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, script]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    bad = run("unguarded.py")
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr.strip().splitlines()[-1] == (
+        "fpsnr.errors.ParameterError: worker processes died as they started, before any task: in a script, "
+        "call this under 'if __name__ == \"__main__\":' (each worker imports the main module again), "
+        "or pass workers=1"
+    )
+    good = run("guarded.py")
+    assert good.returncode == 0 and good.stdout == "3\n", good.stderr
