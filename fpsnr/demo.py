@@ -20,7 +20,7 @@ from fpsnr.regions.overlay import draw_regions
 from fpsnr.regions.regionfile import parse_regions
 from fpsnr.results import Score
 
-__all__ = ["DemoResult", "example_regions", "run_demo"]
+__all__ = ["DemoResult", "demo_files", "example_regions", "run_demo"]
 
 
 def example_regions() -> Regions:
@@ -41,6 +41,17 @@ class DemoResult:
     files: dict[str, Path]
 
 
+def demo_files(out_dir: str | os.PathLike[str], quality: int = 30) -> dict[str, Path]:
+    """The files :func:`run_demo` writes into ``out_dir``, by role."""
+    out = Path(out_dir)
+    return {
+        "reference": out / "astronaut.png",
+        "test": out / f"astronaut-q{quality}.jpg",
+        "regions": out / "astronaut.json",
+        "overlay": out / "overlay.png",
+    }
+
+
 def run_demo(
     out_dir: str | os.PathLike[str], *, quality: int = 30, fps: tuple[float, ...] = (DEFAULT_FP,)
 ) -> DemoResult:
@@ -54,12 +65,7 @@ def run_demo(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ImageReadError(f"{out}: cannot create output folder ({err.strerror or err})") from err
-    files = {
-        "reference": out / "astronaut.png",
-        "test": out / f"astronaut-q{quality}.jpg",
-        "regions": out / "astronaut.json",
-        "overlay": out / "overlay.png",
-    }
+    files = demo_files(out, quality)
     reference = _astronaut()
     write_image(files["reference"], reference)
     write_image(files["test"], reference, quality=quality)

@@ -107,6 +107,35 @@ def test_rd_rows_export_to_compressai_results_json(tmp_path):
     assert res.exit_code == 1 and "no rows for codec 'avif'; the file has jpeg, webp" in res.stderr
 
 
+def test_rd_export_takes_several_csvs_a_prefix_and_refuses_collisions_and_existing_files(tmp_path):
+    """Newcomer 2026-12 findings 13 and 9, reliability G27: one CSV only, names that clash
+    with CompressAI's own, silent overwrites, and codecs x/y and x_y written to one file."""
+    rd, more = tmp_path / "rd.csv", tmp_path / "more.csv"
+    rd.write_text(RD)
+    lines = RD.splitlines()
+
+    def renamed(codec: str) -> str:  # the webp rows as another codec
+        rows = [line.replace("webp,", f"{codec},", 1) for line in lines if line.startswith("webp")]
+        return "\n".join([lines[0], *rows]) + "\n"
+
+    more.write_text(renamed("x/y"))
+    out = tmp_path / "results"
+    base = ["rd", "export", str(rd), str(more), "--compressai-json", str(out)]
+    res = CliRunner().invoke(cli, [*base, "--prefix", "fpsnr-"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["fpsnr-jpeg.json", "fpsnr-webp.json", "fpsnr-x_y.json"]
+    assert json.loads((out / "fpsnr-x_y.json").read_text())["name"] == "fpsnr-x/y"
+    again = CliRunner().invoke(cli, [*base, "--prefix", "fpsnr-"])
+    assert again.exit_code == 1 and again.stderr.strip().endswith("exists; use --overwrite to replace it")
+    assert CliRunner().invoke(cli, [*base, "--prefix", "fpsnr-", "--overwrite"]).exit_code == 0
+    clash = tmp_path / "clash.csv"
+    clash.write_text(renamed("x_y"))
+    both = CliRunner().invoke(cli, ["rd", "export", str(more), str(clash),
+                                    "--compressai-json", str(tmp_path / "c")])  # fmt: skip
+    assert both.exit_code == 1 and "codecs 'x/y' and 'x_y' would both be written to" in both.stderr
+    assert not (tmp_path / "c").exists()
+
+
 @pytest.mark.skipif(importlib.util.find_spec("compressai") is None, reason="needs CompressAI (codec extra)")
 def test_compressai_own_plotting_reads_the_export(tmp_path):
     rd = tmp_path / "rd.csv"

@@ -32,17 +32,21 @@ def bdrate_command(
     """Bjøntegaard delta rate (%) of each --test codec against --anchor.
 
     Negative: fewer bits for the same quality. Curves are averaged over images per
-    rate point first (mean bpp, mean metric). Several RD CSVs are merged.
+    rate point first (mean bpp, mean metric), on the images every curve covers (matched
+    by file name; a note says when some are left out). Several RD CSVs are merged.
 
     \b
     Example:
       fpsnr bdrate rd.csv --anchor jpeg --test webp,avif --metric psnr,m_fpsnr
     """
     from fpsnr.rd.bdrate import bd_rate
+    from fpsnr.rd.images import common_images
     from fpsnr.rd.rdfile import read_rd_csvs
 
     tests, metrics = flat(test_groups), flat(metric_groups)
-    rd = read_rd_csvs(rd_csvs)
+    rd, note = common_images(read_rd_csvs(rd_csvs), [anchor, *tests])
+    if note:
+        click.echo(note, err=True)
     names = {"psnr": "PSNR", "mean_fpsnr": "mean F_PSNR", "periphery_psnr": "periphery PSNR",
              "ms_ssim": "MS-SSIM", "m_fpsnr": f"M-FPSNR (Fp={fp:g})"}  # fmt: skip
     # every BD-rate first: a failure must not leave half a table on stdout

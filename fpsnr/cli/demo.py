@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import FpList, path_arg, translate_errors
-from fpsnr.demo import run_demo
+from fpsnr.cli.options import FpList, no_clobber, path_arg, translate_errors
+from fpsnr.demo import demo_files, run_demo
 from fpsnr.formatting import format_table
 
 
@@ -27,6 +27,7 @@ from fpsnr.formatting import format_table
 @click.option(
     "--fp", "fps", type=FpList(), default="0,0.5", show_default=True, help="Foveal factors to report."
 )
+@no_clobber(inside=lambda kw: demo_files(kw["out_dir"], kw["quality"]).values())
 @translate_errors
 def demo_command(out_dir: Path, quality: int, fps: tuple[float, ...]) -> None:
     """Score scikit-image's astronaut photo against a JPEG copy, with bundled regions.

@@ -204,6 +204,37 @@ def note_shipped(value: str | None) -> None:
                    f"write ./{value}", err=True)  # fmt: skip
 
 
+def refuse_existing(paths: Any) -> None:
+    """The one overwrite rule: an output file that exists is refused, naming --overwrite."""
+    for path in paths:
+        if path is not None and (Path(path).exists() or Path(path).is_symlink()):
+            raise click.ClickException(f"{path} exists; use --overwrite to replace it")
+
+
+def no_clobber(*names: str, inside: Callable[[dict[str, Any]], Any] | None = None) -> Callable[[F], F]:
+    """``--overwrite``, and before any work a refusal of each existing output the command writes.
+
+    ``names`` are the parameters holding output paths (None: not written this time);
+    ``inside(kwargs)`` lists further paths (a demo folder's files). Every command that
+    writes a file takes this rule (newcomer 2026-12 finding 9), as batch, anchors and
+    codec eval do with their own resumable outputs.
+    """
+
+    def wrap(func: F) -> F:
+        @functools.wraps(func)
+        def run(*args: Any, overwrite: bool = False, **kwargs: Any) -> Any:
+            if not overwrite:
+                refuse_existing([kwargs.get(name) for name in names])
+                if inside is not None:
+                    refuse_existing(inside(kwargs))
+            return func(*args, **kwargs)
+
+        option = click.option("--overwrite", is_flag=True, help="Replace output files that exist.")
+        return option(run)  # type: ignore[return-value]
+
+    return wrap
+
+
 def note_scaled(regions: Any, pixels: Any) -> None:
     """Say on stderr when a regions file's size differs from the image's, so its regions scale.
 

@@ -25,10 +25,17 @@ def ratio_command(rd_csvs: tuple[Path, ...], codec: str, fps: tuple[float, ...])
     Example:
       fpsnr ratio rd.csv --codec bmshj2018-hyperprior
     """
+    from fpsnr.rd.images import common_images
     from fpsnr.rd.plots import ratio_table
     from fpsnr.rd.rdfile import read_rd_csvs
 
-    table = ratio_table(read_rd_csvs(rd_csvs), codec, list(fps))
+    rd = read_rd_csvs(rd_csvs)
+    rd = rd[rd["error"].fillna("").astype(str) == ""]
+    if codec in set(rd["codec"]):  # (an unknown codec is ratio_table's error to say)
+        rd, note = common_images(rd, [codec])
+        if note:
+            click.echo(note, err=True)
+    table = ratio_table(rd, codec, list(fps))
     cols = [c for c in table.columns if c != "bpp"]
     click.echo("| rate point | bpp | " + " | ".join(cols) + " |")
     click.echo("|---" * (len(cols) + 2) + "|")

@@ -9,6 +9,7 @@ import click
 
 from fpsnr.cli.options import (
     format_option,
+    no_clobber,
     note_scaled,
     note_shipped,
     path_arg,
@@ -40,6 +41,7 @@ from fpsnr.regions.regionfile import load_regions
     help="Also write a PNG that explains the score: each region with its F_PSNR, and the error map.",
 )  # fmt: skip
 @score_options()
+@no_clobber("overlay")
 @translate_errors
 def score_command(
     ref: Path,

@@ -1,7 +1,8 @@
 """Bjøntegaard delta rate between RD curves of an RD CSV (SPEC §5).
 
 Curves are first averaged per (codec, rate point) over images — mean bpp and mean
-metric, as CompressAI reports Kodak results — then compared with the ``bjontegaard``
+metric, as CompressAI reports Kodak results; curves over different images are refused
+(:mod:`fpsnr.rd.images`) — then compared with the ``bjontegaard``
 package (Akima interpolation by default; PCHIP and cubic on request). Fewer than 4
 points, or a curve whose metric does not rise with the rate, is an error; a small
 overlap of the two curves' quality ranges is a warning.
@@ -17,6 +18,7 @@ import numpy as np
 
 from fpsnr.errors import ParameterError
 from fpsnr.options import DEFAULT_FP
+from fpsnr.rd.images import require_same_images
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,6 +102,7 @@ def bd_rate(
     import bjontegaard
 
     column = metric_column(metric, fp)
+    require_same_images(rd, [anchor, test])
     r1, d1 = average_curve(rd, anchor, column)
     r2, d2 = average_curve(rd, test, column)
     _check_curve(anchor, r1, d1)

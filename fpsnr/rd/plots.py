@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.errors import ParameterError
 from fpsnr.rd.bdrate import metric_column
+from fpsnr.rd.images import image_name, require_same_images
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,6 +46,26 @@ def _ok(rd: pd.DataFrame) -> pd.DataFrame:
     return rd[rd["error"].fillna("").astype(str) == ""]
 
 
+_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf")  # fmt: skip
+_MARKERS = "osD^vP*Xph"
+_KNOWN = ("bmshj2018-hyperprior", "bmshj2018-hyperprior-attn", "jpeg", "webp", "jp2", "avif")
+"""Codecs with a fixed place in the palette; any other name is placed by a hash of itself."""
+
+
+def codec_style(codec: str, *, learned: bool) -> tuple[str, str, Any]:
+    """Colour, marker and line style of a codec: the same in every figure, whatever else is drawn.
+
+    Learned codecs are solid lines (a dash pattern per codec), anchors dashed. The style
+    follows from the name alone, so a paper's figures agree on every codec.
+    """
+    import zlib
+
+    n = _KNOWN.index(codec) if codec in _KNOWN else zlib.crc32(codec.encode("utf-8", "surrogateescape"))
+    dashes = ("-", "-.", (0, (5, 1))) if learned else ("--", ":", (0, (3, 1, 1, 1)))
+    return _COLORS[n % len(_COLORS)], _MARKERS[n % len(_MARKERS)], dashes[n % len(dashes)]
+
+
 def plot_rd(
     rd: pd.DataFrame,
     out: str | os.PathLike[str],
@@ -66,8 +87,9 @@ def plot_rd(
     ``xlim`` limits the bpp axis (the quality axis follows the points inside it);
     without it, when learned codecs are present, the axis spans their rates (anchors
     reach far beyond and would squeeze the curves that matter). ``codecs`` keeps only
-    those codecs. Each codec gets its own marker and line style; the legend sits
-    outside the axes, right of the curves.
+    those codecs. Each codec has one colour, marker and line style in every figure
+    (:func:`codec_style`); the legend sits outside the axes, right of the curves. The
+    codecs drawn must cover the same images (:mod:`fpsnr.rd.images`).
     """
     import matplotlib
 
@@ -87,19 +109,17 @@ def plot_rd(
         good = good[good["codec"].isin(list(codecs))]
     if good.empty:
         raise ParameterError("the RD file has no successful rows to plot")
+    require_same_images(good, sorted(set(good["codec"])))
     fig, ax = plt.subplots(figsize=(7.6, 4.8), dpi=120)
-    markers = "osD^vP*Xph"
-    learned_dashes, anchor_dashes = ("-", "-.", (0, (5, 1))), ("--", ":", (0, (3, 1, 1, 1)))
     learned_rates: list[float] = []
-    for n, (codec, rows) in enumerate(good.groupby("codec", sort=True)):
+    for codec, rows in good.groupby("codec", sort=True):
         curve = rows.groupby("rate_point")[["bpp", column]].mean().sort_values("bpp")
         is_learned = codec in learned or str(codec).startswith("compressai-")
-        dashes = learned_dashes if is_learned else anchor_dashes
         if is_learned:
             learned_rates += curve["bpp"].tolist()
-        ax.plot(curve["bpp"], curve[column], linestyle=dashes[n % len(dashes)],
-                marker=markers[n % len(markers)], markersize=4, linewidth=1.6 if is_learned else 1.1,
-                label=str(codec))  # fmt: skip
+        color, marker, dashes = codec_style(str(codec), learned=is_learned)
+        ax.plot(curve["bpp"], curve[column], linestyle=dashes, color=color, marker=marker, markersize=4,
+                linewidth=1.6 if is_learned else 1.1, label=str(codec))  # fmt: skip
     if xlim is None and learned_rates and len(set(good["codec"])) > 1:
         lo, hi = min(learned_rates), max(learned_rates)
         pad = 0.15 * (hi - lo or hi or 1.0)
@@ -125,7 +145,7 @@ def plot_rd(
         ax.set_ylabel(label)
     else:
         ax.set_ylabel(f"M-FPSNR (dB), Fp = {fp_text}" if fp_text else f"{label} (dB)")
-    images = good["image"].nunique()
+    images = good["image"].map(image_name).nunique()
     ax.set_title(title or f"{label} against rate, mean over {images} image{'' if images == 1 else 's'}")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
@@ -144,6 +164,7 @@ def ratio_table(rd: pd.DataFrame, codec: str, fps: list[float]) -> pd.DataFrame:
     if rows.empty:
         known = ", ".join(sorted(set(good["codec"])))
         raise ParameterError(f"no successful rows for codec {codec!r}; the RD rows have: {known}")
+    require_same_images(rows, [codec])
     table = {}
     for fp in fps:
         column = metric_column("m_fpsnr", fp)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from fpsnr.errors import ParameterError
+from fpsnr.rd.images import image_name
 from fpsnr.rd.schema import RDKey, rd_columns
 from fpsnr.runs.sink import CsvSink
 
@@ -103,8 +104,8 @@ def read_rd_csvs(paths: Sequence[str | os.PathLike[str]]) -> Any:
     """Several RD CSVs as one DataFrame (anchors from one run, learned codecs from another).
 
     Columns are the union (a metric a file lacks is empty in its rows). The same
-    (codec, rate point, image) in two files is an error naming both, never a silent
-    double count.
+    (codec, rate point, image) in two files — images matched by file name, as curves are
+    compared (:mod:`fpsnr.rd.images`) — is an error naming both, never a silent double count.
     """
     import pandas as pd
 
@@ -115,7 +116,7 @@ def read_rd_csvs(paths: Sequence[str | os.PathLike[str]]) -> Any:
         return frames[0]
     seen: dict[tuple[str, str, str], int] = {}
     for n, (path, frame) in enumerate(zip(paths, frames, strict=True)):
-        for key in zip(frame["codec"], frame["rate_point"], frame["image"], strict=True):
+        for key in zip(frame["codec"], frame["rate_point"], frame["image"].map(image_name), strict=True):
             if seen.get(key, n) != n:
                 raise ParameterError(
                     f"{path}: codec {key[0]!r} at rate point {key[1]!r} on {key[2]} is also in "

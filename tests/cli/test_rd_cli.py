@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+import fpsnr
 from fpsnr.cli import cli
 from tests.conftest import (
     one_line_error,
@@ -121,7 +122,7 @@ def test_plot_rd_filters_codecs_and_zooms_on_the_learned_rates(tmp_path, monkeyp
     assert seen["xlim"][1] < 2.0  # the learned range (0.25–1.2 bpp), not the anchors' 4 bpp
     assert len(set(seen["styles"].values())) == 2  # each codec its own marker and line
     res = CliRunner().invoke(cli, ["plot", "rd", str(anchors), str(learned), "--codec", "jpeg",
-                                   "--xlim", "0", "5", "-o", str(out)])  # fmt: skip
+                                   "--xlim", "0", "5", "-o", str(out), "--overwrite"])  # fmt: skip
     assert res.exit_code == 0 and seen["labels"] == ["jpeg"] and seen["xlim"] == (0.0, 5.0)
 
 
@@ -132,3 +133,78 @@ def test_a_figure_format_matplotlib_cannot_write_is_refused_first(tmp_path):
     path.write_text("codec,rate_point,image,bpp,psnr,error\nj,1,a.png,0.4,29,\nj,2,a.png,0.6,31,\n")
     line = one_line_error(CliRunner().invoke(cli, ["plot", "rd", str(path), "-o", str(tmp_path / "p.xyz")]))
     assert "cannot write a figure as 'xyz'" in line and "png" in line
+
+
+def _two_image_sets(tmp_path):
+    """JPEG on images a, b (from data/), the learned codec on a only (from another folder)."""
+    anchors = ["codec,rate_point,quality,image,bpp,psnr,mean_fpsnr,m_fpsnr_fp0,error"]
+    for q, bpp, psnr in (("q10", 0.3, 25.0), ("q50", 1.0, 33.0), ("q90", 3.0, 40.0), ("q95", 4.0, 42.0)):
+        anchors.append(f"jpeg,{q},{q[1:]},data/a.png,{bpp},{psnr},{psnr - 1},{psnr - 1},")
+        # b is harder: 2 dB lower at twice the rate; only the anchor has it
+        anchors.append(f"jpeg,{q},{q[1:]},data/b.png,{2 * bpp},{psnr - 2},{psnr - 3},{psnr - 3},")
+    learned = RD_LEARNED.replace(",a.png,", ",other/folder/a.png,")
+    (tmp_path / "anchors.csv").write_text("\n".join(anchors) + "\n")
+    (tmp_path / "learned.csv").write_text(learned)
+    return tmp_path / "anchors.csv", tmp_path / "learned.csv"
+
+
+def test_curves_over_different_images_are_compared_on_the_common_ones_and_said(tmp_path, monkeypatch):
+    """Newcomer 2026-12 finding 4: bdrate compared a 24-image anchor with a 4-image
+    learned curve in silence (−12.16 % against −23.73 % on matched images), and plot rd
+    titled it "28 images" (paths of one picture in two folders counted twice)."""
+    import matplotlib.figure
+    import pandas as pd
+
+    from fpsnr.rd.bdrate import bd_rate
+    from fpsnr.rd.rdfile import read_rd_csvs
+
+    anchors, learned = _two_image_sets(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["bdrate", str(anchors), str(learned), "--anchor", "jpeg",
+                              "--test", "bmshj2018-hyperprior"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert res.stderr == (
+        "note: the curves cover different images; comparing on the 1 image(s) every curve covers "
+        "(matched by file name), leaving out jpeg 1\n"
+    )
+    only_a = pd.concat([pd.read_csv(f, keep_default_na=False) for f in (anchors, learned)])
+    only_a = only_a[only_a["image"].str.endswith("a.png")]
+    want = bd_rate(only_a, "jpeg", "bmshj2018-hyperprior").bd_rate
+    assert res.stdout.splitlines()[1].split()[-1] == f"{want:+.2f}%"
+    with pytest.raises(fpsnr.ParameterError, match="cover different images"):
+        bd_rate(read_rd_csvs([anchors, learned]), "jpeg", "bmshj2018-hyperprior")  # the library refuses
+    titles = []
+    real = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        titles.append(fig.axes[0].get_title())
+        return real(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    out = tmp_path / "rd.png"
+    plotted = runner.invoke(cli, ["plot", "rd", str(anchors), str(learned), "-o", str(out)])
+    assert plotted.exit_code == 0 and "comparing on the 1 image(s)" in plotted.stderr
+    assert titles == ["PSNR against rate, mean over 1 image"]
+
+
+def test_each_codec_keeps_its_colour_and_marker_in_every_figure(tmp_path, monkeypatch):
+    """Newcomer 2026-12 finding 14: styles were dealt out afresh per figure."""
+    import matplotlib.figure
+
+    anchors, learned = tmp_path / "anchors.csv", tmp_path / "learned.csv"
+    anchors.write_text(RD_ANCHORS)
+    learned.write_text(RD_LEARNED)
+    seen: list[dict[str, tuple[str, str]]] = []
+    real = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        seen.append({line.get_label(): (line.get_color(), line.get_marker()) for line in fig.axes[0].lines})
+        return real(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    out = tmp_path / "rd.png"
+    for args in ([str(anchors), str(learned)], [str(anchors)], [str(learned)]):
+        assert CliRunner().invoke(cli, ["plot", "rd", *args, "-o", str(out), "--overwrite"]).exit_code == 0
+    assert seen[0]["jpeg"] == seen[1]["jpeg"]
+    assert seen[0]["bmshj2018-hyperprior"] == seen[2]["bmshj2018-hyperprior"]
+    assert seen[0]["jpeg"] != seen[0]["bmshj2018-hyperprior"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.codec.common import codec_modules, weights_file
-from fpsnr.cli.options import path_arg, translate_errors
+from fpsnr.cli.options import no_clobber, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 
 
@@ -26,6 +26,7 @@ from fpsnr.codec import MODEL_NAMES
 @click.option("--steps", type=click.IntRange(min=0), default=0, help="Training steps, for the record.")
 @click.option("--data", default="unknown", help="Training data, for the record.")
 @click.option("--half", is_flag=True, help="Store floats as float16 (half the size).")
+@no_clobber("out")
 @translate_errors
 def convert_command(
     source: Path, out: Path, model: str, lmbda: float | None, distortion: str, steps: int, data: str,

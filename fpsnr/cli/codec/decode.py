@@ -14,7 +14,7 @@ from fpsnr.cli.codec.common import (
     read_bitstream,
     weights_option,
 )
-from fpsnr.cli.options import path_arg, translate_errors
+from fpsnr.cli.options import no_clobber, path_arg, translate_errors
 
 
 @click.command("decode")
@@ -25,6 +25,7 @@ from fpsnr.cli.options import path_arg, translate_errors
 @weights_option
 @model_option
 @device_option
+@no_clobber("out")
 @translate_errors
 def decode_command(bitstream: Path, out: Path, weights: Path | None, model: str | None, device: str) -> None:
     """Decompress BITSTREAM into an image (PNG recommended: lossless).

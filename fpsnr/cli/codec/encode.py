@@ -15,7 +15,7 @@ from fpsnr.cli.codec.common import (
     without_alpha,
     write_bitstream,
 )
-from fpsnr.cli.options import alpha_option, path_arg, translate_errors
+from fpsnr.cli.options import alpha_option, no_clobber, path_arg, translate_errors
 from fpsnr.errors import ImageError
 
 
@@ -28,6 +28,7 @@ from fpsnr.errors import ImageError
 @model_option
 @alpha_option
 @device_option
+@no_clobber("out")
 @translate_errors
 def encode_command(
     image: Path, out: Path, weights: Path | None, model: str | None, alpha: str, device: str

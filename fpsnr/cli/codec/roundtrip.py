@@ -18,6 +18,7 @@ from fpsnr.cli.options import (
     FLAGS,
     alpha_option,
     fp_option,
+    no_clobber,
     note_scaled,
     path_arg,
     radius_options,
@@ -42,6 +43,7 @@ from fpsnr.cli.options import (
 @alpha_option
 @radius_options
 @device_option
+@no_clobber("out")
 @translate_errors
 def roundtrip_command(
     image: Path,
