@@ -147,7 +147,7 @@ def decode(
         raise BitstreamError(
             f"{source}: encoded with model {header.model!r}; these weights are {info.arch!r}"
         )
-    if header.weights_id != info.weights_id:
+    if not info.accepts(header.weights_id):
         raise BitstreamError(
             f"{source}: encoded with weights {header.weights_id.hex()}, not with {info.path} "
             f"({info.id_hex}); decode with the weights that encoded it"

@@ -7,8 +7,16 @@ defaults) and are cast back to float32. The entropy models' constant bounds do n
 survive float16 (1e-9 underflows to 0), so they are always taken from a fresh model,
 and :meth:`update(force=True)` rebuilds the CDF tables after every load.
 
-The weights identifier written into bitstreams is the first 8 bytes of the file's
-SHA-256: decoding with other weights is refused instead of producing garbage.
+The weights identifier written into bitstreams comes from what decides decoding, not
+from the file's bytes (:func:`content_id`): the architecture, N and M, and every
+tensor's name, shape and values (floating tensors as float32, so float16 and float32
+copies of the same values are one id). Two conversions of one checkpoint, on any
+machine, make the same id, and decoding with other weights is refused instead of
+producing garbage. Bitstreams written before 2026-12 carry the first 8 bytes of the
+file's SHA-256 instead; that id is accepted too (:meth:`WeightsInfo.accepts`), so they
+keep decoding with the weights that made them. Files are written byte-identical for
+identical input: safetensors writes its header's keys in a random order (a Rust hash
+map), so :func:`save_weights` rewrites the header with sorted keys.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ __all__ = [
     "WeightsInfo",
     "check_channels",
     "check_shapes",
+    "content_id",
     "default_weights",
     "load_into",
     "load_weights",
@@ -63,10 +72,37 @@ class WeightsInfo:
     steps: int
     data: str
     metadata: dict[str, str]
+    file_id: bytes = b""
+    """The id bitstreams written before 2026-12 carry: 8 bytes of the file's SHA-256."""
 
     @property
     def id_hex(self) -> str:
         return self.weights_id.hex()
+
+    def accepts(self, weights_id: bytes) -> bool:
+        """Whether a bitstream with this weights id was made with these weights."""
+        return weights_id == self.weights_id or (bool(self.file_id) and weights_id == self.file_id)
+
+
+def content_id(arch: str, n: int, m: int, tensors: dict[str, torch.Tensor]) -> bytes:
+    """8 bytes of SHA-256 over the architecture and every tensor's name, shape and values.
+
+    Floating tensors are hashed as little-endian float32 (the precision they decode in),
+    others as stored; tensors in name order.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"arch": arch, "N": n, "M": m}, sort_keys=True).encode("utf-8"))
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().to("cpu")
+        if tensor.is_floating_point():
+            tensor = tensor.to(torch.float32)
+        head = {"name": name, "dtype": str(tensor.dtype), "shape": list(tensor.shape)}
+        digest.update(json.dumps(head, sort_keys=True).encode("utf-8"))
+        values = tensor.contiguous().numpy()
+        digest.update(values.astype(values.dtype.newbyteorder("<"), copy=False).tobytes())
+    return digest.digest()[:8]
 
 
 def _file_id(path: Path) -> bytes:
@@ -234,7 +270,8 @@ def load_weights(path: str | os.PathLike[str], model: str | None = None) -> tupl
     isolate_decoders(net, IsolatedRansDecoder)
     info = WeightsInfo(
         path=str(p),
-        weights_id=_file_id(p),
+        weights_id=content_id(arch, n, m, tensors),
+        file_id=_file_id(p),
         arch=arch,
         n=n,
         m=m,
@@ -285,3 +322,20 @@ def save_weights(
         metadata[key] = value if isinstance(value, str) else json.dumps(value)
     with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)
+        _canonical_header(Path(tmp))
+
+
+def _canonical_header(path: Path) -> None:
+    """Rewrite a safetensors file's JSON header with sorted keys, the same length.
+
+    safetensors serialises its header from a hash map, so the key order (and the file's
+    bytes) changed from run to run; the tensor data and its offsets are untouched.
+    """
+    with path.open("r+b") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(size))
+        text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        if len(text) > size:  # never: the same keys and values, written compactly
+            raise CodecError(f"{path}: safetensors header grew when sorted")
+        handle.seek(8)
+        handle.write(text + b" " * (size - len(text)))

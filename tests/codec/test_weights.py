@@ -138,3 +138,62 @@ def test_a_shape_mismatch_names_the_tensor_and_both_shapes(tiny_weights, tmp_pat
         CodecError, match=r"g_s.2.weight has shape \(16, 16, 3, 3\), the model needs \(16, 16, 5, 5\)"
     ):
         weights_module.load_weights(path)
+
+
+def test_two_conversions_of_one_checkpoint_are_byte_identical_and_share_a_weights_id(tmp_path):
+    """Newcomer 2026-12 finding 5: safetensors wrote its header keys in a random order,
+    and the weights id was the file's hash, so two conversions refused each other's
+    bitstreams. Files are now identical, and the id comes from what decides decoding."""
+    torch.manual_seed(4)
+    base = build_model(PLAIN, 16, 16)
+    base.update(force=True)
+    src = tmp_path / "ckpt.pth"
+    torch.save({"state_dict": base.state_dict()}, src)
+    files = [tmp_path / f"c{i}.safetensors" for i in range(4)]
+    ids = [convert_compressai(src, f, lmbda=0.013).weights_id for f in files]
+    assert len({f.read_bytes() for f in files}) == 1 and len(set(ids)) == 1
+    # other metadata (what it was trained on), the same tensors: the same id, other bytes
+    other = tmp_path / "other.safetensors"
+    info = convert_compressai(src, other, lmbda=0.013, data="somewhere else")
+    assert info.weights_id == ids[0] and other.read_bytes() != files[0].read_bytes()
+    import hashlib
+
+    assert ids[0] != hashlib.sha256(files[0].read_bytes()).digest()[:8]  # not the file hash any more
+
+
+def test_the_weights_id_changes_with_any_tensor_and_with_the_architecture(tmp_path):
+    from fpsnr.codec.weights import content_id
+
+    torch.manual_seed(5)
+    tensors = {k: v.clone() for k, v in build_model(PLAIN, 16, 16).state_dict().items()}
+    first = content_id(PLAIN, 16, 16, tensors)
+    assert content_id(PLAIN, 16, 16, dict(reversed(list(tensors.items())))) == first  # order of keys
+    wide = {k: v.to(torch.float64) if v.is_floating_point() else v for k, v in tensors.items()}
+    assert content_id(PLAIN, 16, 16, wide) == first  # the values decide, not the storage
+    assert content_id("bmshj2018-hyperprior-attn", 16, 16, tensors) != first
+    nudged = dict(tensors)
+    key = "g_a.0.weight"
+    nudged[key] = tensors[key].clone()
+    nudged[key].view(-1)[0] = torch.nextafter(nudged[key].view(-1)[0], torch.tensor(1.0))
+    assert content_id(PLAIN, 16, 16, nudged) != first
+
+
+def test_a_bitstream_with_the_old_file_hash_id_still_decodes(tiny_weights, rng):
+    """Bitstreams written before 2026-12 carry 8 bytes of the weights file's SHA-256."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from fpsnr.codec.bitstream import pack, unpack
+    from fpsnr.codec.coder import decode, encode
+    from fpsnr.errors import BitstreamError
+
+    _, model, info = tiny_weights[PLAIN]
+    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    data = encode(model, info, image).data
+    header, z, y = unpack(data)
+    assert header.weights_id == info.weights_id != info.file_id
+    old = pack(replace(header, weights_id=info.file_id), z, y)
+    assert np.array_equal(decode(model, info, old).image, decode(model, info, data).image)
+    with pytest.raises(BitstreamError, match="encoded with weights 0000000000000000"):
+        decode(model, info, pack(replace(header, weights_id=bytes(8)), z, y))

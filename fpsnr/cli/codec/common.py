@@ -89,7 +89,7 @@ def load_for_bitstream(weights_path: Path | None, model: str | None, data: bytes
             "pass the weights that encoded it with --weights"
         )
     codec = load(None, header.model, device)
-    if codec.info.weights_id != header.weights_id:  # load_weights hashed the file already
+    if not codec.info.accepts(header.weights_id):
         raise BitstreamError(
             f"{source}: encoded with weights {header.weights_id.hex()}, not with the default weights of "
             f"{header.model}; pass the weights that encoded it with --weights"
