@@ -137,15 +137,18 @@ def map_local(
     *,
     preload: Sequence[str] = ("fpsnr.runs.batch",),
     on_lost: Callable[[Task, str], Any] | None = None,
+    chunk: int | None = None,
 ) -> Generator[Any, None, None]:
     """Run ``func(task, options)`` over a pool of ``workers`` processes, in completion order.
 
     Tasks travel in small chunks: one inter-process round trip per task would cost the
     parent as much CPU as a worker on a 2-core machine. Chunks stay small (at most 8
     tasks, and at least 4 chunks per worker) so progress and crash-safe writes stay
-    fine-grained. ``preload`` names modules the forkserver imports once, so every
-    worker starts with them. ``on_lost(task, message)`` gives the result of a task that
-    kills its worker (see the module docstring); without it such a task raises.
+    fine-grained; ``chunk`` fixes the size (1: every result comes back on its own, for
+    tasks long enough to pay one round trip each). ``preload`` names modules the
+    forkserver imports once, so every worker starts with them. ``on_lost(task, message)``
+    gives the result of a task that kills its worker (see the module docstring); without
+    it such a task raises.
     """
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -157,7 +160,7 @@ def map_local(
         with _pool(workers, preload) as pool:
             if attempt == 0:
                 _check_start(pool)
-            size = max(1, min(8, len(pending) // (4 * workers)))
+            size = chunk or max(1, min(8, len(pending) // (4 * workers)))
             chunks = {
                 pool.submit(_run_chunk, func, pending[i : i + size], options): pending[i : i + size]
                 for i in range(0, len(pending), size)

@@ -59,3 +59,32 @@ class FakeCodec:
         decoded = np.clip(reference.astype(int) + int(point.quality), 0, 255).astype(np.uint8)
         nbytes = 100 * int(point.quality)
         return Coded(nbytes=nbytes, encode_seconds=0.5, decoded=decoded, decode_seconds=0.25)
+
+
+def test_with_workers_each_coding_comes_back_as_soon_as_it_is_done(tmp_path):
+    """Newcomer 2026-12 finding 10: with 2 workers anchors kept rows per chunk of 3
+    images, so Ctrl-C in the first ~28 s kept nothing. Point n of this codec waits until
+    the row of point n − 1 has reached the caller: only rows sent one coding at a time
+    get through (per-image work would wait 30 s and fail)."""
+    import numpy as np
+
+    from fpsnr.images.io import write_image
+    from fpsnr.options import BatchOptions
+    from fpsnr.rd.loop import run_rd
+    from tests.workers import WaitingCodec
+
+    data = tmp_path / "data"
+    data.mkdir()
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    for name in ("a", "b"):  # (one image alone is coded in this process)
+        write_image(data / f"{name}.png", pixels)
+    codec = WaitingCodec(str(tmp_path), 6)
+    rows = []
+    options = BatchOptions(missing_regions="center")
+    for row in run_rd(data, {}, [codec], options, workers=2, with_ms_ssim=False):
+        assert row["error"] == "", row["error"]
+        rows.append(row)
+        (tmp_path / f"go-{len(rows)}").touch()
+    assert [(Path(r["image"]).name, r["rate_point"]) for r in rows] == [
+        (name, f"p{i}") for name in ("a.png", "b.png") for i in range(6)
+    ]
