@@ -90,3 +90,26 @@ def test_report_has_tables_figures_and_the_budget(tmp_path):
         assert (docs / "figures" / name).read_bytes()[:4] == b"\x89PNG"
     row = report.split("| bmshj2018-hyperprior | 0.0035 | ")[1].split(" |")
     assert not np.isnan(float(row[1])) and row[6].strip() != "—"  # CompressAI's PSNR at this bpp
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+def test_the_committed_report_is_what_the_study_generates_today(tmp_path):
+    """Newcomer 2026-12 finding 6: docs/reproduction.md was older than the code that
+    makes it (and regenerating it put % on the bpp column). The committed report must be
+    exactly what the script writes from the study now."""
+    import pytest
+
+    study, published = SHARED / "kodak-study", SHARED / "compressai-kodak"
+    if not (study / "rd.csv").is_file():
+        pytest.skip("needs ../shared/reference/kodak-study")
+    done = subprocess.run([sys.executable, str(SCRIPT), str(study), "--out", str(tmp_path),
+                           "--compressai", str(published)], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    committed = SCRIPT.parents[1] / "docs" / "reproduction.md"
+    assert (tmp_path / "reproduction.md").read_text() == committed.read_text(), (
+        "docs/reproduction.md is stale: run python scripts/make_reproduction.py "
+        "../shared/reference/kodak-study --out docs --compressai ../shared/reference/compressai-kodak"
+    )
+    assert "| bpp |" in committed.read_text() and "0.2876 | -3.444%" in committed.read_text()
