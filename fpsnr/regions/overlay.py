@@ -95,6 +95,39 @@ def _draw_discs(
 _ERROR_DB = (10.0, 60.0)
 """Range of the error map's colour scale, per-pixel PSNR in dB (clipped at both ends)."""
 
+DRAW_SIDE = 1600
+"""The longest side, in pixels, a score's picture draws an image at (larger ones are reduced)."""
+
+
+def _reduced(
+    ref: npt.NDArray[np.generic], test: npt.NDArray[np.generic], peak: float, channel: str, factor: float
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]:
+    """The test image for display and the per-pixel PSNR map, both reduced by ``factor``.
+
+    The map averages the squared error over each reduced pixel's area (OpenCV's area
+    interpolation) before taking dB, so a reduced pixel shows the PSNR of the pixels it
+    covers; one channel at a time in float32, so a 25 MP pair never holds a float64 copy.
+    """
+    from fpsnr.images.pairs import luma
+
+    canvas: Any = _to_display(test)
+    a, b = drop_alpha(np.asarray(ref)), drop_alpha(np.asarray(test))
+    if channel == "y" and a.ndim == 3:
+        a, b = luma(a), luma(b)
+    planes = [(a, b)] if a.ndim == 2 else [(a[:, :, c], b[:, :, c]) for c in range(a.shape[2])]
+    squared: Any = np.zeros(a.shape[:2], dtype=np.float32)
+    for pa, pb in planes:
+        diff = pa.astype(np.float32) - pb.astype(np.float32)
+        squared += diff * diff
+    squared /= len(planes)
+    if factor < 1.0:
+        size = (max(1, round(a.shape[1] * factor)), max(1, round(a.shape[0] * factor)))
+        canvas = cv2.resize(canvas, size, interpolation=cv2.INTER_AREA)
+        squared = cv2.resize(squared, size, interpolation=cv2.INTER_AREA)
+    with np.errstate(divide="ignore"):
+        errors = 10.0 * np.log10(peak * peak / squared.astype(np.float64))
+    return canvas, errors
+
 
 def error_map_db(
     ref: npt.NDArray[np.generic], test: npt.NDArray[np.generic], peak: float, *, channel: str = "rgb"
@@ -167,6 +200,11 @@ def draw_score(
     (:func:`error_map_db`, colour map ``inferno_r``: bright = large error) with the same
     circles and a colour bar in dB. The title gives PSNR, mean F_PSNR, periphery PSNR
     and M-FPSNR at the score's Fp. ``score`` is a :class:`~fpsnr.results.Score`.
+
+    An image larger than :data:`DRAW_SIDE` (1600 px) on its longer side is drawn reduced
+    to it (area interpolation, the error map averaging squared errors), so the picture's
+    text stays readable and a 25 MP pair costs what a 2.6 MP one does; the scores in it
+    are the full-resolution ones.
     """
     import matplotlib
 
@@ -174,11 +212,15 @@ def draw_score(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle
 
-    canvas = _to_display(test)
+    full_h, full_w = np.asarray(test).shape[:2]
+    factor = min(1.0, DRAW_SIDE / max(full_w, full_h))
+    canvas, errors = _reduced(ref, test, score.peak, score.channel, factor)
     height, width = canvas.shape[:2]
+    if factor < 1.0:  # the same points of the picture (pixel-centre convention), radii scaled
+        discs = [Disc(x=(d.x + 0.5) * width / full_w - 0.5, y=(d.y + 0.5) * height / full_h - 0.5,
+                      radius=d.radius * factor, label=d.label) for d in discs]  # fmt: skip
     _draw_discs(canvas, discs, [f"{r.label}  {_db(r.fpsnr)}" for r in score.regions], dim, scale=800,
                 centres=False)  # fmt: skip
-    errors = error_map_db(ref, test, score.peak, channel=score.channel)
     portrait = height > width
     rows, cols = (1, 2) if portrait else (2, 1)
     dpi = 100
