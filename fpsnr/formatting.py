@@ -121,7 +121,7 @@ def _quality_rows(psnr: float, scores: Sequence[Score]) -> list[str]:
     first = scores[0]
     rows = [
         f"{'PSNR':<16}{_db(psnr):>10} dB",
-        f"{'mean F_PSNR':<16}{_db(first.mean_fpsnr):>10} dB   ({len(first.regions)} regions)",
+        f"{'mean F_PSNR':<16}{_db(first.mean_fpsnr):>10} dB   ({_count(len(first.regions), 'region')})",
         f"{'periphery PSNR':<16}{_db(first.periphery_psnr):>10} dB",
     ]
     return rows + [f"{f'M-FPSNR Fp={s.fp:g}':<16}{_db(s.m_fpsnr):>10} dB" for s in scores]
@@ -149,3 +149,8 @@ def format_roundtrip(result: RoundtripResult, *, words: Mapping[str, str] = REME
 
 def format_roundtrip_json(result: RoundtripResult) -> str:
     return json.dumps(json_value(result.to_dict()), indent=2, allow_nan=False)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 region``, ``3 regions``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

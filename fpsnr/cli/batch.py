@@ -137,7 +137,7 @@ def batch_command(
 def _require_parquet() -> None:
     """Refuse --format parquet up front, before any pair is scored, when pyarrow is missing."""
     try:
-        import pyarrow  # type: ignore[import-untyped]  # noqa: F401
+        import pyarrow  # noqa: F401  (optional: the parquet extra)
     except ImportError:
         raise click.ClickException(
             "--format parquet needs pyarrow: pip install -e '.[parquet]' in the fpsnr checkout"

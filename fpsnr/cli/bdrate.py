@@ -24,10 +24,13 @@ from fpsnr.rd.bdrate import METRICS
 @metric_fp_option
 @click.option("--method", type=click.Choice(["akima", "pchip", "cubic"]), default="akima", show_default=True,
               help="Interpolation of the curves (bjontegaard package).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True,
+              help="table: one row per codec; csv or json: one record per codec and metric.")  # fmt: skip
 @translate_errors
 def bdrate_command(
     rd_csvs: tuple[Path, ...], anchor: str, test_groups: tuple[tuple[str, ...], ...],
-    metric_groups: tuple[tuple[str, ...], ...], fp: float, method: str,
+    metric_groups: tuple[tuple[str, ...], ...], fp: float, method: str, fmt: str,
 ) -> None:
     """Bjøntegaard delta rate (%) of each --test codec against --anchor.
 
@@ -59,6 +62,25 @@ def bdrate_command(
                 f"{result.overlap:.0%} of their quality range; the BD-rate extrapolates",
                 err=True,
             )
+    if fmt != "table":
+        records = [{"anchor": anchor, "test": test, "metric": r.metric, "method": r.method,
+                    "bd_rate_percent": r.bd_rate, "overlap": r.overlap, "anchor_points": r.points[0],
+                    "test_points": r.points[1]} for (test, _), r in results.items()]  # fmt: skip
+        if fmt == "json":
+            import json
+
+            click.echo(json.dumps(records, indent=2))
+        else:
+            import csv
+            import io
+
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({k: repr(v) if isinstance(v, float) else v for k, v in rec.items()}
+                             for rec in records)  # fmt: skip
+            click.echo(buffer.getvalue(), nl=False)
+        return
     header = [f"{'vs ' + anchor:28s}"] + [f"{names[m]:>20s}" for m in metrics]
     click.echo("".join(header))
     for test in tests:

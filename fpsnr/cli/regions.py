@@ -98,7 +98,7 @@ def show_command(
     image: Path, regions_path: str, out: Path, regions_image: str | None, test: Path | None,
     overwrite: bool, options: ScoreOptions,
 ) -> None:
-    """Draw the regions of REGIONS on IMAGE, periphery dimmed (paper Figs. 1, 3).
+    """Draw the regions of REGIONS on IMAGE with the periphery dimmed, as in the paper's Figures 1 and 3.
 
     With --test, the picture explains a score instead: the test image with each circle,
     its label and F_PSNR, and the per-pixel error map (dB) beside or under it.
@@ -130,7 +130,7 @@ def show_command(
     )
     note_scaled(regions, pixels)
     write_image(out, draw_regions(pixels, discs))
-    click.echo(f"wrote {out} ({len(discs)} regions)", err=True)
+    click.echo(f"wrote {out} ({len(discs)} region{'' if len(discs) == 1 else 's'})", err=True)
 
 
 @regions_group.command("suggest")

@@ -60,9 +60,7 @@ def average_curve(rd: pd.DataFrame, codec: str, column: str) -> tuple[Any, Any]:
         known = ", ".join(sorted(rd["codec"].astype(str).unique()))
         raise ParameterError(f"no rows for codec {codec!r}; the file has {known}")
     if column not in rd.columns:
-        raise ParameterError(
-            f"the RD file has no column {column!r}; choose the metric and Fp it was made with"
-        )
+        raise ParameterError(f"the RD file has no column {column!r}; {_what_it_has(rd)}")
     failed = rows[rows["error"].fillna("").astype(str) != ""]
     if not failed.empty:
         raise ParameterError(
@@ -76,6 +74,14 @@ def average_curve(rd: pd.DataFrame, codec: str, column: str) -> tuple[Any, Any]:
         )
     means = rows.groupby("rate_point")[["bpp", column]].mean().sort_values("bpp")
     return means["bpp"].to_numpy(dtype=float), means[column].to_numpy(dtype=float)
+
+
+def _what_it_has(rd: pd.DataFrame) -> str:
+    """The metrics and M-FPSNR Fps an RD table holds, for a message about one it lacks."""
+    metrics = [m for m in METRICS if m != "m_fpsnr" and m in rd.columns]
+    fps = [c.removeprefix("m_fpsnr_fp") for c in rd.columns if str(c).startswith("m_fpsnr_fp")]
+    have = ", ".join(metrics) or "no plain metric"
+    return f"it has {have}, and M-FPSNR at Fp {', '.join(fps)}" if fps else f"it has {have} and no M-FPSNR"
 
 
 def _check_curve(name: str, rate: Any, dist: Any) -> None:

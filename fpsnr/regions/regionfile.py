@@ -81,8 +81,14 @@ def _number(value: Any, where: str) -> float:
 def _check_keys(obj: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
     unknown = sorted(set(obj) - set(allowed))
     if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        hints = [f"{old} as {new}" for old, new, keys in (
+            ("x and y", '"center": [x, y]', {"x", "y"}), ("r", '"radius"', {"r"}),
+        ) if keys <= set(unknown) and "center" in allowed]  # fmt: skip
+        hint = f" (write {' and '.join(hints)})" if hints else ""
         raise RegionsError(
-            f"{where}: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}"
+            f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {names}{hint}; "
+            f"allowed keys are {', '.join(sorted(allowed))}"
         )
 
 
@@ -180,7 +186,7 @@ def _read_document(path: Path) -> Any:
     if data is None:
         raise RegionsError(f"{path}: larger than the {MAX_FILE_BYTES}-byte limit for regions files")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (Windows Notepad writes one) is not content
     except UnicodeDecodeError as err:
         raise RegionsError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
     try:

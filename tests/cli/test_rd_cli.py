@@ -208,3 +208,25 @@ def test_each_codec_keeps_its_colour_and_marker_in_every_figure(tmp_path, monkey
     assert seen[0]["jpeg"] == seen[1]["jpeg"]
     assert seen[0]["bmshj2018-hyperprior"] == seen[2]["bmshj2018-hyperprior"]
     assert seen[0]["jpeg"] != seen[0]["bmshj2018-hyperprior"]
+
+
+def test_bdrate_writes_csv_and_json_with_the_numbers_of_the_table(tmp_path):
+    """Newcomer 2026-12 nice-to-have: BD-rates as data, not only as a table."""
+    import csv
+    import io
+    import json
+
+    from fpsnr.rd.bdrate import bd_rate
+    from fpsnr.rd.rdfile import read_rd_csvs
+
+    anchors, learned = tmp_path / "anchors.csv", tmp_path / "learned.csv"
+    anchors.write_text(RD_ANCHORS)
+    learned.write_text(RD_LEARNED)
+    base = ["bdrate", str(anchors), str(learned), "--anchor", "jpeg", "--test", "bmshj2018-hyperprior",
+            "--metric", "psnr,mean_fpsnr"]  # fmt: skip
+    want = [bd_rate(read_rd_csvs([anchors, learned]), "jpeg", "bmshj2018-hyperprior", metric=m).bd_rate
+            for m in ("psnr", "mean_fpsnr")]  # fmt: skip
+    records = json.loads(CliRunner().invoke(cli, [*base, "--format", "json"]).stdout)
+    assert [r["bd_rate_percent"] for r in records] == want and records[1]["metric"] == "mean_fpsnr"
+    rows = list(csv.DictReader(io.StringIO(CliRunner().invoke(cli, [*base, "--format", "csv"]).stdout)))
+    assert [float(r["bd_rate_percent"]) for r in rows] == want and rows[0]["test_points"] == "4"

@@ -78,3 +78,11 @@ def test_bd_rate_errors():
     failed.loc[3, "error"] = "boom"
     with pytest.raises(fpsnr.ParameterError, match="1 failed row"):
         bd_rate(failed, "a", "b")
+
+
+def test_a_missing_metric_column_lists_what_the_file_has():
+    """Newcomer 2026-12 finding 18: `bdrate --fp 0.25` did not say which Fps the file has."""
+    rd = frame_of({"a": (R1, D1), "b": (R2, D2)})
+    with pytest.raises(fpsnr.ParameterError) as err:
+        bd_rate(rd, "a", "b", metric="m_fpsnr", fp=0.25)
+    assert str(err.value) == "the RD file has no column 'm_fpsnr_fp0.25'; it has psnr, and M-FPSNR at Fp 0.5"

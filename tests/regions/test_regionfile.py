@@ -176,3 +176,22 @@ def test_missing_file_folder_and_binary(tmp_path):
 
 
 
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    """Newcomer 2026-12 finding 17: Windows Notepad's BOM was refused with Python advice."""
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"width": 10, "height": 10, "regions": [{"center": [1, 2]}]}')
+    assert fpsnr.load_regions(path).regions[0].center == (1.0, 2.0)
+
+
+def test_x_y_r_keys_are_all_named_with_the_keys_to_write_instead(tmp_path):
+    """Newcomer 2026-12 finding 18: {"x", "y", "r"} was reported as only unknown key 'r'."""
+    path = tmp_path / "xyr.json"
+    path.write_text('{"width": 10, "height": 10, "regions": [{"x": 1, "y": 2, "r": 3}]}')
+    with pytest.raises(fpsnr.RegionsError) as err:
+        fpsnr.load_regions(path)
+    assert str(err.value) == (
+        f"{path}: $.regions[0]: unknown keys 'r', 'x', 'y' (write x and y as \"center\": [x, y] and r as "
+        "\"radius\"); allowed keys are center, label, note, radius"
+    )
