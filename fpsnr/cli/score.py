@@ -16,7 +16,7 @@ from fpsnr.cli.options import (
     score_options,
     translate_errors,
 )
-from fpsnr.formatting import format_csv, format_json, format_table
+from fpsnr.formatting import format_csv, format_json, format_table, json_value
 from fpsnr.images.io import read_pair
 from fpsnr.metrics import score_pair
 from fpsnr.options import ScoreOptions
@@ -25,7 +25,7 @@ from fpsnr.regions.regionfile import load_regions
 
 @click.command("score")
 @click.argument("ref", type=path_arg(path_type=Path))
-@click.argument("test", type=path_arg(path_type=Path))
+@click.argument("tests", metavar="TEST...", nargs=-1, required=True, type=path_arg(path_type=Path))
 @click.option(
     "--regions", "regions_path", type=path_arg(path_type=str), default=None,
     help="Regions file, folder or 'kodak'; 'center' (one default-radius region at the centre) or "
@@ -45,29 +45,68 @@ from fpsnr.regions.regionfile import load_regions
 @translate_errors
 def score_command(
     ref: Path,
-    test: Path,
+    tests: tuple[Path, ...],
     regions_path: str | None,
     regions_image: str | None,
     fmt: str,
     overlay: Path | None,
     options: ScoreOptions,
 ) -> None:
-    """Score TEST against REF: PSNR, F_PSNR per region, periphery PSNR and M-FPSNR.
+    """Score each TEST against REF: PSNR, F_PSNR per region, periphery PSNR and M-FPSNR.
+
+    Several TEST images are scored against the one REF with the same regions: tables one
+    after another, CSV rows under one header, JSON as an array of what each gives alone.
+    JSON also holds each plane's PSNR (plane_psnr: R, G, B; the one luma plane for
+    --channel y).
 
     \b
     Example:
       fpsnr score kodim23.png kodim23-q30.jpg --regions kodak --fp 0,0.5
+      fpsnr score kodim23.png q10.jpg q30.jpg q50.jpg --regions kodak --format csv
     """
-    # the images first: a missing file is said before a regions mismatch
-    ref_image, test_image = read_pair(ref, test, exif=options.exif == "apply")
-    warn_data_range(options.data_range, ref_image, ref)
-    regions = regions_for(regions_path, regions_image or ref.name, ref_image, options)
-    scores = score_pair(ref_image, test_image, regions, options, ref=str(ref), test=str(test))
-    note_scaled(regions, ref_image)  # (after scoring: a size that cannot scale is the error alone)
-    if overlay is not None:
-        write_overlay(overlay, ref_image, test_image, scores[0])
-    formatter = {"table": format_table, "json": format_json, "csv": format_csv}[fmt]
-    click.echo(formatter(scores).rstrip("\n"))
+    if overlay is not None and len(tests) > 1:
+        raise click.UsageError("--overlay explains one score: give one TEST with it")
+    outputs: list[Any] = []
+    regions = None
+    for test in tests:
+        # the images first: a missing file is said before a regions mismatch
+        ref_image, test_image = read_pair(ref, test, exif=options.exif == "apply")
+        if regions is None:
+            warn_data_range(options.data_range, ref_image, ref)
+            regions = regions_for(regions_path, regions_image or ref.name, ref_image, options)
+        scores = score_pair(ref_image, test_image, regions, options, ref=str(ref), test=str(test))
+        if test == tests[0]:
+            note_scaled(regions, ref_image)  # (after scoring: a size that cannot scale is the error alone)
+        if overlay is not None:
+            write_overlay(overlay, ref_image, test_image, scores[0])
+        if fmt == "json":
+            outputs.append(_with_planes(format_json(scores), ref_image, test_image, options))
+        else:
+            outputs.append(scores)
+    if fmt == "json":
+        click.echo(outputs[0] if len(outputs) == 1 else "[\n" + ",\n".join(outputs) + "\n]")
+    elif fmt == "csv":
+        click.echo(format_csv([s for scores in outputs for s in scores]).rstrip("\n"))
+    else:
+        click.echo("\n\n".join(format_table(scores).rstrip("\n") for scores in outputs))
+
+
+def _with_planes(text: str, ref: Any, test: Any, options: ScoreOptions) -> str:
+    """The JSON of a pair's scores with ``plane_psnr`` added: each plane's PSNR (eq. 2)."""
+    import json
+
+    from fpsnr.metrics import psnr
+
+    if options.channel == "y" or ref.ndim == 2:
+        planes = [psnr(ref, test, channel=options.channel, data_range=options.data_range,
+                       max_db=options.max_db, alpha=options.alpha)]  # fmt: skip
+    else:
+        planes = [psnr(ref[:, :, c], test[:, :, c], data_range=options.data_range, max_db=options.max_db)
+                  for c in range(min(ref.shape[2], 3))]  # fmt: skip
+    data = json.loads(text)
+    for item in data if isinstance(data, list) else [data]:
+        item["plane_psnr"] = json_value(planes)  # identical planes: "inf", as every PSNR here
+    return json.dumps(data, indent=2, allow_nan=False)
 
 
 def write_overlay(path: Path, ref: object, test: object, score: object) -> None:

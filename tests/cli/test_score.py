@@ -17,7 +17,7 @@ from tests.conftest import jpeg_with_orientation
 
 KEYS = [
     "ref", "test", "width", "height", "channels", "channel", "peak", "fp",
-    "psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "regions",
+    "psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr", "regions", "plane_psnr",
 ]  # fmt: skip
 REGION_KEYS = ["label", "center", "radius", "pixels", "mse", "fpsnr"]
 
@@ -43,7 +43,7 @@ def test_fp_list_gives_an_array_in_json_and_rows_in_csv(runner, pair):
     assert data[0]["m_fpsnr"] == data[0]["mean_fpsnr"]
     rows = list(csv.DictReader(io.StringIO(runner.invoke(cli, [*args, "--format", "csv"]).stdout)))
     assert len(rows) == 6
-    assert list(rows[0]) == KEYS[:-1]
+    assert list(rows[0]) == KEYS[:-2]  # the scalar columns
     assert float(rows[3]["m_fpsnr"]) == data[3]["m_fpsnr"]
 
 
@@ -314,3 +314,31 @@ def test_regions_scaled_to_another_size_are_said_on_stderr_and_equal_sizes_are_n
     )
     (tmp_path / "r.json").write_text('{"width": 96, "height": 64, "regions": [{"center": [48, 32]}]}')
     assert runner.invoke(cli, args).stderr == ""
+
+
+def test_several_tests_in_one_call_and_each_planes_psnr_in_json(runner, tmp_path, rng):
+    """Newcomer 2026-12 nice-to-haves: one test image per call; no per-channel PSNR."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    ref = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    tests = []
+    for k in range(3):
+        noisy = np.clip(ref.astype(int) + rng.integers(-8 * (k + 1), 8 * (k + 1) + 1, ref.shape), 0, 255)
+        tests.append(tmp_path / f"t{k}.png")
+        write_image(tests[-1], noisy.astype(np.uint8))
+    write_image(tmp_path / "ref.png", ref)
+    base = ["score", str(tmp_path / "ref.png")]
+    together = runner.invoke(cli, [*base, *map(str, tests), "--format", "csv"])
+    assert together.exit_code == 0, together.output
+    alone = [runner.invoke(cli, [*base, str(t), "--format", "csv"]).stdout.splitlines() for t in tests]
+    assert together.stdout.splitlines() == [alone[0][0], *(lines[1] for lines in alone)]
+    data = json.loads(runner.invoke(cli, [*base, *map(str, tests), "--format", "json"]).stdout)
+    assert [d["test"] for d in data] == list(map(str, tests))
+    for item, test in zip(data, tests, strict=True):
+        pixels = fpsnr.read_image(test)
+        want = [peak_signal_noise_ratio(ref[:, :, c], pixels[:, :, c]) for c in range(3)]
+        assert item["plane_psnr"] == want
+    luma = json.loads(runner.invoke(cli, [*base, str(tests[0]), "--format", "json", "--channel", "y"]).stdout)
+    assert luma["plane_psnr"] == [luma["psnr"]]
+    two = runner.invoke(cli, [*base, *map(str, tests[:2]), "--overlay", str(tmp_path / "o.png")])
+    assert two.exit_code == 2 and "--overlay explains one score" in two.stderr
