@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import FLAGS, path_arg, regions_or_fallback, score_options, translate_errors
+from fpsnr.cli.options import FLAGS, inform, path_arg, regions_or_fallback, score_options, translate_errors
 from fpsnr.options import BatchOptions
 from fpsnr.runs.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
 from fpsnr.runs.batch_files import BatchSinks
@@ -96,7 +96,7 @@ def batch_command(
         raise
     if resume:
         again = f", {sinks.retried} failed pair(s) scored again" if retry_errors else ""
-        click.echo(f"resuming: {len(sinks.done)} pair(s) already scored{again}", err=True)
+        inform(f"resuming: {len(sinks.done)} pair(s) already scored{again}")
     if sinks.dropped:
         click.echo(f"warning: {sinks.dropped} damaged row(s) of the earlier output are redone", err=True)
     try:
@@ -129,7 +129,7 @@ def batch_command(
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     written = sinks.finish()
-    click.echo(f"wrote {out} ({written} rows)", err=True)
+    inform(f"wrote {out} ({written} rows)")
     if sinks.failed:
         raise click.ClickException(f"{len(sinks.failed)} pair(s) failed; see the error column of {out}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import FpList, no_clobber, path_arg, translate_errors
+from fpsnr.cli.options import FpList, inform, no_clobber, path_arg, translate_errors
 from fpsnr.demo import demo_files, run_demo
 from fpsnr.formatting import format_table
 
@@ -39,6 +39,6 @@ def demo_command(out_dir: Path, quality: int, fps: tuple[float, ...]) -> None:
     result = run_demo(out_dir, quality=quality, fps=fps)
     click.echo(format_table(result.scores))
     f = result.files
-    click.echo(f"\nwrote {f['reference']}, {f['test']}, {f['regions']} and {f['overlay']}", err=True)
+    inform(f"\nwrote {f['reference']}, {f['test']}, {f['regions']} and {f['overlay']}")
     cmd = ["fpsnr", "score", str(f["reference"]), str(f["test"]), "--regions", str(f["regions"])]
-    click.echo("score it yourself:  " + shlex.join(cmd), err=True)
+    inform("score it yourself:  " + shlex.join(cmd))

@@ -61,8 +61,19 @@ def _max_pixels(ctx: click.Context, param: click.Parameter, value: int | None) -
         os.environ[ENV] = str(value)  # read by every reader, worker processes included
 
 
+def _quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    from fpsnr.cli.options import QUIET_ENV
+
+    if value:
+        os.environ[QUIET_ENV] = "1"  # read by inform() and the progress bar
+    else:
+        os.environ.pop(QUIET_ENV, None)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fpsnr")
+@click.option("--quiet", "-q", is_flag=True, callback=_quiet, expose_value=False, is_eager=True,
+              help="Only warnings and errors on stderr: no notes, progress or 'wrote' lines.")  # fmt: skip
 @click.option(
     "--max-pixels", type=click.IntRange(min=1), callback=_max_pixels, expose_value=False,
     is_eager=True, metavar="N",

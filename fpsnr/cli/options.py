@@ -200,8 +200,19 @@ def note_shipped(value: str | None) -> None:
     from fpsnr.regions.shipped import shipped_name
 
     if value is not None and shipped_name(value) is not None and Path(value).exists():
-        click.echo(f"note: '{value}' is fpsnr's shipped {value} regions; for the {value} here, "
-                   f"write ./{value}", err=True)  # fmt: skip
+        inform(f"note: '{value}' is fpsnr's shipped {value} regions; for the {value} here, write ./{value}")
+
+
+QUIET_ENV = "FPSNR_QUIET"
+"""Set to 1 by ``fpsnr --quiet``: notes, progress and 'wrote' lines are left out."""
+
+
+def inform(message: str) -> None:
+    """A note or a report of work done, on stderr, unless ``fpsnr --quiet`` (warnings and errors always)."""
+    import os
+
+    if os.environ.get(QUIET_ENV) != "1":
+        click.echo(message, err=True)
 
 
 def refuse_existing(paths: Any) -> None:
@@ -246,9 +257,8 @@ def note_scaled(regions: Any, pixels: Any) -> None:
     height, width = pixels.shape[:2]
     if isinstance(regions, Regions) and (regions.width, regions.height) != (width, height):
         factor = min(width, height) / min(regions.width, regions.height)
-        click.echo(f"note: regions written for {regions.width}×{regions.height} are scaled to this "
-                   f"{width}×{height} image (×{factor:.4g}); for a crop, write regions for the crop",
-                   err=True)  # fmt: skip
+        inform(f"note: regions written for {regions.width}×{regions.height} are scaled to this "
+             f"{width}×{height} image (×{factor:.4g}); for a crop, write regions for the crop")
 
 
 def regions_or_fallback(regions_path: Any, missing_regions: str) -> Any:

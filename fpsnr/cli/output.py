@@ -8,11 +8,13 @@ from typing import Any
 
 import click
 
+from fpsnr.cli.options import inform
+
 
 def report_rd_rows(rows: Sequence[dict[str, Any]], out: Path) -> None:
     """Say what was written to stderr, and fail (exit 1) if any row holds an error."""
     failed = sum(1 for r in rows if r["error"])
-    click.echo(f"wrote {out} ({len(rows)} rows)", err=True)
+    inform(f"wrote {out} ({len(rows)} rows)")
     if failed:
         raise click.ClickException(f"{failed} row(s) failed; see the error column of {out}")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import OrderedGroup, metric_fp_option, no_clobber, path_arg, translate_errors
+from fpsnr.cli.options import OrderedGroup, inform, metric_fp_option, no_clobber, path_arg, translate_errors
 from fpsnr.errors import ParameterError
 from fpsnr.rd.bdrate import METRICS
 
@@ -68,5 +68,5 @@ def plot_rd_command(rd_csvs: tuple[Path, ...], metric: str, fp: float, out: Path
                 xlim=xlim, ylim=ylim)  # fmt: skip
     except OSError as err:
         raise ParameterError(f"{out}: cannot write ({err.strerror or err})") from err
-    click.echo(f"wrote {out}", err=True)
+    inform(f"wrote {out}")
 

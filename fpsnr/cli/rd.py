@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import NameList, OrderedGroup, flat, path_arg, translate_errors
+from fpsnr.cli.options import NameList, OrderedGroup, flat, inform, path_arg, translate_errors
 
 
 @click.group("rd", cls=OrderedGroup)
@@ -78,4 +78,4 @@ def export_command(rd_csvs: tuple[Path, ...], folder: Path, codec_groups: tuple[
         write_bytes_atomic(out, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
         note = f"; left out rate point(s) with failed images: {', '.join(failed)}" if failed else ""
         points = len(document["results"].get("bpp", []))
-        click.echo(f"wrote {out} ({points} rate points){note}", err=True)
+        inform(f"wrote {out} ({points} rate points){note}")

@@ -10,6 +10,7 @@ from fpsnr.cli.options import (
     FLAGS,
     OrderedGroup,
     exif_option,
+    inform,
     note_scaled,
     note_shipped,
     path_arg,
@@ -130,7 +131,7 @@ def show_command(
     )
     note_scaled(regions, pixels)
     write_image(out, draw_regions(pixels, discs))
-    click.echo(f"wrote {out} ({len(discs)} region{'' if len(discs) == 1 else 's'})", err=True)
+    inform(f"wrote {out} ({len(discs)} region{'' if len(discs) == 1 else 's'})")
 
 
 @regions_group.command("suggest")
@@ -202,4 +203,4 @@ def suggest_command(
                                 foveal_angle=foveal_angle)  # fmt: skip
         write_image(overlay, draw_regions(pixels, discs))
     where = ", ".join(f"({r.center[0]:g}, {r.center[1]:g})" for r in regions.regions)
-    click.echo(f"wrote {out}: {len(regions.regions)} region(s) at {where}", err=True)
+    inform(f"wrote {out}: {len(regions.regions)} region(s) at {where}")

@@ -9,6 +9,7 @@ import click
 
 from fpsnr.cli.options import (
     format_option,
+    inform,
     no_clobber,
     note_scaled,
     note_shipped,
@@ -120,7 +121,7 @@ def write_overlay(path: Path, ref: object, test: object, score: object) -> None:
         draw_score(ref, test, regions_of(score), score, path)  # type: ignore[arg-type]
     except OSError as err:
         raise ImageReadError(f"{path}: cannot write ({err.strerror or err})") from err
-    click.echo(f"wrote {path}", err=True)
+    inform(f"wrote {path}")
 
 
 def warn_data_range(data_range: float | None, image: Any, path: Path) -> None:
@@ -152,8 +153,8 @@ def regions_for(path: str | None, image: str, pixels: Any, options: ScoreOptions
     note_shipped(path)
     name = path
     if name is None:
-        click.echo("note: no --regions; scoring one default-radius region at the image centre "
-                   "(single-focus F_PSNR); pass --regions FILE, or --regions suggest", err=True)  # fmt: skip
+        inform("note: no --regions; scoring one default-radius region at the image centre "
+             "(single-focus F_PSNR); pass --regions FILE, or --regions suggest")
         name = "center"
     if name in ("center", "suggest"):
         policy = BatchOptions(missing_regions=name, viewing_distance=options.viewing_distance,  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ least one a minute, instead of a bar redrawn at every item.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -45,8 +46,8 @@ class ProgressBar:
     terminal): a line such as ``scoring: 40/96 pairs (41 %), 12.3 pairs/s`` each time
     another tenth of ``total`` is done (every ``log_every`` items when the total is
     unknown, every ``every`` items when that is given) or a minute has passed, and one
-    at the end. Use it as a context manager so the bar is closed however the work ends;
-    :meth:`postfix` adds a few numbers.
+    at the end; nothing under ``fpsnr --quiet`` (``FPSNR_QUIET=1``). Use it as a context
+    manager so the bar is closed however the work ends; :meth:`postfix` adds a few numbers.
     """
 
     def __init__(
@@ -86,6 +87,8 @@ class ProgressBar:
             return False
 
     def __call__(self, done: int, total: int | None) -> None:
+        if os.environ.get("FPSNR_QUIET") == "1":  # fpsnr --quiet
+            return
         if not self._started:
             self._started = True
             self._total = total

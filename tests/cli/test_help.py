@@ -163,3 +163,28 @@ def test_no_path_argument_leaves_readability_to_click():
     checked = [(name, p.name) for name, command in _all_commands(cli) for p in command.params
                if isinstance(p.type, click.Path) and (p.type.readable or p.type.exists)]  # fmt: skip
     assert checked == []
+
+
+def test_quiet_leaves_only_warnings_and_errors_on_stderr(tmp_path):
+    """Newcomer 2026-12 nice-to-have: a --quiet flag."""
+    import numpy as np
+
+    from fpsnr.images.io import write_image
+
+    img = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    for folder in ("ref", "test"):
+        (tmp_path / folder).mkdir()
+    write_image(tmp_path / "ref" / "a.png", img)
+    write_image(tmp_path / "test" / "a.png", 255 - img)
+    runner = CliRunner()
+    score = ["score", str(tmp_path / "ref" / "a.png"), str(tmp_path / "test" / "a.png")]
+    loud = runner.invoke(cli, score)
+    assert loud.exit_code == 0 and loud.stderr.startswith("note: no --regions")
+    quiet = runner.invoke(cli, ["--quiet", *score])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == loud.stdout
+    batch = ["batch", str(tmp_path / "ref"), str(tmp_path / "test"), "--missing-regions", "center"]
+    done = runner.invoke(cli, ["-q", *batch, "-o", str(tmp_path / "s.csv"), "-j", "1"])
+    assert done.exit_code == 0 and done.stderr == ""
+    failed = runner.invoke(cli, ["-q", "score", str(tmp_path / "nope.png"), str(tmp_path / "test" / "a.png")])
+    assert failed.exit_code == 1 and failed.stderr.startswith("Error: ")
+    assert runner.invoke(cli, score).stderr.startswith("note:")  # the next command is not quiet

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.codec.common import codec_modules, weights_file
-from fpsnr.cli.options import no_clobber, path_arg, translate_errors
+from fpsnr.cli.options import inform, no_clobber, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 
 
@@ -63,6 +63,6 @@ def convert_command(
     info = convert_compressai(
         source, out, arch=model, lmbda=lmbda, distortion=distortion, steps=steps, data=data, half=half
     )
-    click.echo(
-        f"wrote {out}: {info.arch}, N={info.n}, M={info.m}, λ={info.lmbda:g}, id {info.id_hex}", err=True
+    inform(
+        f"wrote {out}: {info.arch}, N={info.n}, M={info.m}, λ={info.lmbda:g}, id {info.id_hex}"
     )

@@ -14,7 +14,7 @@ from fpsnr.cli.codec.common import (
     read_bitstream,
     weights_option,
 )
-from fpsnr.cli.options import no_clobber, path_arg, translate_errors
+from fpsnr.cli.options import inform, no_clobber, path_arg, translate_errors
 
 
 @click.command("decode")
@@ -46,6 +46,6 @@ def decode_command(bitstream: Path, out: Path, weights: Path | None, model: str 
     codec = load_for_bitstream(weights, model, data, str(bitstream), device)
     decoded = codec.decode(data, source=str(bitstream))
     write_image(out, decoded.image)
-    click.echo(
-        f"wrote {out}: {decoded.header.width}×{decoded.header.height}, {decoded.seconds:.2f} s", err=True
+    inform(
+        f"wrote {out}: {decoded.header.width}×{decoded.header.height}, {decoded.seconds:.2f} s"
     )

@@ -15,7 +15,7 @@ from fpsnr.cli.codec.common import (
     without_alpha,
     write_bitstream,
 )
-from fpsnr.cli.options import alpha_option, no_clobber, path_arg, translate_errors
+from fpsnr.cli.options import alpha_option, inform, no_clobber, path_arg, translate_errors
 from fpsnr.errors import ImageError
 
 
@@ -49,8 +49,7 @@ def encode_command(
         raise ImageError(refusal)
     encoded = load(weights, model, device).encode(pixels)
     write_bitstream(out, encoded.data)
-    click.echo(
+    inform(
         f"wrote {out}: {len(encoded.data)} bytes, {encoded.bpp_payload:.4f} bpp payload, "
-        f"{encoded.bpp_file:.4f} bpp file, {encoded.seconds:.2f} s",
-        err=True,
+        f"{encoded.bpp_file:.4f} bpp file, {encoded.seconds:.2f} s"
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import OrderedGroup, path_arg, translate_errors
+from fpsnr.cli.options import OrderedGroup, inform, path_arg, translate_errors
 from fpsnr.runs.progress import ProgressBar
 
 
@@ -40,8 +40,7 @@ def list_command() -> None:
         click.echo(f"{name:{width}}  {entry.arch:21}  {entry.n:>3}  {entry.m:>3}  {entry.lmbda:>6.4f}  "
                    f"{entry.kodak_bpp:>9.4f}  {entry.kodak_psnr:>7.2f}  "
                    f"{'yes' if cached(name) else 'no'}")  # fmt: skip
-    click.echo(f"cache: {cache_dir()} (FPSNR_HOME moves it); Kodak numbers as CompressAI published them",
-               err=True)  # fmt: skip
+    inform(f"cache: {cache_dir()} (FPSNR_HOME moves it); Kodak numbers as CompressAI published them")
 
 
 @pretrained_group.command("get")
@@ -68,7 +67,7 @@ def get_command(names: tuple[str, ...], get_all: bool) -> None:
                 path = fetch(name, progress=bar)
         else:
             path = fetch(name)
-        click.echo(f"{name}: {path}", err=True)
+        inform(f"{name}: {path}")
 
 
 @pretrained_group.command("import")
@@ -87,4 +86,4 @@ def import_command(file: Path, name: str | None) -> None:
 
     codec_modules()
     entry, path = import_checkpoint(file, name)
-    click.echo(f"{entry.name}: {path}", err=True)
+    inform(f"{entry.name}: {path}")

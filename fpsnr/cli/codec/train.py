@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from fpsnr.cli.codec.common import codec_modules, train_device_option, weights_file
-from fpsnr.cli.options import FLAGS, CommaList, NameList, note_shipped, path_arg, translate_errors
+from fpsnr.cli.options import FLAGS, CommaList, NameList, inform, note_shipped, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.codec.training.config import AMP_CHOICES, DISTORTIONS, TrainConfig
 from fpsnr.runs.progress import ProgressBar
@@ -236,7 +236,7 @@ def train_command(
         return  # under torchrun only rank 0 writes the run, and only it says so
     for cfg, summary in zip(cfgs, summaries, strict=True):
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
-        click.echo(f"done: {shown}; weights in {Path(cfg.out) / 'last.safetensors'}", err=True)
+        inform(f"done: {shown}; weights in {Path(cfg.out) / 'last.safetensors'}")
 
 
 def _execution(ctx: click.Context, cfg: Any, **given: Any) -> Any:
