@@ -156,30 +156,41 @@ def _label_boxes(
 ) -> list[tuple[int, int, int, int, int]]:
     """A readable place for each label: (x, y baseline, w, h, base), avoiding earlier labels.
 
-    Candidates, in order: above the circle, below it, on its centre; each kept inside
-    the image. The first that overlaps no earlier label wins (else the least overlap).
+    Candidates, in order: above the circle, below it, right of it, left of it, on its
+    centre; each kept inside the image. The one that overlaps earlier labels least wins;
+    among those, the one that covers least of the other circles (a label written on
+    another region hides what that region scores), then least of its own.
     """
     placed: list[tuple[int, int, int, int, int]] = []
 
-    def overlap(box: tuple[int, int, int, int, int]) -> int:
+    def area(box: tuple[int, int, int, int, int], others: Sequence[tuple[float, float, float, float]]) -> int:
         x, y, w, h, base = box
-        total = 0
-        for px, py, pw, ph, pb in placed:
-            dx = min(x + w, px + pw) - max(x, px)
-            dy = min(y + base, py + pb) - max(y - h, py - ph)
-            total += max(0, dx) * max(0, dy)
-        return total
+        total = 0.0
+        for left, top, right, bottom in others:
+            dx = min(x + w, right) - max(x, left)
+            dy = min(y + base, bottom) - max(y - h, top)
+            total += max(0.0, dx) * max(0.0, dy)
+        return round(total)
 
-    for disc, text in zip(discs, texts, strict=True):
+    def labels(box: tuple[int, int, int, int, int]) -> int:
+        return area(box, [(px, py - ph, px + pw, py + pb) for px, py, pw, ph, pb in placed])
+
+    for n, (disc, text) in enumerate(zip(discs, texts, strict=True)):
+        circles = [(d.x - d.radius, d.y - d.radius, d.x + d.radius, d.y + d.radius)
+                   for m, d in enumerate(discs) if m != n]  # fmt: skip
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-        x = int(min(max(disc.x - tw / 2, 4), max(width - tw - 4, 4)))
-        above = disc.y - disc.radius - 8
-        below = disc.y + disc.radius + th + 8
+        own = [(disc.x - disc.radius, disc.y - disc.radius, disc.x + disc.radius, disc.y + disc.radius)]
+        middle_x, middle_y = disc.x - tw / 2, disc.y + th / 2
+        places = [(middle_x, disc.y - disc.radius - 8), (middle_x, disc.y + disc.radius + th + 8),
+                  (disc.x + disc.radius + 8, middle_y), (disc.x - disc.radius - 8 - tw, middle_y),
+                  (middle_x, middle_y)]  # fmt: skip
         candidates = []
-        for y in (above, below, disc.y + th / 2):
+        for x, y in places:
+            x = int(min(max(x, 4), max(width - tw - 4, 4)))
             y = int(min(max(y, th + 6), height - base - 4))
             candidates.append((x, y, tw, th, base))
-        best = min(candidates, key=lambda box: (overlap(box), candidates.index(box)))
+        best = min(candidates, key=lambda box: (labels(box), area(box, circles), area(box, own),
+                                                candidates.index(box)))  # fmt: skip
         placed.append(best)
     return placed
 

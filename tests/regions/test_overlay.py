@@ -133,3 +133,17 @@ def test_the_reduced_error_map_averages_squared_errors_before_taking_db():
     assert errors.shape == (2, 2)
     assert errors[0, 0] == pytest.approx(10 * math.log10(255.0**2 / 4.0))
     assert math.isinf(errors[1, 1])
+
+
+def test_labels_stay_off_the_other_circles_when_there_is_room():
+    """Newcomer 2026-12 finding 18: on portrait kodim04 the 'necklace' label sat on the
+    mouth circle and 'mouth' on the eyes circle. Three stacked discs as there."""
+    discs = [Disc(300.0, 300.0, 70.0, "eyes"), Disc(255.0, 420.0, 55.0, "mouth"),
+             Disc(290.0, 530.0, 55.0, "necklace")]  # fmt: skip
+    texts = ["eyes  33.66 dB", "mouth  33.28 dB", "necklace  29.51 dB"]
+    boxes = _label_boxes(discs, texts, 512, 768, 0.64, 2)
+    for n, (x, y, w, h, base) in enumerate(boxes):
+        for m, d in enumerate(discs):
+            if m != n:  # no label box meets another disc's bounding square
+                assert x + w <= d.x - d.radius or x >= d.x + d.radius or y + base <= d.y - d.radius \
+                    or y - h >= d.y + d.radius, (texts[n], discs[m].label)
