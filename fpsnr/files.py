@@ -1,9 +1,17 @@
 """Atomic file output: a reader sees the old file or the whole new one, never half of one.
 
 Every output fpsnr writes in one go (CSV tables, bitstreams, weights, checkpoints) goes
-through :func:`atomic_path`: the data is written to ``<name>.tmp`` beside the target,
-flushed to disk, then renamed over the target. A crash, a kill or a full disk leaves
-the previous file (or none) and at most a stale ``.tmp``.
+through :func:`atomic_path`: the data is written into a private temporary folder made
+beside the target (``mkdtemp``: a new name, mode 0700), flushed to disk, then renamed
+over the target. A crash, a kill or a full disk leaves the previous file (or none) and
+at most a stale ``.<name>.*.tmp`` folder.
+
+Outputs are created, never followed (reliability 2026-12, G5 and G27): a file planted in
+the folder, or a symbolic link where the temporary file used to be (``<name>.tmp``),
+cannot be written through, since nobody else can write into the private folder; and a
+target that is itself a symbolic link is refused (:class:`~fpsnr.errors.OutputError`,
+naming the file it points to) rather than replaced by a regular file or written
+through to wherever it points.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_path", "sha256_of", "write_bytes_atomic"]
+__all__ = ["atomic_open", "atomic_path", "refuse_link", "sha256_of", "write_bytes_atomic"]
 
 
 # Outputs get the permissions a plain open() would give them: some writers (safetensors)
@@ -28,6 +36,17 @@ def _sync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def refuse_link(path: Path) -> None:
+    """Refuse an output path that is a symbolic link: it would write somewhere else."""
+    from fpsnr.errors import OutputError
+
+    if path.is_symlink():
+        raise OutputError(
+            f"{path}: is a symbolic link (to {os.readlink(path)}); fpsnr does not write through links: "
+            "give the file itself, or remove the link"
+        )
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``target`` atomically.
@@ -35,17 +54,26 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     For writers that take a file name (``safetensors.save_file``, ``torch.save``). On
     an exception the temporary file is removed and ``target`` is left untouched.
     """
+    import shutil
+    import tempfile
+
+    from fpsnr.errors import OutputError
+
     final = Path(target)
-    tmp = final.with_name(final.name + ".tmp")
+    refuse_link(final)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f".{final.name[:100]}.", suffix=".tmp", dir=final.parent))
+    except OSError as err:
+        raise OutputError(f"{final}: cannot write ({err.strerror or err}); choose another output") from err
+    tmp = folder / final.name
     try:
         yield tmp
         _sync(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)
+        refuse_link(final)  # (planted while we wrote)
         os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -37,3 +37,38 @@ def test_outputs_get_the_usual_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "w.bin").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_planted_links_are_never_written_through(tmp_path):
+    """Reliability 2026-12 G5/G27: a link at <out>.tmp or <out>.lock made a run overwrite or
+    truncate the file it pointed to; an --out that was a link became a regular file."""
+    import numpy as np
+    from click.testing import CliRunner
+
+    from fpsnr.cli import cli
+    from fpsnr.errors import OutputError
+    from fpsnr.images.io import write_image
+
+    for folder in ("ref", "test"):
+        (tmp_path / folder).mkdir()
+    img = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    write_image(tmp_path / "ref" / "a.png", img)
+    write_image(tmp_path / "test" / "a.png", 255 - img)
+    victims = {name: tmp_path / f"victim-{name}" for name in ("tmp", "lock", "out")}
+    for victim in victims.values():
+        victim.write_text("keep\n")
+    (tmp_path / "s.csv.tmp").symlink_to(victims["tmp"])
+    (tmp_path / "l.csv.lock").symlink_to(victims["lock"])
+    (tmp_path / "o.csv").symlink_to(victims["out"])
+    base = ["batch", str(tmp_path / "ref"), str(tmp_path / "test"), "--missing-regions", "center", "-j", "1"]
+    runner = CliRunner()
+    assert runner.invoke(cli, [*base, "-o", str(tmp_path / "s.csv")]).exit_code == 0
+    assert not (tmp_path / "s.csv").is_symlink() and "label" in (tmp_path / "s.csv").read_text()
+    locked = runner.invoke(cli, [*base, "-o", str(tmp_path / "l.csv")])
+    assert locked.exit_code == 1 and "l.csv.lock: is a symbolic link, not fpsnr's lock file" in locked.stderr
+    linked = runner.invoke(cli, [*base, "-o", str(tmp_path / "o.csv"), "--overwrite"])
+    assert linked.exit_code == 1 and "o.csv: is a symbolic link (to " in linked.stderr
+    assert all(v.read_text() == "keep\n" for v in victims.values())
+    with pytest.raises(OutputError, match="is a symbolic link"):
+        write_bytes_atomic(tmp_path / "o.csv", b"x")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp") and p.is_dir()) == []

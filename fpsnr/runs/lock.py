@@ -37,7 +37,14 @@ class OutputLock:
             self._acquire_exclusive_file()
             return
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:  # never through a link planted at <out>.lock: it would truncate what it points to
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+            except OSError as err:
+                if not self.path.is_symlink():
+                    raise
+                raise OutputError(
+                    f"{self.path}: is a symbolic link, not fpsnr's lock file; remove it and run again"
+                ) from err
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:

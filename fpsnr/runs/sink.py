@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fpsnr.errors import OutputError, ParameterError
-from fpsnr.files import atomic_open, atomic_path, write_bytes_atomic
+from fpsnr.files import atomic_open, atomic_path, refuse_link, write_bytes_atomic
 from fpsnr.formatting import csv_cell
 from fpsnr.runs.lock import OutputLock
 from fpsnr.runs.spill import sorted_rows
@@ -92,6 +92,12 @@ class CsvSink:
             raise
         except OSError as err:
             raise _output_error(self._lock.path, err, "choose {another_out}") from err
+        try:
+            for path in (self.out, self.partial, self.settings_file):
+                refuse_link(path)  # before any work, not when the finished rows are written
+        except OutputError:
+            self.close()
+            raise
         leftovers = [p for p in (self.out, self.partial) if p.exists()]
         if leftovers and not (resume or overwrite):
             self.close()

@@ -186,7 +186,7 @@ def test_a_full_disk_while_finishing_keeps_the_partial_and_leaves_no_tmp(folders
     real = fpsnr.files._sync
 
     def full(path):
-        if path.name == "s.csv.tmp":
+        if path.name == "s.csv" and path.parent.name.endswith(".tmp"):  # the final file, being written
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path)
 
@@ -194,6 +194,7 @@ def test_a_full_disk_while_finishing_keeps_the_partial_and_leaves_no_tmp(folders
     line = one_line_error(CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(out)]))
     assert "No space left on device" in line and "--resume" in line
     assert sorted(p.name for p in tmp_path.glob("s.csv*")) == ["s.csv.partial", "s.csv.settings"]
+    assert list(tmp_path.glob(".s.csv*")) == []  # nor the private folder it was written in
     monkeypatch.setattr(fpsnr.files, "_sync", real)
     again = CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(out), "--resume"])
     assert again.exit_code == 0 and "resuming: 3 pair(s) already scored" in again.stderr
