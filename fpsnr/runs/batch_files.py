@@ -93,9 +93,15 @@ class BatchSinks:
             failed = {(r["label"], r["ref"]) for r in previous if r["error"]}
             if self.regions is not None:
                 region_rows = self.regions.previous_rows()
-                # A pair is done only when its region rows came through too (or it failed: none).
-                with_regions = {(r["label"], r["ref"]) for r in region_rows}
-                self.done = {key for key in self.done if key in with_regions or key in failed}
+                # A pair is done only when every one of its region rows came through (or it
+                # failed: none): as many as its scores rows' n_regions (reliability G1: a kill
+                # while 20,000 region rows were being written left some, and one was enough).
+                counts: dict[tuple[str, str], int] = {}
+                for r in region_rows:
+                    counts[(r["label"], r["ref"])] = counts.get((r["label"], r["ref"]), 0) + 1
+                wanted_regions = {(r["label"], r["ref"]): r["n_regions"] for r in previous}
+                self.done = {key for key in self.done if key in failed
+                             or str(counts.get(key, 0)) == str(wanted_regions.get(key))}  # fmt: skip
             if retry_errors:
                 self.retried = len(self.done & failed)
                 self.done -= failed
@@ -109,10 +115,14 @@ class BatchSinks:
 
     def write(self, key: tuple[str, str], rows: Iterable[dict[str, Any]],
               region_rows: Iterable[dict[str, Any]], error: str | None) -> None:  # fmt: skip
-        """Write one finished pair to every output."""
-        self.scores.write(rows)
+        """Write one finished pair to every output: its region rows first.
+
+        The scores rows mark a pair done on ``--resume``, so they go last: a kill while
+        the region rows are on their way leaves the pair undone, to be scored again.
+        """
         if self.regions is not None:
             self.regions.write(region_rows)
+        self.scores.write(rows)
         if error is not None:
             self.failed.add(key)
 

@@ -229,3 +229,45 @@ def test_a_run_whose_rows_go_to_files_never_imports_pandas(tmp_path, rng):
         "assert list(result.scores['m_fpsnr'].notna()) == [True] * 3 and 'pandas' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_resume_redoes_a_pair_whose_region_rows_were_cut_short(tmp_path, rng):
+    """Reliability 2026-12 G1: a pair counted as done when any one of its region rows
+    had reached the disk; a kill while 20,000 rows were written lost most of them. Now
+    region rows go first and a pair is done only with as many as its n_regions."""
+    import csv
+    import json
+
+    from click.testing import CliRunner
+
+    from fpsnr.cli import cli
+    from tests.conftest import three_pairs
+
+    ref, test = three_pairs(tmp_path, rng)
+    regions = tmp_path / "regions"
+    regions.mkdir()
+    centres = [{"center": [5 + 4 * i, 20], "radius": 2} for i in range(10)]
+    for name in "abc":
+        (regions / f"{name}.json").write_text(json.dumps({"width": 56, "height": 40, "regions": centres}))
+    out, rout = tmp_path / "s.csv", tmp_path / "r.csv"
+    base = ["batch", str(ref), str(test), "--regions", str(regions), "-o", str(out),
+            "--regions-out", str(rout), "-j", "1"]  # fmt: skip
+    assert CliRunner().invoke(cli, base).exit_code == 0
+    whole = rout.read_text()
+    # the state a kill leaves: partial files, pair 'b' with 4 of its 10 region rows
+    lines = whole.splitlines(keepends=True)
+    cut = [lines[0]] + [line for line in lines[1:] if "/b.png," not in line] + \
+        [line for line in lines[1:] if "/b.png," in line][:4]  # fmt: skip
+    rout.with_name("r.csv.partial").write_text("".join(cut))
+    out.with_name("s.csv.partial").write_text(out.read_text())
+    for path in (out, rout):
+        settings = path.with_name(path.name + ".settings")
+        state = json.loads(settings.read_text())
+        settings.write_text(json.dumps({**state, "finished": False}))
+        path.unlink()
+    resumed = CliRunner().invoke(cli, [*base, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming: 2 pair(s) already scored" in resumed.stderr
+    with rout.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sum(r["ref"].endswith("b.png") for r in rows) == 10 and rout.read_text() == whole
