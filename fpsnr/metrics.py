@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from fpsnr.errors import EmptyRegionError
+from fpsnr.errors import EmptyRegionError, ParameterError
 from fpsnr.images.pairs import Pair, prepare_pair
 from fpsnr.options import DEFAULT_FP, AlphaMode, Channel, ScoreOptions, check_fp, check_max_db
 from fpsnr.regions.discs import disc_window
@@ -56,11 +56,16 @@ _PAIRWISE_LIMIT = 512
 
 
 def psnr_from_mse(mse: float, peak: float, *, max_db: float | None = None) -> float:
-    """Equation (2): PSNR = 10 log10(MAX² / MSE) in dB.
+    """Equation (2): PSNR = 10 log10(MAX² / MSE) in dB; MSE = 0 gives ``inf``, ``max_db`` caps it.
 
-    MSE = 0 gives ``inf`` (no warning); ``max_db`` caps the result.
+    Where MAX² overflows (a huge MAX) it is 20·log10(MAX) − 10·log10(MSE), not a false +inf.
     """
-    value = math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
+    if not (peak > 0 and mse >= 0):  # (NaN fails both: refused, never turned into a number)
+        raise ParameterError(f"PSNR needs MSE ≥ 0 and a peak > 0, got MSE {mse!r} and peak {peak!r}")
+    ratio = math.inf if mse == 0 else peak * peak / mse
+    value = 10.0 * math.log10(ratio)
+    if mse and math.isinf(ratio):
+        value = 20.0 * math.log10(peak) - 10.0 * math.log10(mse)
     return value if max_db is None else min(value, max_db)
 
 

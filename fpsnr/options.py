@@ -43,6 +43,8 @@ MISSING_REGIONS: tuple[MissingRegions, ...] = ("error", "center", "suggest")
 
 def check_fp(fp: Any) -> float:
     """Fp as a float in [0, 1], or a :class:`ParameterError`."""
+    if isinstance(fp, bool):  # True would read as Fp = 1
+        raise ParameterError(f"Fp must be a number in [0, 1], got {fp!r}")
     try:
         value = float(fp)
     except (TypeError, ValueError) as err:

@@ -484,3 +484,28 @@ def test_whole_pixel_shifts_share_one_mask_and_fractional_ones_do_not():
     c = disc_window(Disc(57.25, 61.5, 9.0, ""), 100, 100)
     assert a[2] is b[2] and a[2] is not c[2]
     assert a[0] == slice(21, 41) and b[0] == slice(52, 72)  # ⌊30.5 − 9⌋ = 21, then 20 rows
+
+
+def test_absurd_values_are_refused_or_scored_right_never_a_false_number(rng):
+    """Reliability 2026-12 G24/G25: Region('12') was the centre (1, 2); fp=True was Fp 1;
+    psnr_from_mse(1, -255) was 48.13 and a domain error for MSE < 0; default_radius of a
+    negative size was negative; data_range=1e160 overflowed MAX² into PSNR = +inf."""
+    from fpsnr.metrics import psnr_from_mse
+    from fpsnr.regions.model import default_radius
+
+    for centre in ("12", b"\x01\x02"):
+        with pytest.raises(fpsnr.RegionsError, match="two numbers"):
+            Region(centre)  # type: ignore[arg-type]
+    ref, test = _jpeg_like(rng, (32, 48, 3), np.uint8, 255)
+    with pytest.raises(ParameterError, match="Fp must be a number"):
+        fpsnr.score(ref, test, [Region((20, 16))], fp=True)
+    for mse, peak in ((-1.0, 255.0), (1.0, 0.0), (1.0, -255.0), (float("nan"), 255.0)):
+        with pytest.raises(ParameterError, match="MSE ≥ 0 and a peak > 0"):
+            psnr_from_mse(mse, peak)
+    with pytest.raises(fpsnr.RegionsError, match="positive"):
+        default_radius(-5, 10)
+    huge = fpsnr.psnr(ref, test, data_range=1e160)
+    mse = float(np.mean((ref.astype(float) - test.astype(float)) ** 2))
+    assert math.isfinite(huge)
+    assert huge == pytest.approx(20 * math.log10(1e160) - 10 * math.log10(mse), rel=1e-12)
+    assert psnr_from_mse(4.0, 255.0) == 10 * math.log10(255.0**2 / 4.0)  # the formula as written otherwise

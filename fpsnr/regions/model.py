@@ -71,6 +71,8 @@ def default_radius(
     3 · 512 · tan(2.5°) ≈ 67.06 px.
     """
     check_radius_settings(viewing_distance, foveal_angle)
+    if not (width > 0 and height > 0):
+        raise RegionsError(f"image size must be positive, got {width}×{height}")
     return viewing_distance * min(width, height) * math.tan(math.radians(foveal_angle) / 2)
 
 
@@ -93,6 +95,8 @@ class Region:
     label: str | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.center, (str, bytes)):  # "12" iterated is the centre (1, 2): refuse
+            raise RegionsError(f"region centre must be two numbers (x, y), got {self.center!r}")
         try:
             x, y = (float(v) for v in self.center)
         except (TypeError, ValueError) as err:

@@ -146,3 +146,20 @@ def test_an_unguarded_script_is_refused_in_one_line_not_turned_into_error_rows(t
     )
     good = run("guarded.py")
     assert good.returncode == 0 and good.stdout == "3\n", good.stderr
+
+
+def test_a_huge_worker_count_is_capped_per_core(monkeypatch):
+    """Reliability 2026-12 G28: -j 300 on 2 cores started 133 processes (3.2 GB)."""
+    import fpsnr.runs.parallel as parallel
+
+    asked = []
+    real = parallel._pool
+
+    def counting(workers, preload):
+        asked.append(workers)
+        return real(workers, preload)
+
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parallel, "_pool", counting)
+    assert sorted(map_local(pow, [2, 3], 2, 300, preload=())) == [4, 9]
+    assert asked == [2 * parallel.WORKERS_PER_CORE]
