@@ -19,9 +19,19 @@ a region is its squared error summed over its pixels and channels over C·|Φ|; 
 out). On float64 tensors every value equals the numpy engine's to 1e-9 dB (tested);
 on float32 the sums round in float32 (agreement to about 1e-3 dB on 768 × 512 images).
 
-Disc masks are built once per distinct region set and image size, in float64, and
-kept in a small cache on the tensors' device; per image the region sums are one
-matrix product (no loop over regions or pixels).
+One numeric contract with the numpy engine (reliability 2026-12, G10–G14): float16 and
+bfloat16 inputs are computed in float32 (float16 sums overflowed at 65,504); finite
+values outside [0, data_range] are refused, as the numpy engine refuses them (0–255
+floats under the default range scored −14.75 dB), except the reconstruction given to
+:class:`FovealMSELoss`, which a codec may push past the range while it trains; a
+non-finite pixel makes NaN (or ±inf) exactly the quantities whose pixels hold it — the
+frame, its regions, the periphery — and never a finite number or "the periphery is
+empty"; :class:`~fpsnr.regions.model.Disc` objects are checked as regions are.
+
+Disc masks are the numpy engine's exact ones (:func:`fpsnr.regions.discs.disc_window`),
+held as the list of each disc's pixels, so memory grows with the discs' area, not with
+K·H·W; per image the region sums are one gather and one segment sum (no loop over
+regions or pixels), cached per region set and image size.
 """
 
 from __future__ import annotations
@@ -67,6 +77,10 @@ class FovealScores(NamedTuple):
     periphery_psnr: torch.Tensor
     """NaN for an image whose regions cover it entirely (then only Fp = 0 is allowed)."""
     periphery_mse: torch.Tensor
+    periphery_pixels: torch.Tensor
+    """``(B,)``: pixels outside every disc (0: the regions cover the frame)."""
+    regions_per_image: torch.Tensor
+    """``(B,)``: each image's number of regions (its columns of the region tables)."""
 
 
 # --------------------------------------------------------------------------- inputs
@@ -85,10 +99,30 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor, data_range: float | None) -> f
         raise ImageError(f"x is {x.dtype} and y is {y.dtype}; give both the same dtype")
     if not x.dtype.is_floating_point and data_range is None:
         raise ImageError(f"integer tensors ({x.dtype}) need data_range (e.g. 255 for 8-bit values)")
+    if x.dtype.is_complex or x.dtype == torch.bool:
+        raise ImageError(f"images must be real numbers; got {x.dtype}")
     peak = 1.0 if data_range is None else float(data_range)
     if not (math.isfinite(peak) and peak > 0):
         raise ParameterError(f"data_range must be a positive finite number; got {data_range}")
     return peak
+
+
+def _check_range(t: torch.Tensor, peak: float, name: str) -> None:
+    """Finite values must lie in [0, peak], as the numpy engine requires (non-finite ones propagate)."""
+    if t.numel() == 0:
+        raise ImageError(f"{name} is empty")
+    values = t.detach()
+    lo, hi = (float(v) for v in torch.aminmax(values))  # NaN or ±inf among them shows here
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        values = values[torch.isfinite(values)]  # (rare: only then the copy)
+        if values.numel() == 0:
+            return
+        lo, hi = (float(v) for v in torch.aminmax(values))
+    if lo < 0 or hi > peak:
+        raise ImageError(
+            f"{name} holds values in [{lo:g}, {hi:g}], outside [0, {peak:g}]: give data_range "
+            f"(e.g. 255 for 0–255 values), or rescale the images"
+        )
 
 
 def _discs_per_image(regions: Any, batch: int, height: int, width: int) -> list[tuple[Disc, ...]]:
@@ -125,6 +159,8 @@ def _resolve(item: Any, b: int, height: int, width: int) -> tuple[Disc, ...]:
     if not items:
         raise RegionsError(f"image {b} has no regions; give at least one")
     if all(isinstance(d, Disc) for d in items):
+        for d in items:
+            Region((d.x, d.y), d.radius, d.label or None)  # the checks of every region (a negative radius...)
         return tuple(items)
     if not all(isinstance(r, Region) for r in items):
         raise RegionsError(f"image {b}: regions must be fpsnr Region or Disc objects")
@@ -135,14 +171,15 @@ def _resolve(item: Any, b: int, height: int, width: int) -> tuple[Disc, ...]:
 
 
 class _Masks(NamedTuple):
-    regions: torch.Tensor  # (K, H·W) in the computation dtype, 1 inside
-    counts: torch.Tensor  # (K,) float64 pixel counts
+    rows: torch.Tensor  # (N,) which disc each listed pixel belongs to
+    pixels: torch.Tensor  # (N,) the flat index (y·W + x) of each pixel of each disc
+    counts: torch.Tensor  # (K,) pixel counts, in the computation dtype
     periphery: torch.Tensor  # (H·W,) 1 outside every disc
     periphery_count: int
 
 
 _cache: BoundedCache[tuple[Any, ...], _Masks] = BoundedCache(
-    512 << 20, lambda masks: masks.regions.numel() * masks.regions.element_size(), share=4
+    512 << 20, lambda masks: masks.pixels.numel() * 16 + masks.periphery.numel() * 8, share=4
 )
 """Masks per (discs, H, W, device, dtype)."""
 
@@ -150,23 +187,47 @@ _cache: BoundedCache[tuple[Any, ...], _Masks] = BoundedCache(
 def _build(
     discs: tuple[Disc, ...], height: int, width: int, device: torch.device, dtype: torch.dtype
 ) -> _Masks:
-    f64 = torch.float64
-    centre = torch.tensor([[d.x, d.y, d.radius] for d in discs], dtype=f64, device=device)
-    dy = torch.arange(height, dtype=f64, device=device)[None, :, None] - centre[:, 1, None, None]
-    dx = torch.arange(width, dtype=f64, device=device)[None, None, :] - centre[:, 0, None, None]
-    r = centre[:, 2, None, None]
-    inside = (dy * dy + dx * dx) <= r * r  # SPEC §1, float64, the numpy engine's order of operations
-    flat = inside.reshape(len(discs), height * width)
-    counts = flat.sum(dim=1).to(f64)
-    empty = (counts == 0).nonzero().flatten().tolist()
-    if empty:
-        d = discs[empty[0]]
-        raise EmptyRegionError(
-            f"region {d.label!r} (centre ({d.x:g}, {d.y:g}), radius {d.radius:g}) holds no pixel of the "
-            f"{width}×{height} image"
-        )
-    periphery = ~flat.any(dim=0)
-    return _Masks(flat.to(dtype), counts, periphery.to(dtype), int(periphery.sum()))
+    import numpy as np
+
+    from fpsnr.regions.discs import disc_window
+
+    rows, cols, counts = [], [], []
+    union = np.zeros(height * width, dtype=bool)
+    for k, d in enumerate(discs):
+        ys, xs, inside, pixels = disc_window(d, height, width)
+        if pixels == 0:
+            raise EmptyRegionError(
+                f"region {d.label!r} (centre ({d.x:g}, {d.y:g}), radius {d.radius:g}) holds no pixel of the "
+                f"{width}×{height} image"
+            )
+        r, c = np.nonzero(inside)
+        flat = (r + ys.start) * width + (c + xs.start)
+        rows.append(np.full(flat.size, k, dtype=np.int64))
+        cols.append(flat.astype(np.int64))
+        counts.append(pixels)
+        union[flat] = True
+    return _Masks(
+        rows=torch.from_numpy(np.concatenate(rows)).to(device),
+        pixels=torch.from_numpy(np.concatenate(cols)).to(device),
+        counts=torch.tensor(counts, dtype=dtype, device=device),
+        periphery=torch.from_numpy(~union).to(device=device, dtype=dtype),
+        periphery_count=int((~union).sum()),
+    )
+
+
+def _sums(masks: _Masks, se: torch.Tensor, finite: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Squared-error sums of every region and of the periphery for one image's ``se`` (H·W,).
+
+    Each region sums its own pixels (a gather and a segment sum), so a non-finite pixel
+    makes NaN or +inf exactly the regions that hold it. The periphery is one dot product
+    when the image's total is ``finite``; otherwise its own pixels are summed, since
+    0 · NaN in a product would make it NaN too.
+    """
+    regions = torch.zeros(masks.counts.shape[0], dtype=se.dtype, device=se.device)
+    regions = regions.index_add(0, masks.rows, se[masks.pixels])
+    if finite:
+        return regions, masks.periphery @ se
+    return regions, se[masks.periphery > 0].sum()
 
 
 # --------------------------------------------------------------------------- the engine
@@ -174,7 +235,9 @@ def _build(
 
 def _squared_error(x: torch.Tensor, y: torch.Tensor, channel: str) -> tuple[torch.Tensor, int]:
     """Per-pixel squared error summed over the scored channels, ``(B, H·W)``, and C."""
-    dtype = x.dtype if x.dtype.is_floating_point else torch.float64
+    # float16/bfloat16 sum in float32 (float16 stops at 65,504); integers in float64
+    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else (
+        torch.float32 if x.dtype.is_floating_point else torch.float64)  # fmt: skip
     a, b = x.to(dtype), y.to(dtype)
     if channel == "y" and a.shape[1] == 3:
         w0, w1, w2 = LUMA_WEIGHTS  # term by term, as images.luma rounds
@@ -201,30 +264,47 @@ def foveal_scores(
     channel: str = "rgb",
 ) -> FovealScores:
     """Every foveal quantity of a batch in one pass (see the module docstring)."""
+    return _scores(x, y, regions, data_range=data_range, channel=channel)
+
+
+def _scores(
+    x: torch.Tensor, y: torch.Tensor, regions: Any, *, data_range: float | None, channel: str,
+    check_x: bool = True,
+) -> FovealScores:  # fmt: skip
     peak = _check_pair(x, y, data_range)
+    if check_x:
+        _check_range(x, peak, "x")
+    _check_range(y, peak, "y")
     batch, _, height, width = x.shape
     discs = _discs_per_image(regions, batch, height, width)
     se, c = _squared_error(x, y, channel)
     dtype = se.dtype
     k_max = max(len(d) for d in discs)
     nan = torch.full((k_max,), float("nan"), dtype=dtype, device=se.device)
-    rows, outside = [], []
+    rows, outside, pixels = [], [], []
+    total = se.sum(dim=1)
+    finite = torch.isfinite(total).tolist()
     for b in range(batch):
         key = (tuple((d.x, d.y, d.radius) for d in discs[b]), height, width, str(se.device), dtype)
         masks = _cache.get(key, _build, discs[b], height, width, se.device, dtype)
-        sse = masks.regions @ se[b]  # (K,): every region in one product
-        rows.append(torch.cat([sse / (c * masks.counts.to(dtype)), nan[len(discs[b]) :]]))
+        sse, periphery_sse = _sums(masks, se[b], finite[b])  # every region in one product
+        rows.append(torch.cat([sse / (c * masks.counts), nan[len(discs[b]) :]]))
         count = masks.periphery_count
-        outside.append((masks.periphery @ se[b]) / (c * count) if count else nan[0])
+        outside.append(periphery_sse / (c * count) if count else nan[0])
+        pixels.append(count)
     region = torch.stack(rows)
     periphery = torch.stack(outside)
-    frame = se.sum(dim=1) / (c * height * width)
+    frame = total / (c * height * width)
     region_db = _db(region, peak)
+    used = torch.stack([torch.arange(k_max, device=se.device) < len(d) for d in discs])
     counts = torch.tensor([len(d) for d in discs], dtype=dtype, device=se.device)
-    mean = torch.nansum(region_db, dim=1) / counts  # eq. 10 (NaN pads left out, inf kept)
+    # eq. 10 over each image's own regions: pads left out, a NaN region kept as NaN
+    mean = torch.where(used, region_db, torch.zeros_like(region_db)).sum(dim=1) / counts
     return FovealScores(
         psnr=_db(frame, peak), region_mses=region, region_psnrs=region_db, mean_fpsnr=mean,
         periphery_psnr=_db(periphery, peak), periphery_mse=periphery,
+        periphery_pixels=torch.tensor(pixels, device=se.device),
+        regions_per_image=torch.tensor([len(d) for d in discs], device=se.device),
     )  # fmt: skip
 
 
@@ -241,7 +321,7 @@ def _combine(scores: FovealScores, fp: float) -> torch.Tensor:
     fp = check_fp(fp)
     if fp == 0:
         return scores.mean_fpsnr
-    empty = torch.isnan(scores.periphery_mse)
+    empty = scores.periphery_pixels == 0
     if bool(empty.any()):
         b = int(empty.nonzero()[0])
         raise EmptyRegionError(
@@ -255,7 +335,9 @@ def _combine(scores: FovealScores, fp: float) -> torch.Tensor:
 def psnr(x: torch.Tensor, y: torch.Tensor, *, data_range: float | None = None, channel: str = "rgb",
          reduction: Reduction = "none") -> torch.Tensor:  # fmt: skip
     """Full-frame PSNR of each image (eq. 2), ``(B,)`` (or its mean)."""
-    _check_pair(x, y, data_range)
+    peak = _check_pair(x, y, data_range)
+    _check_range(x, peak, "x")
+    _check_range(y, peak, "y")
     se, c = _squared_error(x, y, channel)
     return _reduce(_db(se.sum(dim=1) / (c * se.shape[1]), 1.0 if data_range is None else float(data_range)),
                    reduction)  # fmt: skip
@@ -362,15 +444,18 @@ class FovealMSELoss(torch.nn.Module):
         self.log = log
 
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor, regions: Any) -> torch.Tensor:
-        scores = foveal_scores(x_hat, x, regions, data_range=self.data_range, channel=self.channel)
+        # the reconstruction may leave [0, data_range] while a codec trains; the target may not
+        scores = _scores(x_hat, x, regions, data_range=self.data_range, channel=self.channel, check_x=False)
         f = torch.log if self.log else (lambda t: t)
-        used = (~torch.isnan(scores.region_mses)).sum(dim=1)
-        region_term = torch.nansum(f(scores.region_mses), dim=1) / used
+        k_max = scores.region_mses.shape[1]
+        used = torch.arange(k_max, device=x.device)[None, :] < scores.regions_per_image[:, None]
+        terms = f(scores.region_mses)
+        region_term = torch.where(used, terms, torch.zeros_like(terms)).sum(dim=1) / used.sum(dim=1)
         if self.fp == 0:
             per_image = region_term
         else:
-            if bool(torch.isnan(scores.periphery_mse).any()):
+            if bool((scores.periphery_pixels == 0).any()):
                 raise EmptyRegionError("an image's regions cover the whole frame: no periphery for Fp > 0")
             periphery = f(scores.periphery_mse)
             per_image = periphery if self.fp == 1 else (1.0 - self.fp) * region_term + self.fp * periphery
-        return per_image.mean()
+        return per_image.mean()  # (a NaN pixel makes the loss NaN: the training loop skips the step)

@@ -250,3 +250,88 @@ def test_ms_ssim_with_small_crops_is_refused_up_front(tmp_path):
                                    "--max-steps", "1"])  # fmt: skip
     assert res.exit_code == 1 and "needs crops larger than 160 px" in res.stderr
     assert "Traceback" not in res.output
+
+
+# ---- one numeric contract with the numpy engine (reliability 2026-12, G10–G14)
+
+
+def test_a_nan_pixel_makes_nan_exactly_where_it_lies(rng):
+    """G10: one NaN gave mean F_PSNR 0.0 dB, NaN in regions without it, and 'the periphery
+    is empty'; the foveal-MSE loss raised, ending training."""
+    x, y = _pair(rng, 1, 3, 40, 60)
+    regions = [[Region((15, 20), 6.0, "has-it"), Region((45, 20), 6.0, "clean")]]
+    want = fpsnr.score(x[0], y[0], regions[0], fp=0.5, data_range=1.0)
+    y[0, 20, 15, 1] = np.nan  # inside the first region only
+    got = ft.foveal_scores(_tensor(x), _tensor(y), regions)
+    assert math.isnan(float(got.region_psnrs[0, 0])) and math.isnan(float(got.psnr[0]))
+    assert float(got.region_psnrs[0, 1]) == pytest.approx(want.regions[1].fpsnr, abs=1e-9)
+    assert float(got.periphery_psnr[0]) == pytest.approx(want.periphery_psnr, abs=1e-9)
+    assert math.isnan(float(got.mean_fpsnr[0]))  # never a finite 0.0
+    assert math.isnan(float(ft.m_fpsnr(_tensor(x), _tensor(y), regions, fp=0.5)[0]))  # no "periphery empty"
+    assert math.isnan(float(ft.FovealMSELoss(0.5)(_tensor(y), _tensor(x), regions)))  # a NaN loss: skipped
+    y[0, 20, 15, 1] = np.inf
+    inf = ft.foveal_scores(_tensor(x), _tensor(y), regions)
+    assert float(inf.region_psnrs[0, 0]) == -math.inf and math.isfinite(float(inf.region_psnrs[0, 1]))
+
+
+def test_half_precision_is_computed_in_float32(rng):
+    """G11: float16 sums stopped at 65,504 (F_PSNR inf, PSNR −inf); bfloat16 was 0.12 dB off."""
+    x, y = _pair(rng, 1, 3, 256, 384)
+    regions = [[Region((190, 128), 120.0)]]
+    want = ft.m_fpsnr(_tensor(x).float(), _tensor(y).float(), regions, fp=0.5)
+    for dtype in (torch.float16, torch.bfloat16):
+        a, b = _tensor(x).to(dtype), _tensor(y).to(dtype)
+        exact = ft.m_fpsnr(a.double(), b.double(), regions, fp=0.5)  # the half values themselves
+        got = ft.m_fpsnr(a, b, regions, fp=0.5)
+        assert got.dtype == torch.float32 and math.isfinite(float(got[0]))
+        assert float(got[0]) == pytest.approx(float(exact[0]), abs=1e-3)
+        assert abs(float(got[0]) - float(want[0])) < 0.1  # only the inputs' own rounding
+
+
+@pytest.mark.parametrize(
+    ("make", "data_range"),
+    [
+        (lambda x: x * 255, None),  # 0–255 floats under the default range 1
+        (lambda x: (x * 255).to(torch.uint8), 1),
+        (lambda x: x - 0.5, None),  # negative values
+    ],
+)
+def test_values_outside_the_range_are_refused_as_the_numpy_engine_refuses_them(rng, make, data_range):
+    """G12: 0–255 floats scored −14.75 dB, uint8 with data_range=1 −17.0 dB."""
+    x, y = _pair(rng, 1, 3, 8, 8)
+    with pytest.raises(fpsnr.ImageError, match=r"outside \[0, "):
+        ft.m_fpsnr(make(_tensor(x)), make(_tensor(y)), [[Region((4, 4), 2.0)]], data_range=data_range)
+
+
+def test_the_loss_accepts_a_reconstruction_beyond_the_range_but_not_a_target(rng):
+    x, y = _pair(rng, 1, 3, 12, 12)
+    regions = [[Region((6, 6), 3.0)]]
+    loss = ft.FovealMSELoss(0.5)(_tensor(y) * 1.2 - 0.1, _tensor(x), regions)  # a codec's raw output
+    assert math.isfinite(float(loss))
+    with pytest.raises(fpsnr.ImageError, match="y holds values"):
+        ft.FovealMSELoss(0.5)(_tensor(y), _tensor(x) * 2, regions)
+
+
+def test_many_regions_cost_their_area_not_k_times_the_frame(rng):
+    """G13: (K, H, W) float64 distances: 3,000 regions on 768×512 asked for 9.4 GB."""
+    import resource
+
+    x, y = _pair(rng, 1, 3, 512, 768)
+    regions = [[Region((5 + (i * 7) % 758, 5 + (i * 13) % 502), 3.0) for i in range(3000)]]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    got = ft.foveal_scores(_tensor(x), _tensor(y), regions)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 500
+    want = fpsnr.score(x[0], y[0], regions[0][:5] + regions[0][-5:], fp=0.0, data_range=1.0)
+    for k, region in zip([0, 1, 2, 3, 4, 2995, 2996, 2997, 2998, 2999], want.regions, strict=True):
+        assert float(got.region_psnrs[0, k]) == pytest.approx(region.fpsnr, abs=1e-9)
+
+
+def test_disc_objects_are_checked_as_regions_are(rng):
+    """G14: a Disc of radius −5 was scored as radius 5; one at 1e300 covered the frame."""
+    from fpsnr.regions.model import Disc
+
+    x, y = _pair(rng, 1, 3, 8, 8)
+    for disc in (Disc(4.0, 4.0, -5.0, "negative"), Disc(1e300, 1e300, 1e300, "far")):
+        with pytest.raises(fpsnr.RegionsError):
+            ft.m_fpsnr(_tensor(x), _tensor(y), [[disc]], fp=0.0)
