@@ -12,6 +12,7 @@ from fpsnr.cli.options import (
     FLAGS,
     IntList,
     flat,
+    inputs_record,
     rd_run_options,
     rd_source_options,
     regions_or_fallback,
@@ -86,7 +87,7 @@ def anchors_command(
     adapters = anchor_codecs(names, sweep)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
     settings = {
-        "data": str(data_dir), "regions": str(regions_path or ""),
+        **inputs_record({"data": data_dir}, regions_path),
         "points": [[p.codec, p.rate_point] for a in adapters for p in a.points()],
         "missing_regions": missing_regions, "ms_ssim": not no_ms_ssim,
     }  # fmt: skip

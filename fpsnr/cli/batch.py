@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import FLAGS, inform, path_arg, regions_or_fallback, score_options, translate_errors
+from fpsnr.cli.options import (
+    FLAGS,
+    inform,
+    inputs_record,
+    path_arg,
+    regions_or_fallback,
+    score_options,
+    translate_errors,
+)
 from fpsnr.options import BatchOptions
 from fpsnr.runs.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
 from fpsnr.runs.batch_files import BatchSinks
@@ -78,10 +86,8 @@ def batch_command(
     index = regions_or_fallback(regions_path, options.missing_regions)
     settings = {
         "options": options.to_json(),
-        "ref_dir": str(ref_dir),
-        "test_dirs": [str(d) for d in test_dirs],
+        **inputs_record({"ref_dir": ref_dir, "test_dirs": list(test_dirs)}, regions_path),
         "labels": list(labels),
-        "regions": None if regions_path is None else str(regions_path),
     }
     if fmt != "csv":
         settings["format"] = fmt  # (absent for csv: outputs of earlier versions resume as before)

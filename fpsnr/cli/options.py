@@ -261,6 +261,34 @@ def note_scaled(regions: Any, pixels: Any) -> None:
              f"{width}×{height} image (×{factor:.4g}); for a crop, write regions for the crop")
 
 
+def inputs_record(folders: dict[str, Any], regions_path: str | None) -> dict[str, Any]:
+    """What a resumed run must find again, for its settings record (reliability G15).
+
+    Folders as absolute paths (the same relative command run from another folder reads
+    other images), and the regions as the path they resolve to with a SHA-256 of their
+    content (a regions file edited since made rows that no longer match it).
+    """
+    import hashlib
+
+    from fpsnr.regions.shipped import resolve_regions
+
+    record: dict[str, Any] = {
+        key: [str(Path(v).absolute()) for v in value] if isinstance(value, (list, tuple))
+        else str(Path(value).absolute())
+        for key, value in folders.items()
+    }  # fmt: skip
+    if regions_path is None:
+        return record | {"regions": None, "regions_sha256": None}
+    where = resolve_regions(regions_path)
+    files = sorted(where.glob("*.json")) if where.is_dir() else [where]
+    digest = hashlib.sha256()
+    for file in files:
+        if file.is_file():
+            digest.update(file.name.encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return record | {"regions": str(where.absolute()), "regions_sha256": digest.hexdigest()}
+
+
 def regions_or_fallback(regions_path: Any, missing_regions: str) -> Any:
     """The regions index of --regions, or an empty one when --missing-regions gives every image its own."""
     from fpsnr.regions.regionfile import load_region_index

@@ -19,6 +19,7 @@ from fpsnr.errors import ParameterError
 from fpsnr.images.io import write_image
 from fpsnr.regions.shipped import kodak_regions
 from tests.conftest import (
+    REGIONS_1,
     one_line_error,
     three_pairs,
 )
@@ -324,3 +325,28 @@ def test_a_repeated_fp_is_refused_up_front(tmp_path, rng):
     assert "Fp 0.5 is given twice" in line
     with pytest.raises(ParameterError, match="given twice"):
         fpsnr.ScoreOptions(fps=(0.0, 0.3, 0.0))
+
+
+def test_resume_refuses_edited_regions_and_the_same_command_from_another_folder(tmp_path, rng, monkeypatch):
+    """Reliability 2026-12 G15: --resume kept rows scored with a regions file since
+    edited, and the same relative command from another folder (other images) resumed
+    as if finished. The settings now hold absolute folders and a digest of the regions."""
+    for side in ("A", "B"):
+        (tmp_path / side).mkdir()
+        three_pairs(tmp_path / side, rng)
+    regions = tmp_path / "regs"
+    regions.mkdir()
+    for name in "abc":
+        (regions / f"{name}.json").write_text(REGIONS_1 % (56, 40, 20, 20, 6))
+    out = tmp_path / "s.csv"
+    monkeypatch.chdir(tmp_path / "A")
+    base = ["batch", "ref", "test", "--regions", str(regions), "-o", str(out), "-j", "1"]
+    assert CliRunner().invoke(cli, base).exit_code == 0
+    assert "resuming: 3 pair(s)" in CliRunner().invoke(cli, [*base, "--resume"]).stderr  # unchanged: kept
+    monkeypatch.chdir(tmp_path / "B")
+    moved = CliRunner().invoke(cli, [*base, "--resume"])
+    assert moved.exit_code == 1 and "other settings (ref_dir, test_dirs)" in moved.stderr
+    monkeypatch.chdir(tmp_path / "A")
+    (regions / "a.json").write_text(REGIONS_1 % (56, 40, 30, 20, 6))
+    edited = CliRunner().invoke(cli, [*base, "--resume"])
+    assert edited.exit_code == 1 and "other settings (regions_sha256)" in edited.stderr

@@ -11,6 +11,7 @@ from fpsnr.cli.options import (
     FLAGS,
     NameList,
     flat,
+    inputs_record,
     path_arg,
     rd_run_options,
     rd_source_options,
@@ -76,7 +77,7 @@ def eval_command(
     index = regions_or_fallback(regions_path, missing_regions)
     options = BatchOptions(fps=fps, missing_regions=missing_regions)  # type: ignore[arg-type]
     settings = {
-        "data": str(data_dir), "regions": str(regions_path or ""),
+        **inputs_record({"data": data_dir}, regions_path),
         "weights": [str(w) for w in weights_files], "missing_regions": missing_regions,
         "ms_ssim": not no_ms_ssim,
     }  # fmt: skip
