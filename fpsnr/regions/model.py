@@ -117,6 +117,22 @@ class Region:
             object.__setattr__(self, "radius", r)
         if self.label is not None and not isinstance(self.label, str):
             raise RegionsError(f"region label must be a string, got {self.label!r}")
+        if self.label is not None and not self.label.isprintable() or _unpaired(self.label):
+            raise RegionsError(
+                f"region label {self.label!r} holds a control character or an unpaired surrogate; "
+                "labels are printable text"
+            )
+
+
+def _unpaired(label: str | None) -> bool:
+    """A lone UTF-16 surrogate (valid JSON, not text): no output could write it."""
+    if label is None:
+        return False
+    try:
+        label.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class Disc(NamedTuple):

@@ -335,3 +335,32 @@ def test_disc_objects_are_checked_as_regions_are(rng):
     for disc in (Disc(4.0, 4.0, -5.0, "negative"), Disc(1e300, 1e300, 1e300, "far")):
         with pytest.raises(fpsnr.RegionsError):
             ft.m_fpsnr(_tensor(x), _tensor(y), [[disc]], fp=0.0)
+
+
+def test_a_run_that_is_training_cannot_be_resumed_by_a_second_process(tmp_path, rng):
+    """Reliability 2026-12 G3: a second `train --resume` of a running run was accepted; the
+    two interleaved log.csv (28 duplicated steps) and the first died. A held run lock is
+    refused in one line; once it is free the resume goes through."""
+    pytest.importorskip("compressai")
+    from click.testing import CliRunner
+
+    from fpsnr.cli import cli
+    from fpsnr.images.io import write_image
+    from fpsnr.runs.lock import OutputLock
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write_image(photos / "p.png", rng.integers(0, 256, (80, 80, 3), dtype=np.uint8))
+    run = tmp_path / "run"
+    start = ["codec", "train", "--data", str(photos), "--lmbda", "0.01", "--out", str(run), "--N", "8",
+             "--M", "8", "--patch", "64", "--batch-size", "1", "--max-steps", "1"]  # fmt: skip
+    assert CliRunner().invoke(cli, start).exit_code == 0
+    held = OutputLock(run)  # what the running process holds
+    held.acquire()
+    resume = ["codec", "train", "--resume", str(run), "--max-steps", "2"]
+    try:
+        again = CliRunner().invoke(cli, resume)
+        assert again.exit_code == 1 and f"{run}: another fpsnr run (pid " in again.stderr
+    finally:
+        held.release()
+    assert CliRunner().invoke(cli, resume).exit_code == 0

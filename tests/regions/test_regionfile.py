@@ -195,3 +195,13 @@ def test_x_y_r_keys_are_all_named_with_the_keys_to_write_instead(tmp_path):
         f"{path}: $.regions[0]: unknown keys 'r', 'x', 'y' (write x and y as \"center\": [x, y] and r as "
         "\"radius\"); allowed keys are center, label, note, radius"
     )
+
+
+@pytest.mark.parametrize("label", ["a\\ud800b", "\\u001b]0;owned\\u0007", "tab\\there"])
+def test_labels_that_no_output_can_write_or_that_drive_a_terminal_are_refused(tmp_path, label):
+    """Reliability 2026-12 G19/G26: a lone surrogate (valid JSON) crashed the table and
+    every later `batch --resume`; an OSC sequence in a label reached the terminal raw."""
+    path = tmp_path / "r.json"
+    path.write_text('{"width": 10, "height": 10, "regions": [{"center": [4, 4], "label": "' + label + '"}]}')
+    with pytest.raises(fpsnr.RegionsError, match="control character or an unpaired surrogate"):
+        fpsnr.load_regions(path)

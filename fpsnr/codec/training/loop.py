@@ -23,10 +23,12 @@ Throughput options (:class:`~fpsnr.codec.training.config.TrainConfig`):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -142,6 +144,40 @@ def train_many(
             warnings.warn(say(message, words), stacklevel=3)
 
     rank, world = init_distributed(cfg.device)
+    with _run_locks(cfgs if rank == 0 else []):  # one writer per run folder (reliability G3)
+        return _train_many(cfgs, rank, world, warn, resume=resume, progress=progress, on_log=on_log,
+                           on_step=on_step, tuning=tuning)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _run_locks(cfgs: Sequence[TrainConfig]) -> Iterator[None]:
+    """Hold ``<out>.lock`` of every run while it trains.
+
+    A second ``train --resume`` of a running run is refused in one line, instead of two
+    writers interleaving its log and checkpoints (the lock is the one batch outputs
+    take; the kernel drops it if the run dies).
+    """
+    from fpsnr.runs.lock import OutputLock
+
+    locks = []
+    try:
+        for c in cfgs:
+            Path(c.out).mkdir(parents=True, exist_ok=True)
+            lock = OutputLock(Path(c.out))
+            lock.acquire()
+            locks.append(lock)
+        yield
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+def _train_many(
+    cfgs: Sequence[TrainConfig], rank: int, world: int, warn: Callable[[str], None], *, resume: bool,
+    progress: ProgressCallback | bool | None, on_log: Callable[[dict[str, Any]], None] | None,
+    on_step: Callable[[int], None] | None, tuning: Tuning,
+) -> list[dict[str, Any]]:  # fmt: skip
+    cfg = cfgs[0]
     if cfg.device.startswith("cuda") and tuning.cudnn_benchmark:
         torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest convolutions once
     trainers = [Trainer(c, rank=rank, world=world, resume=resume, warn=warn, tuning=tuning) for c in cfgs]
