@@ -265,8 +265,10 @@ def inputs_record(folders: dict[str, Any], regions_path: str | None) -> dict[str
     """What a resumed run must find again, for its settings record (reliability G15).
 
     Folders as absolute paths (the same relative command run from another folder reads
-    other images), and the regions as the path they resolve to with a SHA-256 of their
-    content (a regions file edited since made rows that no longer match it).
+    other images), and the regions as the path they resolve to with the SHA-256 of each
+    regions file (one edited or removed since made rows that no longer match it; files
+    added to a regions folder, for images added since, are fine: see
+    :class:`fpsnr.runs.sink.CsvSink`).
     """
     import hashlib
 
@@ -281,12 +283,8 @@ def inputs_record(folders: dict[str, Any], regions_path: str | None) -> dict[str
         return record | {"regions": None, "regions_sha256": None}
     where = resolve_regions(regions_path)
     files = sorted(where.glob("*.json")) if where.is_dir() else [where]
-    digest = hashlib.sha256()
-    for file in files:
-        if file.is_file():
-            digest.update(file.name.encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return record | {"regions": str(where.absolute()), "regions_sha256": digest.hexdigest()}
+    digests = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
+    return record | {"regions": str(where.absolute()), "regions_sha256": digests}
 
 
 def regions_or_fallback(regions_path: Any, missing_regions: str) -> Any:

@@ -117,7 +117,7 @@ class Region:
             object.__setattr__(self, "radius", r)
         if self.label is not None and not isinstance(self.label, str):
             raise RegionsError(f"region label must be a string, got {self.label!r}")
-        if self.label is not None and not self.label.isprintable() or _unpaired(self.label):
+        if (self.label is not None and not self.label.isprintable()) or _unpaired(self.label):
             raise RegionsError(
                 f"region label {self.label!r} holds a control character or an unpaired surrogate; "
                 "labels are printable text"

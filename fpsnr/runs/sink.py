@@ -135,9 +135,8 @@ class CsvSink:
                 )
             return []
         saved = state["settings"]
-        if saved != self.settings:
-            keys = set(saved) | set(self.settings)
-            changed = sorted(k for k in keys if saved.get(k) != self.settings.get(k))
+        changed = _changed(saved, self.settings)
+        if changed:
             when = "finished" if state["finished"] else "interrupted"
             raise ParameterError(
                 f"{self.out}: the {when} run used other settings ({', '.join(changed)}); "
@@ -292,6 +291,25 @@ class CsvSink:
                 self._close_handle()
         finally:
             self._lock.release()
+
+
+def _changed(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The settings that differ between a run and its resume.
+
+    A ``*_sha256`` table of files (name → digest) may gain entries — files added since,
+    as a regions file for an image added to the run — but each earlier file must be there
+    with the same content.
+    """
+    out = []
+    for key in sorted(set(saved) | set(current)):
+        before, now = saved.get(key), current.get(key)
+        if key.endswith("_sha256") and isinstance(before, dict) and isinstance(now, dict):
+            same = all(now.get(name) == digest for name, digest in before.items())
+        else:
+            same = before == now
+        if not same:
+            out.append(key)
+    return out
 
 
 def _utf8_text(value: str) -> str:

@@ -62,7 +62,7 @@ def test_anchors_refuse_to_overwrite_resume_after_a_kill_and_run_in_processes(tm
 
     # killed after 5 of the 12 rows, then finished with --resume: the same table
     cut = tmp_path / "cut.csv"
-    settings = {"command": "anchors", "data": str(data), "regions": "",
+    settings = {"command": "anchors", "data": str(data.absolute()), "regions": None, "regions_sha256": None,
                 "points": [[c, f"q{q}"] for c in ("jpeg", "webp") for q in (30, 70)],
                 "missing_regions": "center", "ms_ssim": True}  # fmt: skip
     options = BatchOptions(fps=(0.5,), missing_regions="center")

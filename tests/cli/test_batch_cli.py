@@ -350,3 +350,9 @@ def test_resume_refuses_edited_regions_and_the_same_command_from_another_folder(
     (regions / "a.json").write_text(REGIONS_1 % (56, 40, 30, 20, 6))
     edited = CliRunner().invoke(cli, [*base, "--resume"])
     assert edited.exit_code == 1 and "other settings (regions_sha256)" in edited.stderr
+    (regions / "a.json").write_text(REGIONS_1 % (56, 40, 20, 20, 6))  # back as it was
+    (regions / "new.json").write_text(REGIONS_1 % (56, 40, 20, 20, 6))  # a file for an image added later
+    assert CliRunner().invoke(cli, [*base, "--resume"]).exit_code == 0
+    (regions / "b.json").unlink()
+    removed = CliRunner().invoke(cli, [*base, "--resume"])
+    assert removed.exit_code == 1 and "other settings (regions_sha256)" in removed.stderr

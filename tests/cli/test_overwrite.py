@@ -67,3 +67,16 @@ def test_codec_commands_follow_the_same_rule(files, name):
     if "encode" in name:
         decode = ["codec", "decode", str(files / "out.fpc"), "-o", str(files / "dec.png")]
         _check(CliRunner(), decode, files / "dec.png")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("compressai") is None, reason="needs CompressAI (codec extra)")
+def test_codec_convert_follows_the_same_rule(tmp_path):
+    import torch
+
+    from fpsnr.codec.models import build_model
+
+    model = build_model("bmshj2018-hyperprior", 8, 8)
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "ckpt.pth")
+    out = tmp_path / "w.safetensors"
+    args = ["codec", "convert", str(tmp_path / "ckpt.pth"), "--lmbda", "0.01", "-o", str(out)]
+    _check(CliRunner(), args, out)

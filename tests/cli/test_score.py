@@ -342,3 +342,12 @@ def test_several_tests_in_one_call_and_each_planes_psnr_in_json(runner, tmp_path
     assert luma["plane_psnr"] == [luma["psnr"]]
     two = runner.invoke(cli, [*base, *map(str, tests[:2]), "--overlay", str(tmp_path / "o.png")])
     assert two.exit_code == 2 and "--overlay explains one score" in two.stderr
+
+
+def test_one_region_is_said_in_the_singular(runner, tmp_path, rng):
+    """Newcomer 2026-12 finding 18: '(1 regions)' in score tables."""
+    img = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    write_image(tmp_path / "a.png", img)
+    write_image(tmp_path / "b.png", 255 - img)
+    table = runner.invoke(cli, ["score", str(tmp_path / "a.png"), str(tmp_path / "b.png")]).stdout
+    assert "(1 region)" in table and "(1 regions)" not in table
