@@ -216,9 +216,8 @@ def test_train_with_foveal_mse_runs_and_logs_val_foveal_metrics(tmp_path, rng):
     assert json.loads((run / "config.json").read_text())["distortion"] == "foveal-mse"
 
 
-def test_train_resume_refuses_changed_settings(tmp_path, rng):
-    """Newcomer finding 17: --resume RUN --lmbda 0.5 trained at the old λ without a word."""
-    pytest.importorskip("compressai")
+def _one_step_run(tmp_path, rng):
+    """A tiny training run of one step in ``tmp_path/run``, from one 80×80 photo."""
     from click.testing import CliRunner
 
     from fpsnr.cli import cli
@@ -231,6 +230,17 @@ def test_train_resume_refuses_changed_settings(tmp_path, rng):
     start = ["codec", "train", "--data", str(photos), "--lmbda", "0.01", "--out", str(run), "--N", "8",
              "--M", "8", "--patch", "64", "--batch-size", "1", "--max-steps", "1"]  # fmt: skip
     assert CliRunner().invoke(cli, start).exit_code == 0
+    return run
+
+
+def test_train_resume_refuses_changed_settings(tmp_path, rng):
+    """Newcomer finding 17: --resume RUN --lmbda 0.5 trained at the old λ without a word."""
+    pytest.importorskip("compressai")
+    from click.testing import CliRunner
+
+    from fpsnr.cli import cli
+
+    run = _one_step_run(tmp_path, rng)
     res = CliRunner().invoke(cli, ["codec", "train", "--resume", str(run), "--lmbda", "0.5",
                                    "--max-steps", "2"])  # fmt: skip
     assert res.exit_code == 1 and "refused: --lmbda 0.5 (the run has 0.01)" in res.stderr
@@ -345,16 +355,9 @@ def test_a_run_that_is_training_cannot_be_resumed_by_a_second_process(tmp_path, 
     from click.testing import CliRunner
 
     from fpsnr.cli import cli
-    from fpsnr.images.io import write_image
     from fpsnr.runs.lock import OutputLock
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    write_image(photos / "p.png", rng.integers(0, 256, (80, 80, 3), dtype=np.uint8))
-    run = tmp_path / "run"
-    start = ["codec", "train", "--data", str(photos), "--lmbda", "0.01", "--out", str(run), "--N", "8",
-             "--M", "8", "--patch", "64", "--batch-size", "1", "--max-steps", "1"]  # fmt: skip
-    assert CliRunner().invoke(cli, start).exit_code == 0
+    run = _one_step_run(tmp_path, rng)
     held = OutputLock(run)  # what the running process holds
     held.acquire()
     resume = ["codec", "train", "--resume", str(run), "--max-steps", "2"]
