@@ -191,6 +191,8 @@ missing_regions_option = click.option(
     help="Image without regions: an error row, one default-radius region at the centre, or "
     "the regions 'fpsnr regions suggest' proposes.",
 )  # fmt: skip
+
+
 def note_shipped(value: str | None) -> None:
     """Say on stderr when a shipped set's bare name (``kodak``) is also a path here.
 
@@ -258,7 +260,7 @@ def note_scaled(regions: Any, pixels: Any) -> None:
     if isinstance(regions, Regions) and (regions.width, regions.height) != (width, height):
         factor = min(width, height) / min(regions.width, regions.height)
         inform(f"note: regions written for {regions.width}×{regions.height} are scaled to this "
-             f"{width}×{height} image (×{factor:.4g}); for a crop, write regions for the crop")
+               f"{width}×{height} image (×{factor:.4g}); for a crop, write regions for the crop")
 
 
 def inputs_record(folders: dict[str, Any], regions_path: str | None) -> dict[str, Any]:

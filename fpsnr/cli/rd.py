@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import NameList, OrderedGroup, flat, inform, path_arg, translate_errors
+from fpsnr.cli.options import (
+    NameList,
+    OrderedGroup,
+    flat,
+    inform,
+    path_arg,
+    refuse_existing,
+    translate_errors,
+)
 
 
 @click.group("rd", cls=OrderedGroup)
@@ -52,7 +60,6 @@ def export_command(rd_csvs: tuple[Path, ...], folder: Path, codec_groups: tuple[
     Example:
       fpsnr rd export anchors.csv learned.csv --compressai-json results/image/kodak --prefix fpsnr-
     """
-    from fpsnr.cli.options import refuse_existing
     from fpsnr.files import write_bytes_atomic
     from fpsnr.rd.rdfile import compressai_results, read_rd_csvs
 

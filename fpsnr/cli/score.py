@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from fpsnr.cli.options import (
     score_options,
     translate_errors,
 )
-from fpsnr.formatting import format_csv, format_json, format_table, json_value
+from fpsnr.formatting import format_csv, format_table, json_value
 from fpsnr.images.io import read_pair
 from fpsnr.metrics import score_pair
 from fpsnr.options import ScoreOptions
@@ -68,46 +69,42 @@ def score_command(
     if overlay is not None and len(tests) > 1:
         raise click.UsageError("--overlay explains one score: give one TEST with it")
     outputs: list[Any] = []
-    regions = None
-    for test in tests:
-        # the images first: a missing file is said before a regions mismatch
+    regions: Any = None
+    for n, test in enumerate(tests):
+        # the images first: a missing file is said before a regions mismatch (each pair's
+        # headers are compared before either is decoded, so the reference is read per pair)
         ref_image, test_image = read_pair(ref, test, exif=options.exif == "apply")
-        if regions is None:
+        if n == 0:
             warn_data_range(options.data_range, ref_image, ref)
             regions = regions_for(regions_path, regions_image or ref.name, ref_image, options)
         scores = score_pair(ref_image, test_image, regions, options, ref=str(ref), test=str(test))
-        if test == tests[0]:
+        if n == 0:
             note_scaled(regions, ref_image)  # (after scoring: a size that cannot scale is the error alone)
         if overlay is not None:
             write_overlay(overlay, ref_image, test_image, scores[0])
         if fmt == "json":
-            outputs.append(_with_planes(format_json(scores), ref_image, test_image, options))
+            planes = json_value(_plane_psnrs(ref_image, test_image, options))
+            items = [json_value(s.to_dict()) | {"plane_psnr": planes} for s in scores]
+            outputs.append(items[0] if len(items) == 1 else items)
         else:
             outputs.append(scores)
     if fmt == "json":
-        click.echo(outputs[0] if len(outputs) == 1 else "[\n" + ",\n".join(outputs) + "\n]")
+        click.echo(json.dumps(outputs[0] if len(outputs) == 1 else outputs, indent=2, allow_nan=False))
     elif fmt == "csv":
         click.echo(format_csv([s for scores in outputs for s in scores]).rstrip("\n"))
     else:
         click.echo("\n\n".join(format_table(scores).rstrip("\n") for scores in outputs))
 
 
-def _with_planes(text: str, ref: Any, test: Any, options: ScoreOptions) -> str:
-    """The JSON of a pair's scores with ``plane_psnr`` added: each plane's PSNR (eq. 2)."""
-    import json
-
+def _plane_psnrs(ref: Any, test: Any, options: ScoreOptions) -> list[float]:
+    """Each plane's PSNR (eq. 2): R, G, B, or the one plane of a gray image or of --channel y."""
     from fpsnr.metrics import psnr
 
     if options.channel == "y" or ref.ndim == 2:
-        planes = [psnr(ref, test, channel=options.channel, data_range=options.data_range,
-                       max_db=options.max_db, alpha=options.alpha)]  # fmt: skip
-    else:
-        planes = [psnr(ref[:, :, c], test[:, :, c], data_range=options.data_range, max_db=options.max_db)
-                  for c in range(min(ref.shape[2], 3))]  # fmt: skip
-    data = json.loads(text)
-    for item in data if isinstance(data, list) else [data]:
-        item["plane_psnr"] = json_value(planes)  # identical planes: "inf", as every PSNR here
-    return json.dumps(data, indent=2, allow_nan=False)
+        return [psnr(ref, test, channel=options.channel, data_range=options.data_range,
+                     max_db=options.max_db, alpha=options.alpha)]  # fmt: skip
+    return [psnr(ref[:, :, c], test[:, :, c], data_range=options.data_range, max_db=options.max_db)
+            for c in range(min(ref.shape[2], 3))]  # fmt: skip
 
 
 def write_overlay(path: Path, ref: object, test: object, score: object) -> None:

@@ -43,28 +43,42 @@ _ImageTask = tuple[str, tuple[tuple[int, tuple[RatePoint, ...]], ...]]
 """An image and, per codec (its position in the job), the rate points still to do."""
 
 
+class _Prepared:
+    """One image read once: its pixels, its regions, and each codec's check of it."""
+
+    def __init__(self, image: str, job: _Job) -> None:
+        self.image = image
+        self.reference: Any = None
+        self.regions: Regions | None = None
+        self.error: str | None = None
+        self._checked: dict[int, str | None] = {}
+        try:
+            self.reference = read_image(Path(image))
+            self.regions = regions_for_image(job.index, Path(image), self.reference, job.options)
+        except FpsnrError as err:
+            self.error = template(err)
+
+    def row(self, job: _Job, position: int, point: RatePoint) -> dict[str, Any]:
+        """The RD row of ``point`` of codec ``position`` (an error row if the image or codec refused)."""
+        if self.error is None and position not in self._checked:
+            try:
+                job.codecs[position].check(self.reference, self.image)
+                self._checked[position] = None
+            except FpsnrError as err:
+                self._checked[position] = template(err)
+        error = self.error if self.error is not None else self._checked[position]
+        if error is not None:
+            return failed_row(point, self.image, error, job.options.fps)
+        return _row(job, job.codecs[position], point, self.image, self.reference, self.regions)
+
+
 def _image_rows(task: _ImageTask, job: _Job) -> Iterator[dict[str, Any]]:
     """The RD rows of one image, point by point."""
     image, todo = task
-    fps = job.options.fps
-    try:
-        reference = read_image(Path(image))
-        regions: Regions | None = regions_for_image(job.index, Path(image), reference, job.options)
-    except FpsnrError as err:
-        for _, points in todo:
-            for point in points:
-                yield failed_row(point, image, template(err), fps)
-        return
+    prepared = _Prepared(image, job)
     for position, points in todo:
-        codec = job.codecs[position]
-        try:
-            codec.check(reference, image)
-        except FpsnrError as err:
-            for point in points:
-                yield failed_row(point, image, template(err), fps)
-            continue
         for point in points:
-            yield _row(job, codec, point, image, reference, regions)
+            yield prepared.row(job, position, point)
 
 
 def _row(
@@ -98,35 +112,18 @@ def _row(
 _CodeTask = tuple[int, str, int, RatePoint]
 """One coding in a worker: its number in the plan, the image, the codec's position, the point."""
 
-_State = tuple[Any, Regions | None, str | None, dict[int, str | None]]
-_LAST: dict[str, _State] = {}
-"""A worker's last image: (pixels, regions, error reading them, each codec's check error)."""
+_LAST: dict[str, _Prepared] = {}
+"""A worker's last image, prepared (consecutive codings of one image read it once)."""
 
 
 def _coded_row(task: _CodeTask, job: _Job) -> tuple[int, dict[str, Any]]:
     """One coding's row in a worker process, with its number (to restore the order)."""
     number, image, position, point = task
-    state: _State | None = _LAST.get(image)
-    if state is None:
-        try:
-            pixels: Any = read_image(Path(image))
-            state = (pixels, regions_for_image(job.index, Path(image), pixels, job.options), None, {})
-        except FpsnrError as err:
-            state = (None, None, template(err), {})
+    prepared = _LAST.get(image)
+    if prepared is None:
         _LAST.clear()
-        _LAST[image] = state
-    reference: Any = state[0]
-    _, regions, error, checked = state
-    if error is None and position not in checked:
-        try:
-            job.codecs[position].check(reference, image)
-            checked[position] = None
-        except FpsnrError as err:
-            checked[position] = template(err)
-    error = error or checked.get(position)
-    if error is not None:
-        return number, failed_row(point, image, error, job.options.fps)
-    return number, _row(job, job.codecs[position], point, image, reference, regions)
+        prepared = _LAST[image] = _Prepared(image, job)
+    return number, prepared.row(job, position, point)
 
 
 def _in_order(results: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[dict[str, Any]]:

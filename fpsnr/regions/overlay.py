@@ -106,27 +106,37 @@ def _reduced(
 
     The map averages the squared error over each reduced pixel's area (OpenCV's area
     interpolation) before taking dB, so a reduced pixel shows the PSNR of the pixels it
-    covers; one channel at a time in float32, so a 25 MP pair never holds a float64 copy.
+    covers; summed one channel at a time in float32, so a 25 MP pair never holds a
+    float64 copy.
     """
+    canvas: Any = _to_display(test)
+    squared: Any = _squared_errors(ref, test, channel, np.float32)
+    if factor < 1.0:
+        size = (max(1, round(squared.shape[1] * factor)), max(1, round(squared.shape[0] * factor)))
+        canvas = cv2.resize(canvas, size, interpolation=cv2.INTER_AREA)
+        squared = cv2.resize(squared, size, interpolation=cv2.INTER_AREA)
+    return canvas, _db_map(squared.astype(np.float64), peak)
+
+
+def _squared_errors(ref: Any, test: Any, channel: str, dtype: Any) -> Any:
+    """e² per pixel: the mean over channels (as equation (1) pools them), or the squared luma error."""
     from fpsnr.images.pairs import luma
 
-    canvas: Any = _to_display(test)
     a, b = drop_alpha(np.asarray(ref)), drop_alpha(np.asarray(test))
     if channel == "y" and a.ndim == 3:
         a, b = luma(a), luma(b)
     planes = [(a, b)] if a.ndim == 2 else [(a[:, :, c], b[:, :, c]) for c in range(a.shape[2])]
-    squared: Any = np.zeros(a.shape[:2], dtype=np.float32)
+    squared = np.zeros(a.shape[:2], dtype=dtype)
     for pa, pb in planes:
-        diff = pa.astype(np.float32) - pb.astype(np.float32)
+        diff = pa.astype(dtype) - pb.astype(dtype)
         squared += diff * diff
     squared /= len(planes)
-    if factor < 1.0:
-        size = (max(1, round(a.shape[1] * factor)), max(1, round(a.shape[0] * factor)))
-        canvas = cv2.resize(canvas, size, interpolation=cv2.INTER_AREA)
-        squared = cv2.resize(squared, size, interpolation=cv2.INTER_AREA)
+    return squared
+
+
+def _db_map(squared: npt.NDArray[np.float64], peak: float) -> npt.NDArray[np.float64]:
     with np.errstate(divide="ignore"):
-        errors = 10.0 * np.log10(peak * peak / squared.astype(np.float64))
-    return canvas, errors
+        return np.asarray(10.0 * np.log10(peak * peak / squared), dtype=np.float64)
 
 
 def error_map_db(
@@ -137,18 +147,7 @@ def error_map_db(
     e² is the mean over channels (as equation (1) pools them), or the squared luma
     error for ``channel="y"``. A pixel without error is +inf.
     """
-    from fpsnr.images.pairs import luma
-
-    a = np.asarray(ref)
-    b = np.asarray(test)
-    a = drop_alpha(a)
-    b = drop_alpha(b)
-    if channel == "y" and a.ndim == 3:
-        a, b = luma(a), luma(b)
-    diff = a.astype(np.float64) - b.astype(np.float64)
-    squared = diff * diff if diff.ndim == 2 else np.mean(diff * diff, axis=2)
-    with np.errstate(divide="ignore"):
-        return np.asarray(10.0 * np.log10(peak * peak / squared), dtype=np.float64)
+    return _db_map(_squared_errors(ref, test, channel, np.float64), peak)
 
 
 def _label_boxes(

@@ -7,6 +7,7 @@ incomplete in either (or, with ``retry_errors``, a pair that failed).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -96,9 +97,7 @@ class BatchSinks:
                 # A pair is done only when every one of its region rows came through (or it
                 # failed: none): as many as its scores rows' n_regions (reliability G1: a kill
                 # while 20,000 region rows were being written left some, and one was enough).
-                counts: dict[tuple[str, str], int] = {}
-                for r in region_rows:
-                    counts[(r["label"], r["ref"])] = counts.get((r["label"], r["ref"]), 0) + 1
+                counts = Counter((r["label"], r["ref"]) for r in region_rows)
                 wanted_regions = {(r["label"], r["ref"]): r["n_regions"] for r in previous}
                 self.done = {key for key in self.done if key in failed
                              or str(counts.get(key, 0)) == str(wanted_regions.get(key))}  # fmt: skip

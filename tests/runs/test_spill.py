@@ -44,9 +44,11 @@ def test_spilled_rows_never_exceed_one_chunk_in_memory(tmp_path: Path, monkeypat
 
     real = spill._spill
 
-    def counting(pending, folder, n):
-        spilled.append(len(pending))
-        return real(pending, folder, n)
+    def counting(rows, path):
+        rows = list(rows)
+        if path.name.startswith("run-"):
+            spilled.append(len(rows))
+        return real(rows, path)
 
     monkeypatch.setattr(spill, "_spill", counting)
     got = list(sorted_rows(iter(cells), _key, folder=tmp_path, chunk=50, fan_in=8))
