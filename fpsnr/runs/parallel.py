@@ -167,18 +167,21 @@ def map_local(
             if attempt == 0:
                 _check_start(pool)
             size = chunk or max(1, min(8, len(pending) // (4 * workers)))
-            chunks = {
-                pool.submit(_run_chunk, func, pending[i : i + size], options): pending[i : i + size]
-                for i in range(0, len(pending), size)
-            }
-            unfinished = dict(chunks)
+            parts = [pending[i : i + size] for i in range(0, len(pending), size)]
+            unfinished: dict[Any, list[Task]] = {}
+            sent = 0
             try:
-                for future in as_completed(chunks):
+                # A task can kill its worker while later chunks are still being
+                # submitted: submit breaks then too, so it sits inside the same guard.
+                for part in parts:
+                    unfinished[pool.submit(_run_chunk, func, part, options)] = part
+                    sent += 1
+                for future in as_completed(list(unfinished)):
                     results = future.result()
                     del unfinished[future]
                     yield from results
             except BrokenProcessPool:
-                pending = [task for chunk in unfinished.values() for task in chunk]
+                pending = [task for part in [*unfinished.values(), *parts[sent:]] for task in part]
                 continue
             except BaseException:
                 _stop(pool)

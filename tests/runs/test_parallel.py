@@ -67,6 +67,40 @@ def test_a_task_that_kills_its_worker_becomes_its_own_error(tmp_path):
 
 
 
+def test_a_worker_that_dies_while_later_tasks_are_still_being_submitted_is_caught_too(monkeypatch):
+    """The pool broke inside ``submit`` (a loaded machine): BrokenProcessPool escaped."""
+    import time
+
+    from fpsnr.runs import parallel
+    from tests import workers
+
+    real_pool = parallel._pool
+
+    class SlowSubmits:
+        def __init__(self, pool):
+            self.pool = pool
+
+        def __enter__(self):
+            self.pool.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.pool.__exit__(*exc)
+
+        def submit(self, fn, *args):
+            if fn is parallel._run_chunk and args[1] != [3]:
+                time.sleep(0.5)  # the worker running task 3 is dead by now
+            return self.pool.submit(fn, *args)
+
+    monkeypatch.setattr(parallel, "_pool", lambda *a: SlowSubmits(real_pool(*a)))
+    tasks = [3, 0, 1, 2]
+    results = sorted(
+        map_local(workers.die_on_three, tasks, None, 2, preload=(), chunk=1, on_lost=lambda t, why: (t, why)),
+        key=lambda r: r[0],
+    )
+    assert results == [(t, t * 2) if t != 3 else (3, LOST) for t in range(4)]
+
+
 
 def _process_alive(pid: int) -> bool:
     try:
