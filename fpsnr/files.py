@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_path", "refuse_link", "sha256_of", "write_bytes_atomic"]
+__all__ = ["atomic_open", "atomic_path", "refuse_link", "save_atomic", "sha256_of", "write_bytes_atomic"]
 
 
 # Outputs get the permissions a plain open() would give them: some writers (safetensors)
@@ -81,6 +81,31 @@ def atomic_open(target: str | os.PathLike[str], mode: str = "w", **kwargs: Any) 
     """:func:`open` for writing through :func:`atomic_path` (``newline``, ``encoding`` pass on)."""
     with atomic_path(target) as tmp, tmp.open(mode, **kwargs) as handle:
         yield handle
+
+
+def save_atomic(target: str | os.PathLike[str], save: Callable[[Path], object]) -> None:
+    """Write ``target`` atomically with a library's own saver (``torch.save``, safetensors).
+
+    Such savers wrap a full disk in their own exception types (a ``RuntimeError`` from
+    torch's zip writer, a ``SafetensorError``); any failure of ``save`` becomes one
+    :class:`~fpsnr.errors.OutputError` naming ``target``, and the old file stays.
+    """
+    import shutil
+
+    from fpsnr.errors import OutputError
+
+    with atomic_path(target) as tmp:
+        try:
+            save(tmp)
+        except Exception as err:
+            if isinstance(err, OSError) and err.strerror:
+                why = err.strerror
+            elif shutil.disk_usage(tmp.parent).free < 1 << 20:
+                why = "No space left on device"
+            else:
+                first = (str(err).strip().splitlines() or [""])[0][:200]
+                why = f"{type(err).__name__}: {first}" if first else type(err).__name__
+            raise OutputError(f"{target}: cannot write ({why})") from err
 
 
 def write_bytes_atomic(target: str | os.PathLike[str], data: bytes) -> None:

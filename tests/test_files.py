@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fpsnr.files import atomic_open, atomic_path, write_bytes_atomic
+from fpsnr.errors import OutputError
+from fpsnr.files import atomic_open, atomic_path, save_atomic, write_bytes_atomic
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
@@ -72,3 +73,34 @@ def test_planted_links_are_never_written_through(tmp_path):
     with pytest.raises(OutputError, match="is a symbolic link"):
         write_bytes_atomic(tmp_path / "o.csv", b"x")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp") and p.is_dir()) == []
+
+
+def test_a_saver_that_fails_on_a_full_disk_is_one_output_error_and_the_old_file_stays(tmp_path, monkeypatch):
+    """G21: torch's zip writer said "[enforce fail at inline_container.cc:672] unexpected pos"."""
+    import shutil
+    from collections import namedtuple
+
+    target = tmp_path / "state.pt"
+    target.write_bytes(b"old")
+
+    def torch_like_save(tmp):
+        tmp.write_bytes(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 167936 vs 167828")
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 20, 1 << 20, 0))
+    with pytest.raises(OutputError, match=rf"^{target}: cannot write \(No space left on device\)$"):
+        save_atomic(target, torch_like_save)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["state.pt"]
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 30, 0, 1 << 30))
+    with pytest.raises(OutputError, match=r"cannot write \(RuntimeError: \[enforce fail"):
+        save_atomic(target, torch_like_save)
+
+    def os_error(tmp):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match=r"cannot write \(No space left on device\)$"):
+        save_atomic(target, os_error)
+    save_atomic(target, lambda tmp: tmp.write_bytes(b"new"))
+    assert target.read_bytes() == b"new"

@@ -37,7 +37,7 @@ from fpsnr.codec._compressai import CONSTANT_SUFFIXES, TABLE_SUFFIXES, isolate_d
 from fpsnr.codec.isolation import IsolatedRansDecoder
 from fpsnr.codec.models import build_model, get_spec
 from fpsnr.errors import CodecError
-from fpsnr.files import atomic_path, sha256_of
+from fpsnr.files import save_atomic, sha256_of
 from fpsnr.limits import MAX_CODEC_CHANNELS
 
 __all__ = [
@@ -320,9 +320,11 @@ def save_weights(
     }
     for key, value in (extra or {}).items():
         metadata[key] = value if isinstance(value, str) else json.dumps(value)
-    with atomic_path(path) as tmp:
+    def save(tmp: Path) -> None:
         save_file(state, str(tmp), metadata=metadata)
-        _canonical_header(Path(tmp))
+        _canonical_header(tmp)
+
+    save_atomic(path, save)
 
 
 def _canonical_header(path: Path) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -67,6 +69,87 @@ def test_resume_continues_exactly(photos, tmp_path):
     wa, _ = load_weights(tmp_path / "whole" / "last.safetensors")
     wb, info = load_weights(tmp_path / "cut" / "last.safetensors")
     assert info.steps == 12 and torch.equal(wa.g_a[0].weight, wb.g_a[0].weight)
+
+
+def test_a_checkpoint_cut_off_between_its_two_files_still_resumes_exactly(photos, tmp_path):
+    """G2: a kill after state.pt (step 8) but before last.safetensors (still step 4)."""
+    whole = tmp_path / "whole"
+    train(_cfg(photos, whole), progress=False)
+    cfg = _cfg(photos, tmp_path / "cut")
+    weights = tmp_path / "cut" / "last.safetensors"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=False, on_step=_crash_after(6))  # checkpoint at 4
+    at_four = weights.read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, resume=True, progress=False, on_step=_crash_after(10))  # checkpoint at 8
+    weights.write_bytes(at_four)  # the weights of that checkpoint never landed
+    train(cfg, resume=True, progress=False)
+    a, b = _log(whole), _log(tmp_path / "cut")
+    assert [(r["step"], r["loss"], r["bpp"]) for r in b] == [(r["step"], r["loss"], r["bpp"]) for r in a]
+    wa, _ = load_weights(whole / "last.safetensors")
+    wb, info = load_weights(weights)
+    assert info.steps == 12 and torch.equal(wa.g_a[0].weight, wb.g_a[0].weight)
+
+
+def test_an_old_checkpoint_whose_two_files_disagree_is_refused(photos, tmp_path):
+    """Runs from before state.pt held the weights: the step recorded in both files must agree."""
+    cfg = _cfg(photos, tmp_path / "run", max_steps=4, checkpoint_every=2)
+    train(cfg, progress=False)
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+    del state["model"]
+    state["step"] = 2
+    torch.save(state, tmp_path / "run" / "state.pt")
+    cut = r"last.safetensors is at step 4, .*state.pt at step 2: the checkpoint was cut off"
+    with pytest.raises(CodecError, match=cut):
+        train(dataclasses.replace(cfg, max_steps=6), resume=True, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda run: (run / "state.pt").write_bytes(b""), r"state.pt: damaged \(not a torch checkpoint\)"),
+        (lambda run: (run / "state.pt").write_bytes((run / "state.pt").read_bytes()[:5000]),
+         r"state.pt: damaged"),
+        (lambda run: (run / "state.pt").write_bytes(os.urandom(4096)), r"state.pt: damaged"),
+        (lambda run: torch.save({"step": 2}, run / "state.pt"), r"state.pt: not a training state"),
+        (lambda run: torch.save({"x": pathlib.PurePosixPath("x")}, run / "state.pt"),
+         r"state.pt: holds objects a training state never does; refused"),
+        (lambda run: (run / "log.csv").write_text("step,loss\nabc,def\n"), r"log.csv: not a training log"),
+        (lambda run: (run / "log.csv").write_bytes(b"step\n\xff\xfe\x00\n"), r"log.csv: not a training log"),
+    ],
+)
+def test_a_damaged_run_folder_is_one_line_naming_the_file(photos, tmp_path, damage, message):
+    """G20: each was an internal error (EOFError, zip reader, UnpicklingError with unsafe advice, int())."""
+    cfg = _cfg(photos, tmp_path / "run", max_steps=2, checkpoint_every=2)
+    train(cfg, progress=False)
+    damage(tmp_path / "run")
+    with pytest.raises(CodecError, match=message) as caught:
+        train(dataclasses.replace(cfg, max_steps=4), resume=True, progress=False)
+    assert "weights_only" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_absurd_channel_counts_and_batches_are_refused_before_torch_allocates(runner, photos, tmp_path):
+    """G20: --N 60000 --M 60000 asked torch for 14.4 GB; the batch size had no bound."""
+    for extra, said in ((["--N", "60000", "--M", "60000"], "n must be a whole number from 1 to 1024"),
+                        (["--batch-size", "10000000"], "pixels a step")):  # fmt: skip
+        res = runner.invoke(cli, ["codec", "train", "--data", str(photos), "--lmbda", "0.01", "--out",
+                                  str(tmp_path / "r"), "--max-steps", "1", *extra])  # fmt: skip
+        assert res.exit_code == 1 and said in res.stderr and "internal error" not in res.stderr
+        assert not (tmp_path / "r").exists()
+
+
+def test_resuming_a_run_recorded_on_a_gpu_this_machine_lacks_says_to_give_a_device(runner, photos, tmp_path):
+    """G20: config.json's device reached torch unchecked ("Found no NVIDIA driver")."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    run = tmp_path / "run"
+    train(_cfg(photos, run, max_steps=2), progress=False)
+    recorded = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**recorded, "device": "cuda"}))
+    res = runner.invoke(cli, ["codec", "train", "--resume", str(run), "--max-steps", "3"])
+    assert res.exit_code == 1 and "no usable CUDA GPU; use cpu" in res.stderr
+    res = runner.invoke(cli, ["codec", "train", "--resume", str(run), "--max-steps", "3", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
 
 
 def test_run_directory_rules(photos, tmp_path):

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from fpsnr.cli.codec.common import codec_modules, train_device_option, weights_file
+from fpsnr.cli.codec.common import check_device, codec_modules, train_device_option, weights_file
 from fpsnr.cli.options import FLAGS, CommaList, NameList, inform, note_shipped, path_arg, translate_errors
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.codec.training.config import AMP_CHOICES, DISTORTIONS, TrainConfig
@@ -191,6 +191,8 @@ def train_command(
         cfgs = training.resume_configs(resume_dir, max_steps=max_steps, max_minutes=max_minutes)
         _refuse_changed_settings(ctx, cfgs, resume_dir)
         cfgs = [_execution(ctx, c, compile_=compile_, cuda_graphs=cuda_graphs, device=device) for c in cfgs]
+        for cfg in cfgs:  # the device the run recorded may be one this machine lacks
+            check_device(ctx, None, cfg.device)
     else:
         missing = [name for name, v in (("--data", data), ("--lmbda", lmbda), ("--out", out)) if v is None]
         if missing or data is None or lmbda is None or out is None:

@@ -8,7 +8,9 @@ cuDNN autotuning, the compile backend) and is not recorded. Several runs trained
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -102,6 +104,7 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _check_fields(self)
         if self.max_steps is None and self.max_minutes is None:
             raise CodecError("give a budget: {max_steps} or {max_minutes}")
         if self.distortion not in DISTORTIONS:
@@ -115,6 +118,68 @@ class TrainConfig:
             )
 
 
+MAX_BATCH_PIXELS = 1 << 26
+"""Largest batch × patch², in pixels: 64 batches of 1024² crops; the activations of one
+pixel cost hundreds of bytes, so even this needs a large GPU."""
+MAX_PATCH = 4096
+
+
+def _whole(value: Any, low: int, high: int | None = None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= (high or value)
+
+
+def _number(value: Any, *, low: float, positive: bool = False, high: float = math.inf) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    return (value > low if positive else value >= low) and value <= high
+
+
+def _check_fields(cfg: TrainConfig) -> None:
+    """Every field of a config of a sound type and range (a hand-edited config.json included)."""
+    from fpsnr.limits import MAX_CODEC_CHANNELS
+
+    problems = []
+    for name in ("data", "model", "out", "distortion", "device", "amp"):
+        if not isinstance(getattr(cfg, name), str):
+            problems.append(f"{name} must be text")
+    for name in ("init", "val", "train_regions", "val_regions"):
+        if getattr(cfg, name) is not None and not isinstance(getattr(cfg, name), str):
+            problems.append(f"{name} must be text or null")
+    for name in ("n", "m"):
+        value = getattr(cfg, name)
+        if value is not None and not _whole(value, 1, MAX_CODEC_CHANNELS):
+            problems.append(f"{name} must be a whole number from 1 to {MAX_CODEC_CHANNELS} (or null)")
+    wholes = {"batch_size": (1, None), "patch": (64, MAX_PATCH), "val_every": (1, None),
+              "checkpoint_every": (1, None), "log_every": (1, None), "seed": (0, None),
+              "max_bad_steps": (1, None)}  # fmt: skip
+    for name, (low, high) in wholes.items():
+        if not _whole(getattr(cfg, name), low, high):
+            problems.append(f"{name} must be a whole number ≥ {low}" + (f" and ≤ {high}" if high else ""))
+    if cfg.max_steps is not None and not _whole(cfg.max_steps, 1):
+        problems.append("max_steps must be a whole number ≥ 1 (or null)")
+    if cfg.max_minutes is not None and not _number(cfg.max_minutes, low=0, positive=True):
+        problems.append("max_minutes must be a positive number (or null)")
+    if not _number(cfg.lmbda, low=0, positive=True):
+        problems.append("lmbda must be a positive number")
+    for name in ("lr", "aux_lr", "clip"):
+        if not _number(getattr(cfg, name), low=0):
+            problems.append(f"{name} must be a number ≥ 0")
+    if not _number(cfg.fp, low=0, high=1):
+        problems.append("fp must be a number in [0, 1]")
+    for name in ("compile", "cuda_graphs"):
+        if not isinstance(getattr(cfg, name), bool):
+            problems.append(f"{name} must be true or false")
+    if not isinstance(cfg.extra, dict):
+        problems.append("extra must be a mapping")
+    if not problems and cfg.batch_size * cfg.patch**2 > MAX_BATCH_PIXELS:
+        problems.append(
+            f"batch_size × patch² = {cfg.batch_size} × {cfg.patch}² is more than {MAX_BATCH_PIXELS:,} "
+            "pixels a step; use a smaller batch or patch"
+        )
+    if problems:
+        raise CodecError("training settings: " + "; ".join(problems))
+
+
 def resume_config(
     run_dir: str | os.PathLike[str], *, max_steps: int | None = None, max_minutes: float | None = None
 ) -> TrainConfig:
@@ -123,12 +188,40 @@ def resume_config(
     config_file = run / "config.json"
     if not config_file.exists():
         raise CodecError(f"{run}: no config.json; not a training run directory")
-    cfg = TrainConfig(**json.loads(config_file.read_text()))
+    cfg = _read_config(config_file)
     if max_steps is not None:
         cfg = replace(cfg, max_steps=max_steps)
     if max_minutes is not None:
         cfg = replace(cfg, max_minutes=max_minutes)
     return replace(cfg, out=str(run))
+
+
+def _read_config(path: Path) -> TrainConfig:
+    """The config a run recorded, refused in one line when damaged or edited out of shape."""
+    from fpsnr.limits import read_capped
+
+    fix = "restore it from a backup, or start a new run (warm start from its last.safetensors with --init)"
+    data = read_capped(path, 1 << 20, CodecError, expected="a JSON file")
+    if data is None:
+        raise CodecError(f"{path}: more than 1 MiB, not a run configuration; {fix}")
+    try:
+        recorded = json.loads(data.decode("utf-8"))
+    except ValueError as err:
+        raise CodecError(f"{path}: not a readable run configuration ({err}); {fix}") from None
+    if not isinstance(recorded, dict):
+        raise CodecError(f"{path}: not a run configuration (a JSON object of settings); {fix}")
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    required = {f.name for f in dataclasses.fields(TrainConfig)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}  # fmt: skip
+    unknown, missing = sorted(set(recorded) - fields), sorted(required - set(recorded))
+    if unknown or missing:
+        said = [f"unknown settings {', '.join(unknown)}"] if unknown else []
+        said += [f"missing settings {', '.join(missing)}"] if missing else []
+        raise CodecError(f"{path}: {'; '.join(said)}; {fix}")
+    try:
+        return TrainConfig(**recorded)
+    except CodecError as err:
+        raise CodecError(f"{path}: {err}") from None
 
 
 def resume_configs(

@@ -19,7 +19,13 @@ import torch.nn.functional as F
 from fpsnr.codec._compressai import keep_float32_islands, without_host_syncs
 from fpsnr.codec.layers import ChannelAttention
 from fpsnr.codec.models import get_spec
-from fpsnr.codec.training.checkpoint import RunFiles, restore_state, save_state_atomic, starting_model
+from fpsnr.codec.training.checkpoint import (
+    RunFiles,
+    read_state,
+    restore_state,
+    save_state_atomic,
+    starting_model,
+)
 from fpsnr.codec.training.config import TrainConfig, Tuning
 from fpsnr.codec.training.distributed import average_aux_gradients, wrap_distributed
 from fpsnr.codec.weights import save_weights
@@ -66,7 +72,8 @@ class Trainer:
         if rank == 0:
             self.run.claim(resume=resume)
         torch.manual_seed(cfg.seed + rank)
-        self.model: Any = starting_model(cfg, self.run, resume=resume)
+        state = read_state(self.run, cfg.device) if resume else None
+        self.model: Any = starting_model(cfg, self.run, state=state)
         if tuning.sync_free:
             without_host_syncs(self.model)
         device_type = torch.device(cfg.device).type
@@ -82,11 +89,13 @@ class Trainer:
         )
         self.step, self.seconds_before = 0, 0.0
         self.crop_rng: torch.Tensor | None = None
-        if resume:
+        if state is not None:
             self.step, self.seconds_before, self.crop_rng, noise_rng = restore_state(
-                self.run, *self.optimizers, rank, cfg.device
+                state, *self.optimizers, rank, self.run.state
             )
             torch.set_rng_state(noise_rng)
+            if rank == 0 and self.run.weights_step() != self.step:  # cut off after state.pt
+                self.save_weights()
         self.noise_rng = torch.get_rng_state()
         self.forward: Any = self.net
         self.compiling = False
@@ -152,16 +161,15 @@ class Trainer:
         return done
 
     def save(self, crop_rng: torch.Tensor) -> None:
+        """The checkpoint: ``state.pt`` (weights included) first, then ``last.safetensors``."""
         if self.rank != 0:
             return
-        cfg, optimizer, aux_optimizer = self.cfg, *self.optimizers
-        save_weights(self.model, self.run.weights, arch=self.spec.name, lmbda=cfg.lmbda,
-                     distortion=cfg.distortion, steps=self.step, data=str(cfg.data),
-                     extra={"seed": cfg.seed, "init": cfg.init or "random", **cfg.extra})  # fmt: skip
+        optimizer, aux_optimizer = self.optimizers
         save_state_atomic(
             {
                 "step": self.step,
                 "seconds": self.elapsed(),
+                "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
                 "optimizer": optimizer.state_dict(),
                 "aux_optimizer": aux_optimizer.state_dict(),
                 "generator": [crop_rng],
@@ -169,6 +177,13 @@ class Trainer:
             },
             self.run.state,
         )
+        self.save_weights()
+
+    def save_weights(self) -> None:
+        cfg = self.cfg
+        save_weights(self.model, self.run.weights, arch=self.spec.name, lmbda=cfg.lmbda,
+                     distortion=cfg.distortion, steps=self.step, data=str(cfg.data),
+                     extra={"seed": cfg.seed, "init": cfg.init or "random", **cfg.extra})  # fmt: skip
 
 
 class GraphStep:
