@@ -38,6 +38,7 @@ REMEDIES: dict[str, str] = {
     "patch": "patch",
     "regions": "regions",
     "one_worker": "workers=1",
+    "init": "init=",
 }
 """Each remedy field a message may hold, in the library's words (its parameters)."""
 

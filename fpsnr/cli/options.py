@@ -146,6 +146,7 @@ FLAGS: dict[str, str] = {
     "patch": "--patch",
     "regions": "--regions",
     "one_worker": "-j 1",
+    "init": "--init ",
 }
 """The flag for each remedy a library message names (:data:`fpsnr.errors.REMEDIES`)."""
 

@@ -85,7 +85,7 @@ class RunFiles:
         except (OSError, ValueError, csv.Error) as err:
             reason = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
             raise CodecError(
-                f"{self.log}: not a training log ({reason}); move it aside and --resume again "
+                f"{self.log}: not a training log ({reason}); move it aside and {{resume}} again "
                 "(a new log starts at the checkpoint's step)"
             ) from None
         return rows
@@ -109,7 +109,7 @@ MAX_STATE_BYTES = 4 << 30
 
 def read_state(run: RunFiles, device: str) -> dict[str, Any]:
     """The checkpoint ``state.pt``, refused in one line when it is damaged or not one."""
-    fix = "restart the run, or warm start a new one from its last.safetensors with --init"
+    fix = "restart the run, or warm start a new one from its weights ({init}last.safetensors)"
     path = run.state
     if not path.is_file():
         raise CodecError(f"{run.dir}: nothing to resume (no state.pt)")
@@ -151,7 +151,7 @@ def starting_model(cfg: TrainConfig, run: RunFiles, *, state: dict[str, Any] | N
                 raise CodecError(
                     f"{run.weights} is at step {recorded}, {run.state} at step {int(state['step'])}: the "
                     "checkpoint was cut off between its two files, so the run cannot resume exactly; "
-                    "restart it, or warm start a new one from last.safetensors with --init"
+                    "restart it, or warm start a new one from its weights ({init}last.safetensors)"
                 )
             tensors, _ = read_safetensors(run.weights)
             source = str(run.weights)

@@ -200,7 +200,7 @@ def _read_config(path: Path) -> TrainConfig:
     """The config a run recorded, refused in one line when damaged or edited out of shape."""
     from fpsnr.limits import read_capped
 
-    fix = "restore it from a backup, or start a new run (warm start from its last.safetensors with --init)"
+    fix = "restore it from a backup, or start a new run (a warm start: {init}last.safetensors)"
     data = read_capped(path, 1 << 20, CodecError, expected="a JSON file")
     if data is None:
         raise CodecError(f"{path}: more than 1 MiB, not a run configuration; {fix}")
