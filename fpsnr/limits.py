@@ -25,7 +25,9 @@ from fpsnr.errors import FpsnrError, ParameterError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "MAX_CDF_LENGTH",
     "MAX_CODEC_CHANNELS",
+    "MAX_LATENT",
     "MAX_TEXT_BYTES",
     "check_codec_pixels",
     "check_pixels",
@@ -43,6 +45,15 @@ MAX_CODEC_CHANNELS = 1024
 """Largest N or M a weights file may declare (CompressAI's largest models use 320)."""
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 """Largest regions file, in bytes."""
+MAX_CDF_LENGTH = 4096
+"""Widest symbol range an entropy bottleneck's learned density may span (its ``quantiles``).
+
+The CDF tables CompressAI builds are this long per channel; fpsnr's trained models span
+47–48 symbols, CompressAI starts at 21. ±1e4 took 55 s and 1.6 GB, ±1e7 asked for 10 GB.
+"""
+MAX_LATENT = 1 << 20
+"""Largest magnitude of a latent (y or z) the entropy coder is given: CompressAI's rANS
+escape code loops without end on NaN, and for ever longer on |y| near 2²⁷."""
 ENV = "FPSNR_MAX_PIXELS"
 
 

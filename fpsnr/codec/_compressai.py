@@ -41,6 +41,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import math
 import os
 import sys
 import warnings
@@ -56,6 +57,7 @@ __all__ = [
     "VERIFIED_VERSION",
     "UnexpectedPackage",
     "ans_extension",
+    "bound_latents",
     "compress",
     "decompress",
     "defer_imports",
@@ -248,6 +250,29 @@ def isolate_decoders(model: Any, make_decoder: Callable[[], Any]) -> None:
         coder = getattr(module, "entropy_coder", None)
         if coder is not None and hasattr(coder, "_decoder"):
             coder._decoder = make_decoder()
+
+
+def bound_latents(model: Any, limit: float, refuse: Callable[[str], Exception]) -> None:
+    """Refuse to entropy-code a latent that is not finite or beyond ``limit`` in magnitude.
+
+    Hooks on the analysis transforms ``g_a`` (y) and ``h_a`` (z) check their outputs,
+    one pass each, before CompressAI's rANS encoder sees them (which never returns on a
+    NaN). ``refuse(message)`` makes the exception raised.
+    """
+
+    def check(name: str) -> Callable[..., None]:
+        def hook(module: Any, inputs: Any, output: Any) -> None:
+            peak = float(output.detach().abs().amax()) if output.numel() else 0.0
+            if not (peak <= limit):  # NaN fails this too
+                what = "non-finite values" if not math.isfinite(peak) else f"values up to {peak:.3g}"
+                raise refuse(f"the weights' {name} produced {what} (limit {limit:g}); they cannot code")
+
+        return hook
+
+    for name in ("g_a", "h_a"):
+        transform = getattr(model, name, None)
+        if transform is not None:
+            transform.register_forward_hook(check(name))
 
 
 # --------------------------------------------------------------------------- training

@@ -33,12 +33,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from fpsnr.codec._compressai import CONSTANT_SUFFIXES, TABLE_SUFFIXES, isolate_decoders
+from fpsnr.codec._compressai import CONSTANT_SUFFIXES, TABLE_SUFFIXES, bound_latents, isolate_decoders
 from fpsnr.codec.isolation import IsolatedRansDecoder
 from fpsnr.codec.models import build_model, get_spec
 from fpsnr.errors import CodecError
 from fpsnr.files import save_atomic, sha256_of
-from fpsnr.limits import MAX_CODEC_CHANNELS
+from fpsnr.limits import MAX_CDF_LENGTH, MAX_CODEC_CHANNELS, MAX_LATENT
 
 __all__ = [
     "WeightsInfo",
@@ -167,7 +167,33 @@ def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
     ))  # fmt: skip
 
 
+def check_values(tensors: dict[str, torch.Tensor], source: str) -> None:
+    """Refuse weights whose values, not shapes, would break coding (reliability G7, G8).
+
+    A NaN or inf anywhere makes CompressAI's rANS encoder loop for ever; an entropy
+    bottleneck's ``quantiles`` set the length of the CDF tables ``update()`` builds, so
+    they are bounded by :data:`~fpsnr.limits.MAX_CDF_LENGTH` symbols. The tables
+    themselves are rebuilt from the densities and not checked.
+    """
+    for key, value in tensors.items():
+        if key.endswith(TABLE_SUFFIXES) or not value.is_floating_point():
+            continue
+        if not bool(torch.isfinite(value).all()):
+            raise CodecError(f"{source}: {key} holds NaN or infinite values; these weights cannot code")
+        if key.endswith(".quantiles") and value.ndim == 3 and value.shape[-1] == 3:
+            q = value.detach().to(torch.float64)
+            median = q[:, 0, 1]
+            span = (median - q[:, 0, 0]).ceil().clamp(min=0) + (q[:, 0, 2] - median).ceil().clamp(min=0) + 1
+            widest = float(span.max()) if span.numel() else 0.0
+            if widest > MAX_CDF_LENGTH:
+                raise CodecError(
+                    f"{source}: {key} spans {widest:,.0f} symbols, more than the {MAX_CDF_LENGTH:,} "
+                    "fpsnr allows (trained models span about 50); damaged or hostile weights"
+                )
+
+
 def load_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: str, *, strict: bool) -> None:
+    check_values(tensors, source)
     fresh = model.state_dict()
     state = {}
     for key, value in tensors.items():
@@ -268,6 +294,7 @@ def load_weights(path: str | os.PathLike[str], model: str | None = None) -> tupl
     check_shapes(net, shapes, str(p))
     load_into(net, tensors, str(p), strict=True)
     isolate_decoders(net, IsolatedRansDecoder)
+    bound_latents(net, MAX_LATENT, CodecError)
     info = WeightsInfo(
         path=str(p),
         weights_id=content_id(arch, n, m, tensors),

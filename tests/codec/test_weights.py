@@ -197,3 +197,59 @@ def test_a_bitstream_with_the_old_file_hash_id_still_decodes(tiny_weights, rng):
     assert np.array_equal(decode(model, info, old).image, decode(model, info, data).image)
     with pytest.raises(BitstreamError, match="encoded with weights 0000000000000000"):
         decode(model, info, pack(replace(header, weights_id=bytes(8)), z, y))
+
+
+def _mutated(path, out, key, change):
+    """A copy of a weights file with one tensor changed: same shapes, same metadata."""
+    tensors, metadata = weights_module.read_safetensors(path)
+    tensors[key] = change(tensors[key].clone())
+    save_file(tensors, str(out), metadata=metadata)
+    return out
+
+
+def _one_nan(t):
+    t.view(-1)[7] = float("nan")
+    return t
+
+
+def _wide_quantiles(t):
+    t[:, 0, 0], t[:, 0, 2] = -1e4, 1e4
+    return t
+
+
+@pytest.mark.parametrize(
+    ("key", "change", "message"),
+    [
+        ("g_a.6.weight", _one_nan, r"g_a.6.weight holds NaN or infinite values; these weights cannot code"),
+        ("h_s.0.bias", lambda t: t + float("inf"), r"h_s.0.bias holds NaN or infinite values"),
+        ("entropy_bottleneck.quantiles", _wide_quantiles,
+         r"entropy_bottleneck.quantiles spans 20,001 symbols, more than the 4,096 fpsnr allows"),
+    ],
+)
+def test_weights_whose_values_would_hang_or_flood_the_coder_are_refused_on_load(
+    tiny_weights, tmp_path, key, change, message
+):
+    """G7: one NaN hung `codec encode` in the rANS encoder; G8: quantiles of ±1e4 took 55 s and 1.6 GB."""
+    path = _mutated(tiny_weights[PLAIN][0], tmp_path / "bad.safetensors", key, change)
+    with pytest.raises(CodecError, match=message):
+        load_weights(path)
+
+
+def test_weights_whose_latents_overflow_the_coder_are_refused_before_coding(tiny_weights, tmp_path, rng):
+    """G7: g_a.6.weight × 1e8 (finite) made latents the rANS escape code never finishes."""
+    import subprocess
+    import sys
+
+    from fpsnr.images.io import write_image
+
+    path = _mutated(tiny_weights[PLAIN][0], tmp_path / "big.safetensors", "g_a.6.weight", lambda t: t * 1e8)
+    image = tmp_path / "img.png"
+    write_image(image, rng.integers(0, 256, (64, 96, 3), dtype="uint8"))
+    res = subprocess.run(
+        [sys.executable, "-m", "fpsnr", "codec", "encode", str(image), "--weights", str(path),
+         "-o", str(tmp_path / "e.fpc")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    assert "the weights' g_a produced values up to" in res.stderr and "limit 1.04858e+06" in res.stderr
+    assert not (tmp_path / "e.fpc").exists() and "Traceback" not in res.stderr
