@@ -18,11 +18,25 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-__all__ = ["atomic_open", "atomic_path", "refuse_link", "save_atomic", "sha256_of", "write_bytes_atomic"]
+if TYPE_CHECKING:
+    from fpsnr.errors import FpsnrError
+
+__all__ = [
+    "atomic_open",
+    "atomic_path",
+    "open_regular",
+    "refuse_link",
+    "save_atomic",
+    "sha256_of",
+    "write_bytes_atomic",
+    "zip_unpacked_size",
+]
 
 
 # Outputs get the permissions a plain open() would give them: some writers (safetensors)
@@ -122,3 +136,62 @@ def sha256_of(handle: IO[bytes]) -> bytes:
     for block in iter(lambda: handle.read(1 << 20), b""):
         digest.update(block)
     return digest.digest()
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+@contextlib.contextmanager
+def open_regular(
+    path: str | os.PathLike[str], error: type[FpsnrError], *, noun: str = "file", expected: str = "a file"
+) -> Iterator[BinaryIO]:
+    """Open ``path`` for reading in binary, refusing anything but a regular file.
+
+    Where fpsnr means a file (images, checkpoints, CSVs, a run's own records), a device
+    never ends (``/dev/zero``) and a pipe blocks until someone writes to it; both are
+    refused in one line (reliability 2026-12, G22). The file is opened without blocking,
+    then checked, so a FIFO put in a file's place cannot hang the check itself. Links
+    are followed: a link to a regular file is read. ``error`` is raised for a missing
+    file, a folder, anything not regular and an unreadable one.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError as err:
+        raise error(f"{path}: no such {noun}") from err
+    except IsADirectoryError as err:
+        raise error(f"{path}: is a folder, expected {expected}") from err
+    except OSError as err:
+        raise error(f"{path}: cannot read ({err.strerror or err})") from err
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise error(f"{path}: is a folder, expected {expected}")
+        if not stat.S_ISREG(mode):
+            raise error(f"{path}: is {_kind(mode)}, expected {expected}; save what it holds to a file first")
+        os.set_blocking(fd, True)
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        yield handle
+
+
+def zip_unpacked_size(handle: BinaryIO) -> int | None:
+    """The bytes a zip archive's members unpack to, from its directory; None if not a zip.
+
+    A checkpoint (``torch.save`` writes zip archives) is sized this way before anything
+    unpacks it: a 3 MB file whose one member inflates to 3 GiB is a bomb (G9).
+    """
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            return sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        return None

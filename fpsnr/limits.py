@@ -26,6 +26,7 @@ from fpsnr.errors import FpsnrError, ParameterError
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "MAX_CDF_LENGTH",
+    "MAX_CHECKPOINT_BYTES",
     "MAX_CODEC_CHANNELS",
     "MAX_LATENT",
     "MAX_TEXT_BYTES",
@@ -50,6 +51,13 @@ MAX_CDF_LENGTH = 4096
 
 The CDF tables CompressAI builds are this long per channel; fpsnr's trained models span
 47–48 symbols, CompressAI starts at 21. ±1e4 took 55 s and 1.6 GB, ±1e7 asked for 10 GB.
+"""
+MAX_CHECKPOINT_BYTES = 1 << 30
+"""Largest PyTorch checkpoint ``codec convert`` and ``pretrained import`` read, unpacked.
+
+CompressAI's published checkpoints are under 50 MB; a model at the channel limit
+(N = M = 1024) is about 0.4 GB. A zip member is sized from the archive's directory
+before ``torch.load`` inflates it: a 3 MB file unpacked to 3 GiB (G9).
 """
 MAX_LATENT = 1 << 20
 """Largest magnitude of a latent (y or z) the entropy coder is given: CompressAI's rANS
@@ -101,17 +109,26 @@ def check_codec_pixels(what: str, width: int, height: int) -> str | None:
 
 def read_capped(
     path: str | os.PathLike[str], limit: int, error: type[FpsnrError], *, noun: str = "file",
-    expected: str = "a file",
+    expected: str = "a file", regular: bool = False,
 ) -> bytes | None:  # fmt: skip
     """The bytes of ``path``, at most ``limit`` of them (None if it holds more).
 
     A missing file, a folder or a read error is ``error`` with one line naming the path.
+    With ``regular``, a device or pipe is refused too (:func:`fpsnr.files.open_regular`);
+    without, it is read, counted, up to ``limit``.
     """
     from pathlib import Path
 
+    from fpsnr.files import open_regular
+
     try:
+        if regular:
+            with open_regular(path, error, noun=noun, expected=expected) as raw:
+                return read_bounded(raw, limit)
         with Path(path).open("rb") as handle:
             return read_bounded(handle, limit)
+    except FpsnrError:
+        raise
     except FileNotFoundError as err:
         raise error(f"{path}: no such {noun}") from err
     except IsADirectoryError as err:

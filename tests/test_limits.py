@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +76,27 @@ def test_device_files_are_read_with_a_bound(pair, monkeypatch):
     ref, test, _ = pair
     line = one_line_error(CliRunner().invoke(cli, ["score", str(ref), str(test), "--regions", "/dev/zero"]))
     assert "larger than the 67108864-byte limit" in line
-    monkeypatch.setenv("FPSNR_MAX_PIXELS", "1000")  # an image read is bounded by the pixel budget
-    with pytest.raises(ImageReadError, match="larger than any image within the pixel limit"):
+    # an image is a regular file: a device is refused before a byte is read (reliability G22;
+    # it used to be read up to the byte cap, 4.3 GB)
+    with pytest.raises(ImageReadError, match="/dev/zero: is a device, expected an image file"):
         read_image("/dev/zero")
+
+
+def test_an_image_that_is_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path, pair):
+    """G22: opening a FIFO blocks until someone writes; the check must not."""
+    ref, _, _ = pair
+    fifo = tmp_path / "piped.png"
+    os.mkfifo(fifo)
+    res = subprocess.run([sys.executable, "-m", "fpsnr", "score", str(ref), str(fifo)],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines()[-1].endswith("is a pipe (FIFO), expected an image file; "
+                                                        "save what it holds to a file first")
+
+
+def test_a_file_larger_than_any_image_within_the_budget_is_refused_before_decoding(tmp_path, monkeypatch):
+    monkeypatch.setenv("FPSNR_MAX_PIXELS", "1000")  # an image read is bounded by the pixel budget
+    big = tmp_path / "big.png"
+    big.write_bytes(bytes(2 << 20))
+    with pytest.raises(ImageReadError, match="larger than any image within the pixel limit"):
+        read_image(big)

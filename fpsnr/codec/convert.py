@@ -12,6 +12,7 @@ import os
 import pickle
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -27,8 +28,27 @@ from fpsnr.codec.weights import (
     warm_start,
 )
 from fpsnr.errors import CodecError
+from fpsnr.files import open_regular, zip_unpacked_size
+from fpsnr.limits import MAX_CHECKPOINT_BYTES
 
-__all__ = ["convert_compressai"]
+__all__ = ["check_checkpoint_size", "convert_compressai"]
+
+
+def check_checkpoint_size(handle: BinaryIO, path: Path) -> None:
+    """Refuse a checkpoint that unpacks (or, not a zip, holds) more than the budget.
+
+    Sized from the zip directory before anything inflates (reliability G9); ``handle``
+    is left at the start of the file.
+    """
+    unpacked = zip_unpacked_size(handle)
+    size = os.fstat(handle.fileno()).st_size if unpacked is None else unpacked
+    handle.seek(0)
+    if size > MAX_CHECKPOINT_BYTES:
+        raise CodecError(
+            f"{path}: {'unpacks to' if unpacked is not None else 'holds'} {size:,} bytes, more than any "
+            f"checkpoint of these models (limit {MAX_CHECKPOINT_BYTES:,}; CompressAI's are under 50 MB); "
+            "nothing was read"
+        )
 
 
 def _read_compressai(path: Path) -> dict[str, torch.Tensor]:
@@ -36,12 +56,14 @@ def _read_compressai(path: Path) -> dict[str, torch.Tensor]:
         tensors, _ = read_safetensors(path)
         return tensors
     try:
-        # weights_only=True: tensors and plain containers only, never arbitrary objects
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's warnings add lines, not information
-            raw = torch.load(str(path), map_location="cpu", weights_only=True)
-    except FileNotFoundError as err:
-        raise CodecError(f"{path}: no such checkpoint") from err
+        with open_regular(path, CodecError, noun="checkpoint", expected="a PyTorch checkpoint") as handle:
+            check_checkpoint_size(handle, path)
+            # weights_only=True: tensors and plain containers only, never arbitrary objects
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch's warnings add lines, not information
+                raw = torch.load(handle, map_location="cpu", weights_only=True)
+    except CodecError:
+        raise
     except pickle.UnpicklingError as err:
         # torch's own message goes on to suggest weights_only=False: never the advice for a
         # file refused for holding code.

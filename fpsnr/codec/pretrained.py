@@ -33,7 +33,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from fpsnr.errors import CodecError
-from fpsnr.files import sha256_of
+from fpsnr.files import open_regular, sha256_of
+from fpsnr.limits import MAX_CHECKPOINT_BYTES
 
 __all__ = [
     "PREFIX", "REGISTRY", "Pretrained", "cache_dir", "cached", "fetch", "import_checkpoint", "resolve",
@@ -231,10 +232,16 @@ def import_checkpoint(path: str | os.PathLike[str], name: str | None = None, *,
     table = registry or REGISTRY
     source = Path(path)
     try:
-        with source.open("rb") as handle:
+        with open_regular(source, CodecError, expected="a checkpoint (.pth.tar)") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_CHECKPOINT_BYTES:
+                raise CodecError(
+                    f"{source}: {size:,} bytes, larger than any published checkpoint (they are under 50 MB); "
+                    "nothing was cached"
+                )
             sha256 = sha256_of(handle).hex()
-    except FileNotFoundError as err:
-        raise CodecError(f"{source}: no such file") from err
+    except CodecError:
+        raise
     except OSError as err:
         raise CodecError(f"{source}: cannot read ({err.strerror or err})") from err
     if name is not None:

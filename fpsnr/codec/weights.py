@@ -37,7 +37,7 @@ from fpsnr.codec._compressai import CONSTANT_SUFFIXES, TABLE_SUFFIXES, bound_lat
 from fpsnr.codec.isolation import IsolatedRansDecoder
 from fpsnr.codec.models import build_model, get_spec
 from fpsnr.errors import CodecError
-from fpsnr.files import save_atomic, sha256_of
+from fpsnr.files import open_regular, save_atomic, sha256_of
 from fpsnr.limits import MAX_CDF_LENGTH, MAX_CODEC_CHANNELS, MAX_LATENT
 
 __all__ = [
@@ -115,6 +115,8 @@ _T = TypeVar("_T")
 
 def _reading(path: Path, read: Callable[[Any], _T]) -> _T:
     """``read(handle)`` on the opened safetensors file; a missing or unreadable file is one CodecError."""
+    with open_regular(path, CodecError, noun="weights file", expected="a weights file (.safetensors)"):
+        pass  # a device or a pipe in its place: safetensors would hang on a FIFO
     try:
         with safe_open(str(path), framework="pt") as handle:  # type: ignore[no-untyped-call]
             return read(handle)

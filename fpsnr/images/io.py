@@ -105,9 +105,10 @@ def _signed(accept: Callable[[bytes], Any] | None, prefix: bytes) -> bool:
 
 
 def _read_bytes(p: Path) -> bytes:
-    # Bounded while reading: st_size is 0 for pipes and devices (/dev/zero never ends).
+    # A regular file only: a device never ends (/dev/zero) and a pipe blocks, and either
+    # would be read up to the byte cap, gigabytes, before a word (reliability G22).
     limit = max_pixels() * _MAX_BYTES_PER_PIXEL + (1 << 20)
-    data = read_capped(p, limit, ImageReadError, expected="an image file")
+    data = read_capped(p, limit, ImageReadError, expected="an image file", regular=True)
     if data is None:
         raise ImageReadError(
             f"{p}: more than {limit:,} bytes, larger than any image within the pixel limit; "

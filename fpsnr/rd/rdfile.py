@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
+import stat
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from fpsnr.errors import ParameterError
+from fpsnr.limits import MAX_TEXT_BYTES, read_capped
 from fpsnr.rd.images import image_name
 from fpsnr.rd.schema import RDKey, rd_columns
 from fpsnr.runs.sink import CsvSink
@@ -79,6 +82,28 @@ def write_rd_run(
     return written
 
 
+def _csv_source(path: Path) -> Path | io.BytesIO:
+    """A regular file as itself; a pipe or device read, counted, up to 64 MiB (G22).
+
+    ``/dev/zero`` never ends and an endless pipe of rows would fill memory; a process
+    substitution (``<(…)``) of a real RD file still reads.
+    """
+    try:
+        regular = path.stat().st_mode
+    except FileNotFoundError as err:
+        raise ParameterError(f"{path}: no such RD file") from err
+    except OSError as err:
+        raise ParameterError(f"{path}: cannot read ({err.strerror or err})") from err
+    if stat.S_ISREG(regular):
+        return path
+    data = read_capped(path, MAX_TEXT_BYTES, ParameterError, noun="RD file", expected="an RD CSV")
+    if data is None:
+        raise ParameterError(
+            f"{path}: more than {MAX_TEXT_BYTES:,} bytes from a pipe or device; save the RD CSV to a file"
+        )
+    return io.BytesIO(data)
+
+
 def read_rd_csv(path: str | os.PathLike[str]) -> Any:
     """An RD CSV as a DataFrame (``error`` as strings, empty when the row scored)."""
     import pandas as pd
@@ -87,7 +112,7 @@ def read_rd_csv(path: str | os.PathLike[str]) -> Any:
     try:
         # every cell as text: numbers are parsed and checked by _check_numbers, which can then
         # quote a bad cell exactly as it is written
-        frame = pd.read_csv(p, keep_default_na=False, na_values=[""], dtype=str)
+        frame = pd.read_csv(_csv_source(p), keep_default_na=False, na_values=[""], dtype=str)
     except FileNotFoundError as err:
         raise ParameterError(f"{p}: no such RD file") from err
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:

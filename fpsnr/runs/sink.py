@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from fpsnr.errors import OutputError, ParameterError
-from fpsnr.files import atomic_open, atomic_path, refuse_link, write_bytes_atomic
+from fpsnr.files import atomic_open, atomic_path, open_regular, refuse_link, write_bytes_atomic
 from fpsnr.formatting import csv_cell
+from fpsnr.limits import MAX_TEXT_BYTES, read_bounded
 from fpsnr.runs.lock import OutputLock
 from fpsnr.runs.spill import sorted_rows
 
@@ -111,7 +112,13 @@ class CsvSink:
         if not self.settings_file.exists():
             return None
         try:
-            state = json.loads(self.settings_file.read_text(encoding="utf-8"))
+            with open_regular(self.settings_file, ParameterError, expected="an fpsnr settings record") as raw:
+                data = read_bounded(raw, MAX_TEXT_BYTES)
+            if data is None:
+                raise ValueError(f"more than {MAX_TEXT_BYTES:,} bytes")
+            state = json.loads(data.decode("utf-8"))
+        except ParameterError:
+            raise
         except (OSError, ValueError) as err:
             raise ParameterError(
                 f"{self.settings_file}: damaged ({err}); start again with {{overwrite}}"
@@ -389,14 +396,15 @@ def _iter_whole_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
     """The cells of each whole row of ``path`` after its header, read as a stream."""
     if not path.exists():
         return
-    with path.open("rb") as raw:
+    expected = "an fpsnr results file (CSV)"
+    with open_regular(path, ParameterError, expected=expected) as raw, io.TextIOWrapper(raw, **_TEXT) as text:
         raw.seek(0, io.SEEK_END)
         size = raw.tell()
         if size:
             raw.seek(-1, io.SEEK_END)
         ends_whole = size == 0 or raw.read(1) in (b"\n", b"\r")
-    with path.open(**_TEXT) as handle:
-        reader = csv.reader(handle, strict=True)
+        raw.seek(0)
+        reader = csv.reader(text, strict=True)
         header = next(reader, None)
         if header is None:
             return

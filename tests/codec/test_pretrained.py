@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -269,3 +270,54 @@ def test_the_attention_model_fine_tunes_from_a_pretrained_name(served, tmp_path,
     _, info = load_weights(run / "last.safetensors")
     assert info.arch == "bmshj2018-hyperprior-attn"
     assert "compressai-test-hyperprior-q1" in info.metadata["init"]
+
+
+def _deflated_with_filler(data: bytes, filler: int) -> bytes:
+    """``data`` (a torch zip) re-packed deflated, with a member of ``filler`` zero bytes."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as packed:
+        for name in source.namelist():
+            packed.writestr(name, source.read(name))
+        with packed.open("archive/data/filler", "w", force_zip64=True) as member:
+            for _ in range(filler >> 20):
+                member.write(bytes(1 << 20))
+    return out.getvalue()
+
+
+def test_a_zip_bomb_is_refused_from_its_directory_before_torch_reads_it(served, tmp_path, monkeypatch):
+    """Reliability G9: a 3 MB checkpoint inflated to 3 GiB inside torch.load before the check."""
+    import fpsnr.codec.convert
+
+    _, entry, data, _, _ = served
+    monkeypatch.setattr(fpsnr.codec.convert, "MAX_CHECKPOINT_BYTES", 4 << 20)
+    bomb = _deflated_with_filler(data, 8 << 20)
+    assert len(bomb) < len(data) + (64 << 10)  # 8 MiB of zeros deflate to a few kB
+    file = tmp_path / "bomb.pth.tar"
+    file.write_bytes(bomb)
+    loads: list[object] = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    rigged = Pretrained(**{**entry.__dict__, "sha256_prefix": hashlib.sha256(bomb).hexdigest()[:8]})
+    monkeypatch.setattr(pretrained, "REGISTRY", {NAME: rigged})
+    with pytest.raises(CodecError, match=r"bomb\.pth\.tar: unpacks to 9,[\d,]{7} bytes, more than any"):
+        import_checkpoint(file)
+    assert loads == [] and _nothing_cached(tmp_path)
+    monkeypatch.setattr(fpsnr.codec.convert, "MAX_CHECKPOINT_BYTES", 16 << 20)  # within the limit: read
+    found, _ = import_checkpoint(file)
+    assert found == rigged and len(loads) == 1
+
+
+@pytest.mark.timeout(60)
+def test_import_refuses_devices_and_pipes_at_once(served, tmp_path):
+    """Reliability G22: /dev/zero was hashed for ever, a FIFO blocked the open."""
+    fifo = tmp_path / "fifo.pth.tar"
+    os.mkfifo(fifo)
+    with pytest.raises(CodecError, match=r"fifo\.pth\.tar: is a pipe \(FIFO\), expected a checkpoint"):
+        import_checkpoint(fifo)
+    if Path("/dev/zero").exists():
+        with pytest.raises(CodecError, match="/dev/zero: is a device, expected a checkpoint"):
+            import_checkpoint("/dev/zero")
+    assert _nothing_cached(tmp_path)

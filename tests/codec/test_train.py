@@ -104,6 +104,11 @@ def test_an_old_checkpoint_whose_two_files_disagree_is_refused(photos, tmp_path)
         train(dataclasses.replace(cfg, max_steps=6), resume=True, progress=False)
 
 
+def _fifo(path: pathlib.Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
@@ -116,8 +121,12 @@ def test_an_old_checkpoint_whose_two_files_disagree_is_refused(photos, tmp_path)
          r"state.pt: holds objects a training state never does; refused"),
         (lambda run: (run / "log.csv").write_text("step,loss\nabc,def\n"), r"log.csv: not a training log"),
         (lambda run: (run / "log.csv").write_bytes(b"step\n\xff\xfe\x00\n"), r"log.csv: not a training log"),
+        # G22: a FIFO in a file's place blocked the resume for ever
+        (lambda run: _fifo(run / "state.pt"), r"state.pt: is a pipe \(FIFO\), expected a training"),
+        (lambda run: _fifo(run / "log.csv"), r"log.csv: is a pipe \(FIFO\), expected a training log"),
     ],
 )
+@pytest.mark.timeout(120)
 def test_a_damaged_run_folder_is_one_line_naming_the_file(photos, tmp_path, damage, message):
     """G20: each was an internal error (EOFError, zip reader, UnpicklingError with unsafe advice, int())."""
     cfg = _cfg(photos, tmp_path / "run", max_steps=2, checkpoint_every=2)

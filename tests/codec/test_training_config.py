@@ -106,3 +106,22 @@ def test_a_damaged_or_edited_config_json_is_one_line_naming_it(tmp_path, text, m
     res = CliRunner().invoke(cli, ["codec", "train", "--resume", str(run)])
     if importlib.util.find_spec("compressai") is not None:
         assert res.exit_code == 1 and "config.json" in res.stderr and "Traceback" not in res.output
+
+
+@pytest.mark.timeout(60)
+def test_a_pipe_in_place_of_a_run_s_records_is_refused_at_once(tmp_path):
+    """G22: a FIFO at config.json or runs.json blocked the resume for ever."""
+    import os
+
+    from fpsnr.codec.training.config import resume_configs
+
+    run = tmp_path / "run"
+    run.mkdir()
+    os.mkfifo(run / "config.json")
+    with pytest.raises(CodecError, match=r"config.json: is a pipe \(FIFO\), expected a JSON file"):
+        resume_config(run)
+    group = tmp_path / "group"
+    group.mkdir()
+    os.mkfifo(group / "runs.json")
+    with pytest.raises(CodecError, match=r"runs.json: is a pipe \(FIFO\), expected a list of runs"):
+        resume_configs(group)

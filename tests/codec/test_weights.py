@@ -253,3 +253,19 @@ def test_weights_whose_latents_overflow_the_coder_are_refused_before_coding(tiny
     assert res.returncode == 1, res.stderr
     assert "the weights' g_a produced values up to" in res.stderr and "limit 1.04858e+06" in res.stderr
     assert not (tmp_path / "e.fpc").exists() and "Traceback" not in res.stderr
+
+
+@pytest.mark.timeout(60)
+def test_weights_and_checkpoints_that_are_pipes_are_refused_at_once(tmp_path):
+    """G22: safetensors and torch.load block for ever on a FIFO given as a file."""
+    import os
+
+    def convert(path):
+        return convert_compressai(path, tmp_path / "o.safetensors", lmbda=0.01)
+
+    for name, load, said in (("w.safetensors", load_weights, "expected a weights file"),
+                             ("c.pth.tar", convert, "expected a PyTorch checkpoint")):  # fmt: skip
+        fifo = tmp_path / name
+        os.mkfifo(fifo)
+        with pytest.raises(CodecError, match=rf"{name}: is a pipe \(FIFO\), {said}"):
+            load(fifo)

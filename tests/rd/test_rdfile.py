@@ -81,3 +81,42 @@ def test_rd_csv_is_written_as_rows_come_and_a_refused_run_leaves_nothing(photos,
     with pytest.raises(fpsnr.ParameterError, match="no images found"):
         write_rd_csv(run_rd(empty, {}, [FakeCodec("a", (1,))], BatchOptions()), tmp_path / "no.csv", (0.5,))
     assert not list(tmp_path.glob("no.csv*"))
+
+
+@pytest.mark.timeout(60)
+def test_an_rd_file_from_a_device_or_pipe_is_read_counted(tmp_path):
+    """Reliability G22: /dev/zero or an endless pipe of rows read until out of memory."""
+    import os
+    import threading
+
+    from fpsnr.limits import MAX_TEXT_BYTES
+
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ParameterError, match=f"/dev/zero: more than {MAX_TEXT_BYTES:,} bytes from a"):
+            read_rd_csv("/dev/zero")
+    text = "codec,rate_point,image,bpp,psnr,error\nj,1,a.png,0.4,29,\n"
+    fifo = tmp_path / "rows"
+    os.mkfifo(fifo)
+    for what, body in (("a real RD file through a pipe reads", text.encode()),
+                       ("an endless one is cut off", None)):  # fmt: skip
+        def write(body: bytes | None = body) -> None:
+            with fifo.open("wb") as pipe:
+                if body is not None:
+                    pipe.write(body)
+                    return
+                row = b"j,1,a.png,0.4,29,\n" * 4096
+                try:
+                    pipe.write(text.encode())
+                    while True:
+                        pipe.write(row)
+                except BrokenPipeError:
+                    pass
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        if body is not None:
+            assert list(read_rd_csv(fifo)["bpp"]) == [0.4], what
+        else:
+            with pytest.raises(ParameterError, match="bytes from a pipe or device; save the RD CSV"):
+                read_rd_csv(fifo)
+        writer.join(10)

@@ -91,6 +91,27 @@ def test_damaged_resume_state_is_one_line(folders, tmp_path, damage):
 
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("which", ["s.csv.settings", "s.csv", "s.csv.partial"])
+def test_a_pipe_or_device_in_place_of_a_run_file_is_refused_on_resume(folders, tmp_path, which):
+    """Reliability G22: a FIFO there made --resume hang, a link to /dev/zero filled memory."""
+    ref, test, opts = folders
+    out = tmp_path / "s.csv"
+    base = ["batch", str(ref), str(test), *opts, "-o", str(out)]
+    assert CliRunner().invoke(cli, base).exit_code == 0
+    (tmp_path / which).unlink(missing_ok=True)
+    if which == "s.csv.partial":  # a run stopped half way: the partial file and no output
+        out.unlink()
+    os.mkfifo(tmp_path / which)
+    line = one_line_error(CliRunner().invoke(cli, [*base, "--resume"]))
+    assert f"{which}: is a pipe (FIFO), expected an fpsnr" in line
+    if os.path.exists("/dev/zero"):
+        (tmp_path / which).unlink()
+        (tmp_path / which).symlink_to("/dev/zero")
+        line = one_line_error(CliRunner().invoke(cli, [*base, "--resume"]))
+        assert f"{which}: is a symbolic link (to /dev/zero)" in line
+
+
 def test_garbage_in_the_partial_file_is_redone_not_trusted(folders, tmp_path, monkeypatch):
     """F11: a row of 'abc' numbers went into the final CSV; undecodable bytes gave a traceback."""
     ref, test, opts = folders

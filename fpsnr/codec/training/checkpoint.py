@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import pickle
-import zipfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from fpsnr.codec.models import build_model
 from fpsnr.codec.training.config import LOG_COLUMNS, TrainConfig
 from fpsnr.codec.weights import check_shapes, load_into, read_metadata, read_safetensors, warm_start
 from fpsnr.errors import CodecError
-from fpsnr.files import atomic_path, save_atomic
+from fpsnr.files import atomic_path, open_regular, save_atomic, zip_unpacked_size
 
 __all__ = ["RunFiles", "init_from", "read_state", "restore_state", "save_state_atomic", "starting_model"]
 
@@ -74,14 +73,19 @@ class RunFiles:
             csv.writer(handle).writerows(kept)
 
     def _log_rows(self) -> list[list[str]]:
+        if not self.log.exists():
+            return [list(LOG_COLUMNS)]
         try:
-            with self.log.open(newline="", encoding="utf-8") as handle:
+            with (
+                open_regular(self.log, CodecError, expected="a training log (CSV)") as raw,
+                io.TextIOWrapper(raw, newline="", encoding="utf-8") as handle,
+            ):
                 rows = list(csv.reader(handle))
             for row in rows:
                 if row and row[0] != "step":
                     int(row[0])
-        except FileNotFoundError:
-            return [list(LOG_COLUMNS)]
+        except CodecError:
+            raise
         except (OSError, ValueError, csv.Error) as err:
             reason = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
             raise CodecError(
@@ -111,18 +115,18 @@ def read_state(run: RunFiles, device: str) -> dict[str, Any]:
     """The checkpoint ``state.pt``, refused in one line when it is damaged or not one."""
     fix = "restart the run, or warm start a new one from its weights ({init}last.safetensors)"
     path = run.state
-    if not path.is_file():
+    if not path.exists():
         raise CodecError(f"{run.dir}: nothing to resume (no state.pt)")
     try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-    except (OSError, zipfile.BadZipFile, EOFError):
-        unpacked = None
-    if unpacked is None or unpacked > MAX_STATE_BYTES:
-        what = "not a torch checkpoint" if unpacked is None else f"unpacks to {unpacked:,} bytes"
-        raise CodecError(f"{path}: damaged ({what}); {fix}")
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
+        with open_regular(path, CodecError, expected="a training checkpoint") as handle:
+            unpacked = zip_unpacked_size(handle)
+            if unpacked is None or unpacked > MAX_STATE_BYTES:
+                what = "not a torch checkpoint" if unpacked is None else f"unpacks to {unpacked:,} bytes"
+                raise CodecError(f"{path}: damaged ({what}); {fix}")
+            handle.seek(0)
+            state = torch.load(handle, map_location=device, weights_only=True)
+    except CodecError:
+        raise
     except pickle.UnpicklingError:
         raise CodecError(f"{path}: holds objects a training state never does; refused, {fix}") from None
     except (OSError, RuntimeError, EOFError, ValueError, io.UnsupportedOperation) as err:

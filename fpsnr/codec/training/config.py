@@ -19,6 +19,7 @@ from typing import Any
 
 from fpsnr.errors import CodecError
 from fpsnr.files import atomic_path
+from fpsnr.limits import read_capped
 
 __all__ = [
     "AMP_CHOICES",
@@ -198,10 +199,8 @@ def resume_config(
 
 def _read_config(path: Path) -> TrainConfig:
     """The config a run recorded, refused in one line when damaged or edited out of shape."""
-    from fpsnr.limits import read_capped
-
     fix = "restore it from a backup, or start a new run (a warm start: {init}last.safetensors)"
-    data = read_capped(path, 1 << 20, CodecError, expected="a JSON file")
+    data = read_capped(path, 1 << 20, CodecError, expected="a JSON file", regular=True)
     if data is None:
         raise CodecError(f"{path}: more than 1 MiB, not a run configuration; {fix}")
     try:
@@ -233,7 +232,10 @@ def resume_configs(
     if (run / "config.json").exists() or not group.exists():
         return [resume_config(run, max_steps=max_steps, max_minutes=max_minutes)]
     try:
-        names = json.loads(group.read_text(encoding="utf-8"))["runs"]
+        data = read_capped(group, 1 << 20, CodecError, expected="a list of runs (JSON)", regular=True)
+        names = json.loads(data or b"")["runs"]
+    except CodecError:
+        raise
     except (ValueError, KeyError, TypeError) as err:
         raise CodecError(f"{group}: not a list of runs ({err}); resume each run folder instead") from None
     return [resume_config(run / str(name), max_steps=max_steps, max_minutes=max_minutes) for name in names]
