@@ -39,6 +39,68 @@ def test_an_image_claiming_too_many_pixels_is_refused_from_its_header(tmp_path, 
 
 
 
+def _tiff_claiming(path: Path, dtype: str, channels: int, width: int, height: int) -> np.ndarray:
+    """A small TIFF of ``dtype`` samples, its directory then edited to claim ``width`` × ``height``."""
+    import tifffile
+
+    shape = (6, 8, channels) if channels > 1 else (6, 8)
+    pixels = np.arange(np.prod(shape)).reshape(shape).astype(dtype) / 7
+    tifffile.imwrite(path, pixels.astype(dtype), photometric="rgb" if channels == 3 else "minisblack")
+    if (width, height) != (8, 6):
+        with tifffile.TiffFile(path, mode="r+b") as tiff:
+            tiff.pages[0].tags["ImageWidth"].overwrite(width)
+            tiff.pages[0].tags["ImageLength"].overwrite(height)
+    return pixels.astype(dtype)
+
+
+@pytest.mark.parametrize(("dtype", "channels"), [("float32", 3), ("int32", 3), ("float64", 3), ("float64", 1),
+                                                 ("int16", 3)])  # fmt: skip
+def test_tiffs_pillow_cannot_parse_are_sized_from_their_directory(tmp_path, monkeypatch, dtype, channels):
+    """G6: float/int32/float64 TIFFs went to OpenCV unsized: 14 kB claiming 20000² took 9.4 GB."""
+    from PIL import Image
+
+    small = tmp_path / "small.tif"
+    pixels = _tiff_claiming(small, dtype, channels, 8, 6)
+    with pytest.raises(Exception):  # noqa: B017 - the premise: Pillow cannot open these
+        Image.open(small).size  # noqa: B018
+    np.testing.assert_array_equal(read_image(small), pixels)  # read, at the size its directory says
+    bomb = tmp_path / "bomb.tif"
+    _tiff_claiming(bomb, dtype, channels, 20000, 20000)
+    decoded = []
+    monkeypatch.setattr(fpsnr.images.io.cv2, "imdecode", lambda *a: decoded.append(a))
+    with pytest.raises(ImageReadError, match=r"bomb.tif: 20000×20000 = 400,000,000 pixels, more than"):
+        read_image(bomb)
+    assert decoded == []
+
+
+def test_radiance_hdr_is_sized_from_its_header_under_any_name(tmp_path, monkeypatch):
+    """G6: OpenCV sniffs HDR content under any extension; Pillow cannot size it."""
+    import cv2
+
+    pixels = np.linspace(0.01, 4, 5 * 7 * 3, dtype=np.float32).reshape(5, 7, 3)
+    hdr = tmp_path / "x.hdr"
+    assert cv2.imwrite(str(hdr), pixels)
+    named_png = tmp_path / "looks.png"
+    named_png.write_bytes(hdr.read_bytes())
+    assert fpsnr.images.io._header_size(named_png.read_bytes()) == (7, 5)
+    assert read_image(named_png).shape == (5, 7, 3)
+    data = hdr.read_bytes()
+    assert b"\n-Y 5 +X 7\n" in data
+    turned = data.replace(b"\n-Y 5 +X 7\n", b"\n+X 7 -Y 5\n")  # X first: the same size
+    assert fpsnr.images.io._header_size(turned) == (7, 5)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(data.replace(b"\n-Y 5 +X 7\n", b"\n-Y 20000 +X 20000\n"))
+    decoded = []
+    monkeypatch.setattr(fpsnr.images.io.cv2, "imdecode", lambda *a: decoded.append(a))
+    with pytest.raises(ImageReadError, match=r"bomb.png: 20000×20000 = 400,000,000 pixels, more than"):
+        read_image(bomb)
+    unsized = tmp_path / "unsized.png"
+    unsized.write_bytes(data.replace(b"\n-Y 5 +X 7\n", b"\n-Y five +X 7\n"))
+    with pytest.raises(ImageReadError, match=r"unsized.png: cannot decode as an image .*no size in its"):
+        read_image(unsized)
+    assert decoded == []
+
+
 def test_the_pixel_budget_is_an_option_and_an_environment_variable(pair, monkeypatch):
     ref, test, regions = pair
     monkeypatch.setenv("FPSNR_MAX_PIXELS", "")  # the CLI option sets it: restored after the test

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -69,8 +70,10 @@ def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
     Pillow's format plugins parse the header lazily. They are called the way
     ``Image.open`` calls them but without its own decompression-bomb guard, which
     refuses above 2 · ``Image.MAX_IMAGE_PIXELS`` without telling the size: fpsnr needs
-    the size to apply its own budget. Formats Pillow does not know (OpenCV reads a few
-    more) give None; OpenCV's limit of 2³⁰ pixels and the check after decoding remain.
+    the size to apply its own budget. Two formats OpenCV decodes and Pillow cannot
+    parse have readers of their own: TIFFs of float, int32 or float64 samples (through
+    tifffile, which reads the directory only) and Radiance HDR (its text header). A file
+    whose size none of them reads is refused before decoding (:func:`_decode`).
     """
     from PIL import Image
 
@@ -91,7 +94,42 @@ def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
             return int(width), int(height)
         except Exception:
             continue
+    if prefix[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return _tiff_size(data)
+    if prefix.startswith((b"#?RADIANCE", b"#?RGBE")):
+        return _radiance_size(data)
     return None
+
+
+def _tiff_size(data: bytes | memoryview) -> tuple[int, int] | None:
+    """The first page's size of a TIFF (the page OpenCV decodes), from its directory."""
+    import tifffile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+                page = tiff.pages[0]
+                return int(page.imagewidth), int(page.imagelength)
+    except Exception:  # tifffile raises many types for a damaged directory
+        return None
+
+
+_RADIANCE_SIZE = re.compile(rb"([-+])([XY]) +(\d+) +([-+])([XY]) +(\d+)")
+
+
+def _radiance_size(data: bytes | memoryview) -> tuple[int, int] | None:
+    """A Radiance HDR's size from the resolution line after its header's blank line."""
+    head = bytes(data[: 64 << 10])
+    end = head.find(b"\n\n")
+    if end < 0:
+        return None
+    line = head[end + 2 :].split(b"\n", 1)[0].strip()
+    found = _RADIANCE_SIZE.fullmatch(line)
+    if found is None or found[2] == found[5]:
+        return None
+    first, second = int(found[3]), int(found[6])
+    return (second, first) if found[2] == b"Y" else (first, second)
 
 
 def _signed(accept: Callable[[bytes], Any] | None, prefix: bytes) -> bool:
@@ -159,7 +197,9 @@ def read_image(path: str | os.PathLike[str], *, exif: bool = False) -> npt.NDArr
     Parameters
     ----------
     path : str or path-like
-        PNG, JPEG, BMP, TIFF, WebP or any other format OpenCV decodes.
+        PNG, JPEG, BMP, TIFF (any sample type), WebP, PNM, Radiance HDR: the formats
+        OpenCV decodes whose size fpsnr reads from the header first (any other file is
+        refused, not decoded unsized).
 
     Returns
     -------
@@ -189,10 +229,16 @@ def _load(p: Path) -> tuple[bytes, tuple[int, int] | None]:
 
 def _decode(p: Path, data: bytes, size: tuple[int, int] | None, *, exif: bool) -> npt.NDArray[np.generic]:
     """Pixels of an encoded image, the header's size checked against the budget first."""
-    if size is not None:
-        refusal = check_pixels(str(p), *size)
-        if refusal is not None:
-            raise ImageReadError(refusal)
+    if size is None:
+        # OpenCV would decode it in full before its size could be checked: a 14 kB float
+        # TIFF or an HDR of 20000 × 20000 took 9.4 GB (reliability G6)
+        raise ImageReadError(
+            f"{p}: cannot decode as an image (truncated, corrupt or not an image file: no size in its "
+            "header; fpsnr reads PNG, JPEG, BMP, TIFF, WebP, PNM and Radiance HDR)"
+        )
+    refusal = check_pixels(str(p), *size)
+    if refusal is not None:
+        raise ImageReadError(refusal)
     try:
         with _quiet_stderr():
             image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
