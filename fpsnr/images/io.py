@@ -110,6 +110,8 @@ def _tiff_size(data: bytes | memoryview) -> tuple[int, int] | None:
             warnings.simplefilter("ignore")
             with tifffile.TiffFile(io.BytesIO(data)) as tiff:
                 page = tiff.pages[0]
+                if not isinstance(page, tifffile.TiffPage):
+                    return None
                 return int(page.imagewidth), int(page.imagelength)
     except Exception:  # tifffile raises many types for a damaged directory
         return None
