@@ -108,7 +108,7 @@ def run_pair(task: PairTask, options: BatchOptions) -> PairOutcome:
     if task.problem is not None:
         return _error_outcome(task, options, task.problem)
     try:
-        ref, test = read_pair(task.ref, task.test, exif=options.exif == "apply")
+        ref, test = read_pair(task.file(task.ref), task.file(task.test), exif=options.exif == "apply")
         regions = task.regions or fallback_regions(ref, Path(task.ref).stem, options)
         scores = score_pair(ref, test, regions, options)
     except FpsnrError as err:
@@ -180,7 +180,13 @@ def run_pairs(
     after each.
     """
     if scheduler is not None:
-        outcomes = map_dask(run_pair, tasks, options, scheduler)
+        # the workers run in other folders, perhaps on other machines: relative names are
+        # read from this folder (a shared file system is assumed, as for any Dask job)
+        here = os.getcwd()
+        shipped = [replace(task, folder=here) for task in tasks]
+        outcomes = map_dask(
+            run_pair, shipped, options, scheduler, on_lost=lambda t, why: _error_outcome(t, options, why)
+        )
     else:
         outcomes = _run_local(tasks, options, workers or os.cpu_count() or 1)
     if progress is not None:

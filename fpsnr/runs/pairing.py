@@ -29,10 +29,17 @@ class PairTask:
     test: str
     regions: Regions | None
     problem: str | None = None
+    folder: str | None = None
+    """The folder relative ``ref`` and ``test`` are read from when it is not the current
+    one: a Dask worker runs elsewhere (reliability G16); rows keep the names as written."""
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.label, self.ref)
+
+    def file(self, name: str) -> str:
+        """``name`` (``ref`` or ``test``) as the path to read."""
+        return os.path.join(self.folder, name) if self.folder else name
 
 
 def plan_pairs(

@@ -37,8 +37,9 @@ WORKERS_PER_CORE = 4
 G28: ``-j 300`` on 2 cores started 133 processes and 3.2 GB; more than a few per core
 only adds memory, since every worker is busy on the CPU)."""
 
-CONNECT_TIMEOUT = "10s"
-"""How long ``--scheduler`` waits for the scheduler to answer."""
+CONNECT_SECONDS = 10
+CONNECT_TIMEOUT = f"{CONNECT_SECONDS}s"
+"""How long ``--scheduler`` waits for the scheduler to answer (the handshake 5 s more)."""
 
 LOST = "the worker process died while running this task (killed, or out of memory)"
 """What ``on_lost`` is told when a task kills its worker even when run alone."""
@@ -198,32 +199,104 @@ def map_local(
                 yield on_lost(task, LOST)
 
 
-_ADDRESS = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?(?:[\w.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$")
+_ADDRESS = re.compile(
+    r"^(?:(?P<protocol>tcp|tls|inproc|ucx|ws|wss)://)?(?:[\w.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})$",
+    re.IGNORECASE,
+)
 
 
 def map_dask(
-    func: Callable[[Task, Options], Any], tasks: Sequence[Task], options: Options, scheduler: str
+    func: Callable[[Task, Options], Any],
+    tasks: Sequence[Task],
+    options: Options,
+    scheduler: str,
+    *,
+    on_lost: Callable[[Task, str], Any] | None = None,
 ) -> Generator[Any, None, None]:
-    """Run ``func(task, options)`` on the Dask distributed cluster at ``scheduler``."""
-    if not _ADDRESS.match(scheduler.strip()):
-        raise ParameterError(
-            f"{{scheduler}} {scheduler!r}: not a scheduler address; give one like tcp://host:8786"
-        )
+    """Run ``func(task, options)`` on the Dask distributed cluster at ``scheduler``.
+
+    A task whose workers all died running it (Dask's ``KilledWorker``, after its
+    allowed retries) is given to ``on_lost(task, why)``, whose result is yielded in its
+    place, as :func:`map_local` does; without ``on_lost`` the error is raised.
+    """
+    address = _checked_address(scheduler)
     try:
-        from distributed import Client, as_completed
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
     except ImportError as err:
         raise ParameterError(
             "{scheduler} needs Dask distributed: pip install -e '.[dist]' in the fpsnr checkout"
         ) from err
-    try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as err:
-        raise ParameterError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
+    client = _connect(address)
     try:
         with client.as_current():
             futures = client.map(func, list(tasks), options=options, pure=False)
+            task_of = {future.key: task for future, task in zip(futures, tasks, strict=True)}
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                yield future.result()
+                try:
+                    yield future.result()
+                except KilledWorker:
+                    if on_lost is None:
+                        raise
+                    why = "every Dask worker that ran this task died (killed, or out of memory)"
+                    yield on_lost(task_of[future.key], why)
     finally:
         with contextlib.suppress(OSError, TimeoutError):
             client.close(timeout=5)  # type: ignore[no-untyped-call]
+
+
+def _checked_address(scheduler: str) -> str:
+    """``scheduler`` as an address this process can reach, or one line saying why not."""
+    address = scheduler.strip()
+    found = _ADDRESS.match(address)
+    if found is None or int(found["port"]) > 65535:
+        raise ParameterError(
+            f"{{scheduler}} {scheduler!r}: not a scheduler address; give one like tcp://host:8786"
+        )
+    protocol = (found["protocol"] or "tcp").lower()
+    if protocol == "inproc":
+        raise ParameterError(
+            f"{{scheduler}} {scheduler!r}: inproc:// reaches only a scheduler inside the same process; "
+            "give the scheduler's tcp://host:port"
+        )
+    if protocol in ("tls", "wss"):
+        raise ParameterError(
+            f"{{scheduler}} {scheduler!r}: {protocol}:// needs TLS certificates, which fpsnr does not take; "
+            "give the scheduler's tcp://host:port (over an SSH tunnel if the network is not trusted)"
+        )
+    return address
+
+
+def _connect(address: str) -> Any:
+    """A Dask client of ``address``, or one line saying why not, within a deadline.
+
+    Dask's own connect timeout covers the TCP connection, not the handshake after it:
+    an endpoint that accepts and never answers (a web server) held it for ever
+    (reliability G18). The client is made in a thread that is given up after the
+    deadline.
+    """
+    import threading
+
+    from distributed import Client
+
+    made: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            made["client"] = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
+        except BaseException as err:  # reported in the caller's thread
+            made["error"] = err
+
+    thread = threading.Thread(target=connect, name="fpsnr-dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS + 5)
+    if "client" in made:
+        return made["client"]
+    if thread.is_alive():
+        raise ParameterError(
+            f"no Dask scheduler answered at {address} within {CONNECT_SECONDS + 5} s "
+            "(something else may be listening there: check the address and port)"
+        )
+    err = made.get("error")
+    reason = str(err) if isinstance(err, (OSError, TimeoutError)) else f"{type(err).__name__}: {err}"
+    raise ParameterError(f"cannot reach the Dask scheduler at {address}: {(reason.splitlines() or [''])[0]}")

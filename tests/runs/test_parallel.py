@@ -197,3 +197,87 @@ def test_a_huge_worker_count_is_capped_per_core(monkeypatch):
     monkeypatch.setattr(parallel, "_pool", counting)
     assert sorted(map_local(pow, [2, 3], 2, 300, preload=())) == [4, 9]
     assert asked == [2 * parallel.WORKERS_PER_CORE]
+
+
+@pytest.fixture
+def dask_cluster():
+    """One local Dask worker process; a task is not retried on another after its worker dies."""
+    distributed = pytest.importorskip("distributed")
+    import warnings
+
+    import dask
+
+    # one task at a time per worker thread (saturation 1.0), so only the task that kills its
+    # worker is on it when it dies; no retries elsewhere
+    settings = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}
+    with warnings.catch_warnings(), dask.config.set(settings):
+        warnings.simplefilter("ignore")  # dask's own deprecation and port notices
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:  # fmt: skip
+            yield cluster
+
+
+def test_dask_relative_folders_are_read_from_the_command_s_folder(dask_cluster, tmp_path, rng, monkeypatch):
+    """G16: relative folders went to workers started elsewhere: every row 'no such file'."""
+    import fpsnr
+    from fpsnr.options import BatchOptions
+
+    ref, test = three_pairs(tmp_path, rng)
+    opts = BatchOptions(missing_regions="center")
+    local = fpsnr.score_folders(ref, test, None, workers=1, options=opts)
+    monkeypatch.chdir(tmp_path)  # the worker process stays in the folder it was started in
+    address = dask_cluster.scheduler_address
+    via_dask = fpsnr.score_folders("ref", "test", None, scheduler=address, options=opts)
+    assert (via_dask.scores["error"].fillna("") == "").all()
+    for column in ("psnr", "mean_fpsnr", "periphery_psnr", "m_fpsnr"):
+        assert list(via_dask.scores[column]) == list(local.scores[column])
+    assert list(via_dask.scores["ref"]) == [str(Path("ref") / Path(r).name) for r in local.scores["ref"]]
+
+
+def test_dask_a_task_whose_workers_all_die_is_its_own_error_row(dask_cluster):
+    """G17: KilledWorker ended the whole run as an internal error; local pools give a row."""
+    from fpsnr.runs.parallel import map_dask
+    from tests import workers
+
+    results = sorted(map_dask(workers.die_on_three, list(range(6)), None, dask_cluster.scheduler_address,
+                              on_lost=lambda t, why: (t, why)))  # fmt: skip
+    assert results[:3] + results[4:] == [(t, t * 2) for t in range(6) if t != 3]
+    assert results[3] == (3, "every Dask worker that ran this task died (killed, or out of memory)")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [("inproc://127.0.0.1:5", "inproc:// reaches only a scheduler inside the same process"),
+     ("tls://127.0.0.1:8786", "tls:// needs TLS certificates, which fpsnr does not take"),
+     ("127.0.0.1:99999", "not a scheduler address")],
+)  # fmt: skip
+def test_dask_addresses_this_process_cannot_use_are_one_line_at_once(folders, tmp_path, address, said):
+    """G18/G29: inproc:// and tls:// waited 21 s for a traceback; port 99999 'timed out'."""
+    pytest.importorskip("distributed")
+    ref, test, opts = folders
+    start = time.perf_counter()
+    line = one_line_error(CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "--scheduler",
+                                                   address, "-o", str(tmp_path / "s.csv")]))  # fmt: skip
+    assert said in line and time.perf_counter() - start < 5
+
+
+@pytest.mark.timeout(90)
+def test_dask_an_endpoint_that_never_answers_is_given_up(tmp_path, monkeypatch):
+    """G18: a web server at the address held the connect for ever (Dask's timeout misses the handshake)."""
+    pytest.importorskip("distributed")
+    import socket
+
+    from fpsnr.errors import ParameterError
+    from fpsnr.runs import parallel
+
+    monkeypatch.setattr(parallel, "CONNECT_SECONDS", 1)
+    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT", "1s")
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        start = time.perf_counter()
+        with pytest.raises(ParameterError, match=f"no Dask scheduler answered at .*:{port} within 6 s"):
+            list(parallel.map_dask(max, [1], None, f"tcp://127.0.0.1:{port}"))
+        assert time.perf_counter() - start < 30
