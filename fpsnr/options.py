@@ -51,7 +51,7 @@ def check_fp(fp: Any) -> float:
         raise ParameterError(f"Fp must be a number in [0, 1], got {fp!r}") from err
     if not 0.0 <= value <= 1.0:
         raise ParameterError(f"Fp must be in [0, 1], got {fp!r}")
-    return value
+    return value + 0.0  # -0 is 0 (the fp column wrote "-0.0")
 
 
 def check_max_db(max_db: float | None) -> float | None:

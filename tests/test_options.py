@@ -61,3 +61,12 @@ def test_score_pair_honours_every_option(rng):
         assert s.m_fpsnr == want.m_fpsnr and s.regions == want.regions
     assert got[0].regions[0].fpsnr == 60.0  # the cap reached the identical region
     assert got[0].regions[1].radius == pytest.approx(2.0 * 60 * math.tan(math.radians(4.5)))
+
+
+def test_fp_minus_zero_is_zero():
+    """G29: --fp -0 wrote -0.0 in the fp column."""
+    import math
+
+    from fpsnr.options import check_fp
+
+    assert math.copysign(1.0, check_fp(-0.0)) == 1.0 and math.copysign(1.0, check_fp("-0")) == 1.0

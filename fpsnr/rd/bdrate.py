@@ -58,7 +58,8 @@ def average_curve(rd: pd.DataFrame, codec: str, column: str) -> tuple[Any, Any]:
     rows = rd[rd["codec"] == codec]
     if rows.empty:
         known = ", ".join(sorted(rd["codec"].astype(str).unique()))
-        raise ParameterError(f"no rows for codec {codec!r}; the file has {known}")
+        has = f"the file has {known}" if known else "the file has no rows"
+        raise ParameterError(f"no rows for codec {codec!r}; {has}")
     if column not in rd.columns:
         raise ParameterError(f"the RD file has no column {column!r}; {_what_it_has(rd)}")
     failed = rows[rows["error"].fillna("").astype(str) != ""]

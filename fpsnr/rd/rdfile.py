@@ -206,7 +206,8 @@ def compressai_results(frame: Any, codec: str) -> tuple[dict[str, Any], list[str
     rows = frame[frame["codec"] == codec]
     if rows.empty:
         known = ", ".join(sorted(set(frame["codec"])))
-        raise ParameterError(f"no rows for codec {codec!r}; the file has {known}")
+        has = f"the file has {known}" if known else "the file has no rows"
+        raise ParameterError(f"no rows for codec {codec!r}; {has}")
     failed = sorted(set(rows.loc[rows["error"] != "", "rate_point"]))
     good = rows[(rows["error"] == "") & ~rows["rate_point"].isin(failed)]
     skip = {*_TEXT_COLUMNS, "quality", "width", "height", "bytes"}

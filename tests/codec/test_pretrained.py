@@ -321,3 +321,10 @@ def test_import_refuses_devices_and_pipes_at_once(served, tmp_path):
         with pytest.raises(CodecError, match="/dev/zero: is a device, expected a checkpoint"):
             import_checkpoint("/dev/zero")
     assert _nothing_cached(tmp_path)
+
+
+def test_importing_a_folder_is_one_line_not_a_usage_block(tmp_path):
+    """G29: a folder exited 2 with click's usage block."""
+    res = CliRunner().invoke(cli, ["codec", "pretrained", "import", str(tmp_path)])
+    said = f"Error: {tmp_path}: is a folder, expected a checkpoint (.pth.tar)"
+    assert res.exit_code == 1 and res.stderr.strip() == said

@@ -86,3 +86,16 @@ def test_a_missing_metric_column_lists_what_the_file_has():
     with pytest.raises(fpsnr.ParameterError) as err:
         bd_rate(rd, "a", "b", metric="m_fpsnr", fp=0.25)
     assert str(err.value) == "the RD file has no column 'm_fpsnr_fp0.25'; it has psnr, and M-FPSNR at Fp 0.5"
+
+
+def test_a_header_only_rd_file_says_it_has_no_rows(tmp_path):
+    """G29: the message ended in 'the file has ' with nothing after it."""
+    from click.testing import CliRunner
+
+    from fpsnr.cli import cli
+    from tests.conftest import one_line_error
+
+    path = tmp_path / "rd.csv"
+    path.write_text("codec,rate_point,image,bpp,psnr,error\n")
+    line = one_line_error(CliRunner().invoke(cli, ["bdrate", str(path), "--anchor", "a", "--test", "b"]))
+    assert line.endswith("no rows for codec 'a'; the file has no rows")
