@@ -186,7 +186,7 @@ def _install(entry: Pretrained, checkpoint: Path, sha256: str, source: str) -> P
     info = convert_compressai(
         checkpoint, target, arch=entry.arch, lmbda=entry.lmbda, distortion="mse", steps=0,
         data=f"CompressAI pretrained {entry.url} (sha256 {sha256})",
-        metadata={"codec": CODEC_NAME, "pretrained": entry.name},
+        metadata={"codec": CODEC_NAME, "pretrained": entry.name, "source_sha256": sha256},
     )  # fmt: skip
     if (info.n, info.m) != (entry.n, entry.m):
         target.unlink(missing_ok=True)

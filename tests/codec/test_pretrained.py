@@ -328,3 +328,22 @@ def test_importing_a_folder_is_one_line_not_a_usage_block(tmp_path):
     res = CliRunner().invoke(cli, ["codec", "pretrained", "import", str(tmp_path)])
     said = f"Error: {tmp_path}: is a folder, expected a checkpoint (.pth.tar)"
     assert res.exit_code == 1 and res.stderr.strip() == said
+
+
+def test_import_says_only_the_prefix_was_checked_and_gives_the_full_hash(served, tmp_path):
+    """G4: the registry holds 8 hex digits (all CompressAI publishes); a forged file can match them.
+
+    The full SHA-256 of the published files could not be obtained here (no network), so
+    fpsnr cannot pin it; it says what it checked and records the whole hash it saw.
+    """
+    from fpsnr.codec.weights import read_metadata
+
+    _, entry, data, _, _ = served
+    file = tmp_path / "by-hand.pth.tar"
+    file.write_bytes(data)
+    res = CliRunner().invoke(cli, ["codec", "pretrained", "import", str(file)])
+    full = hashlib.sha256(data).hexdigest()
+    assert res.exit_code == 0, res.output
+    said = f"prefix {entry.sha256_prefix} was checked; the file's SHA-256 is {full}"
+    assert said in res.stderr
+    assert read_metadata(cached(NAME))["source_sha256"] == full

@@ -85,5 +85,14 @@ def import_command(file: Path, name: str | None) -> None:
     from fpsnr.codec.pretrained import import_checkpoint
 
     codec_modules()
+    from fpsnr.codec.weights import read_metadata
+
     entry, path = import_checkpoint(file, name)
     inform(f"{entry.name}: {path}")
+    # CompressAI publishes only the first 8 hex digits of each file's SHA-256 (torch.hub's
+    # name convention): a forged file can match them (reliability G4). Say what was checked.
+    sha256 = read_metadata(path).get("source_sha256", "")
+    inform(
+        f"note: only the published 8-digit prefix {entry.sha256_prefix} was checked; the file's SHA-256 "
+        f"is {sha256}: compare it with a copy from CompressAI's own URL if this one came from elsewhere"
+    )
