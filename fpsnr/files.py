@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "atomic_open",
     "atomic_path",
+    "check_path",
     "open_regular",
     "refuse_link",
     "save_atomic",
@@ -136,6 +137,16 @@ def sha256_of(handle: IO[bytes]) -> bytes:
     for block in iter(lambda: handle.read(1 << 20), b""):
         digest.update(block)
     return digest.digest()
+
+
+def check_path(name: str, value: Any, error: type[FpsnrError]) -> None:
+    """Refuse a ``value`` that is not a path (``str`` or path-like) as ``error`` naming ``name``.
+
+    ``None`` or a number used to reach ``os.fspath`` and come back as a bare TypeError
+    naming no parameter (reliability G24).
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise error(f"{name} must be a path (str or pathlib.Path), got {value!r}")
 
 
 def _kind(mode: int) -> str:

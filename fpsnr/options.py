@@ -9,6 +9,8 @@ silently drop a setting, and each value is validated where the record is built.
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -52,6 +54,18 @@ def check_fp(fp: Any) -> float:
     if not 0.0 <= value <= 1.0:
         raise ParameterError(f"Fp must be in [0, 1], got {fp!r}")
     return value + 0.0  # -0 is 0 (the fp column wrote "-0.0")
+
+
+def check_number(name: str, value: Any, *, optional: bool = False) -> None:
+    """Refuse a value that is not a real number (a string, None, a bool) naming ``name``.
+
+    The range checks after this compare and compute; without it ``'50'`` or ``None``
+    surfaced as a TypeError from deep inside (reliability G24).
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
 
 
 def check_max_db(max_db: float | None) -> float | None:
@@ -104,6 +118,12 @@ class ScoreOptions:
 
     def __post_init__(self) -> None:
         check_choice("exif", self.exif, EXIF_MODES)
+        if isinstance(self.fps, (str, bytes)) or not isinstance(self.fps, Iterable):
+            raise ParameterError(f"fps must be a sequence of Fp values such as (0.5,), got {self.fps!r}")
+        check_number("data_range", self.data_range, optional=True)
+        check_number("max_db", self.max_db, optional=True)
+        check_number("viewing_distance", self.viewing_distance)
+        check_number("foveal_angle", self.foveal_angle)
         if not self.fps:
             raise ParameterError("give at least one Fp")
         object.__setattr__(self, "fps", tuple(check_fp(fp) for fp in self.fps))

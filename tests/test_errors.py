@@ -77,3 +77,46 @@ def test_a_report_names_its_remedy_in_the_words_asked_for():
                              scores=())  # fmt: skip
     assert "(no regions: F_PSNR" in format_roundtrip(result)
     assert "(no --regions: F_PSNR" in format_roundtrip(result, words=FLAGS)
+
+
+def _api_calls(folder):
+    import numpy as np
+
+    ref = np.zeros((20, 30, 3), np.uint8)
+    regions = [fpsnr.Region((10, 10), 5)]
+    ref_dir, test_dir = folder / "ref", folder / "test"
+    return {
+        "regions": lambda: fpsnr.score(ref, ref, None),
+        "max_db": lambda: fpsnr.score(ref, ref, regions, max_db="50"),
+        "data_range": lambda: fpsnr.score(ref, ref, regions, data_range="255"),
+        "viewing_distance": lambda: fpsnr.score(ref, ref, regions, viewing_distance=None),
+        "fps": lambda: fpsnr.ScoreOptions(fps=0.5),
+        "path": lambda: fpsnr.load_regions(None),
+        "path ": lambda: fpsnr.read_image(123),
+        "ref_dir": lambda: fpsnr.score_folders(None, test_dir, None),
+        "regions ": lambda: fpsnr.score_folders(ref_dir, test_dir, 123),
+        "workers": lambda: fpsnr.score_folders(ref_dir, test_dir, None, workers="2"),
+        "progress": lambda: fpsnr.score_folders(ref_dir, test_dir, None, progress="yes"),
+        "test_dirs": lambda: fpsnr.score_folders(ref_dir, [], None),
+        "labels": lambda: fpsnr.score_folders(ref_dir, [test_dir], None, labels=[None], workers=1),
+    }
+
+
+@pytest.mark.parametrize("name", list(_api_calls(Path("."))))
+def test_a_wrong_type_at_the_api_is_one_error_naming_its_parameter(tmp_path, name):
+    """G24: each was a bare TypeError or AttributeError from deep inside, naming nothing."""
+    with pytest.raises(fpsnr.FpsnrError) as caught:
+        _api_calls(tmp_path)[name]()
+    assert str(caught.value).startswith(name.strip()) and "\n" not in str(caught.value)
+
+
+def test_score_folders_takes_plain_score_options(tmp_path, rng):
+    """G24: ScoreOptions made every row 'unexpected AttributeError' (no missing_regions)."""
+    from tests.conftest import three_pairs
+
+    ref, test = three_pairs(tmp_path, rng)
+    regions = fpsnr.Regions(regions=(fpsnr.Region((20, 20), 8),), width=56, height=40)
+    index = {p.stem: regions for p in ref.iterdir()}
+    plain = fpsnr.score_folders(ref, test, index, options=fpsnr.ScoreOptions(fps=(0.25,)), workers=1)
+    batch = fpsnr.score_folders(ref, test, index, options=fpsnr.BatchOptions(fps=(0.25,)), workers=1)
+    assert (plain.scores["error"] == "").all() and plain.scores.equals(batch.scores)

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import ImageError, ImageReadError
+from fpsnr.files import check_path
 from fpsnr.limits import check_pixels, max_pixels, read_capped
 
 __all__ = [
@@ -216,6 +217,7 @@ def read_image(path: str | os.PathLike[str], *, exif: bool = False) -> npt.NDArr
         The file is missing, is a folder, is empty, truncated, not an image, or claims
         more pixels than the budget.
     """
+    check_path("path", path, ImageReadError)
     p = Path(path)
     data, size = _load(p)
     return _decode(p, data, size, exif=exif)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -251,6 +251,11 @@ def as_discs(
     is taken in the image's own pixels.
     """
     if not isinstance(regions, Regions):
+        if isinstance(regions, (str, bytes, os.PathLike)) or not isinstance(regions, Iterable):
+            raise RegionsError(
+                f"regions must be fpsnr.Region objects or a Regions (fpsnr.load_regions(path) reads a "
+                f"file), got {type(regions).__name__}"
+            )
         items = tuple(regions)
         for item in items:
             if not isinstance(item, Region):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fpsnr.errors import RegionsError
+from fpsnr.files import check_path
 from fpsnr.limits import MAX_TEXT_BYTES, read_capped
 from fpsnr.regions.model import MAX_COORD, Region, RegionIndex, Regions
 from fpsnr.regions.shipped import REGION_SETS, resolve_regions
@@ -216,6 +217,7 @@ def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> R
     RegionsError
         The file is missing, not JSON, fails validation, or ``image`` is not in it.
     """
+    check_path("path", path, RegionsError)
     p = resolve_regions(path)
     if p.is_dir():
         if image is None:

@@ -16,14 +16,15 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fpsnr.errors import REMEDIES, FpsnrError, say, template, worded
+from fpsnr.errors import REMEDIES, FpsnrError, ParameterError, say, template, worded
+from fpsnr.files import check_path
 from fpsnr.images.io import read_pair
 from fpsnr.metrics import score_pair
-from fpsnr.options import BatchOptions
+from fpsnr.options import BatchOptions, ScoreOptions
 from fpsnr.regions.model import RegionIndex, Regions
 from fpsnr.regions.policy import fallback_regions
 from fpsnr.regions.regionfile import load_region_index
@@ -251,8 +252,23 @@ def score_folders(
         ``regions`` (columns :data:`REGION_COLUMNS`) as DataFrames sorted by label,
         reference and Fp; ``warnings`` lists unmatched test files.
     """
-    options = options or BatchOptions()
+    options = _batch_options(options)
+    check_path("ref_dir", ref_dir, ParameterError)
     dirs = [test_dirs] if isinstance(test_dirs, (str, os.PathLike)) else list(test_dirs)
+    if not dirs:
+        raise ParameterError("test_dirs is empty; give at least one folder of test images")
+    for folder in dirs:
+        check_path("test_dirs", folder, ParameterError)
+    if labels is not None and not all(isinstance(label, str) for label in labels):
+        raise ParameterError(f"labels must be strings, got {list(labels)!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ParameterError(f"workers must be a whole number ≥ 1, got {workers!r}")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise ParameterError(f"progress must be True, False or a callable (done, total), got {progress!r}")
+    if not (regions is None or isinstance(regions, (str, os.PathLike, Regions, dict))):
+        raise ParameterError(
+            f"regions must be a path, a Regions, a RegionIndex (dict) or None, got {type(regions).__name__}"
+        )
     index = load_region_index(regions) if isinstance(regions, (str, os.PathLike)) else regions
     tasks, warnings = plan_pairs(ref_dir, dirs, index, labels=labels)
     done = set(skip)
@@ -276,6 +292,20 @@ def score_folders(
     rows.sort(key=lambda r: (r["label"], r["ref"], r["fp"]))
     region_rows.sort(key=lambda r: (r["label"], r["ref"], r["region"]))
     return BatchResult(rows=tuple(rows), region_rows=tuple(region_rows), warnings=tuple(warnings))
+
+
+def _batch_options(options: ScoreOptions | None) -> BatchOptions:
+    """``options`` as the batch's record; a plain :class:`ScoreOptions` gains the batch defaults.
+
+    Every row used to be an 'unexpected AttributeError' with one (G24).
+    """
+    if options is None:
+        return BatchOptions()
+    if isinstance(options, BatchOptions):
+        return options
+    if isinstance(options, ScoreOptions):
+        return BatchOptions(**{f.name: getattr(options, f.name) for f in fields(ScoreOptions)})
+    raise ParameterError(f"options must be a BatchOptions, got {type(options).__name__}")
 
 
 def _worded(outcome: PairOutcome, words: Mapping[str, str]) -> PairOutcome:

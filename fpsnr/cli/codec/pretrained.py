@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fpsnr.cli.options import OrderedGroup, inform, translate_errors
+from fpsnr.cli.options import OrderedGroup, inform, path_arg, translate_errors
 from fpsnr.runs.progress import ProgressBar
 
 
@@ -71,7 +71,7 @@ def get_command(names: tuple[str, ...], get_all: bool) -> None:
 
 
 @pretrained_group.command("import")
-@click.argument("file", type=click.Path(path_type=Path))  # the library names a folder or device in one line
+@click.argument("file", type=path_arg(path_type=Path))  # a folder or device: the library says so in one line
 @click.option("--name", default=None, help="The entry it must be [default: found by its hash].")
 @translate_errors
 def import_command(file: Path, name: str | None) -> None:
