@@ -18,6 +18,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,12 +82,32 @@ class CsvSink:
         self._wrote = False
         """Whether the partial file holds rows (carried over from an earlier run, or written)."""
 
+    def _check_name_length(self) -> None:
+        """Refuse a name too long for the files kept beside it (reliability G27).
+
+        A legal name of 247–255 bytes failed as '….partial: File name too long', which
+        blamed the wrong file; the longest suffix, ``.settings``, is counted up front.
+        """
+        try:
+            limit = os.pathconf(self.out.parent, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        longest = len(os.fsencode(self.settings_file.name))
+        if longest > limit:
+            room = limit - (longest - len(os.fsencode(self.out.name)))
+            raise ParameterError(
+                f"{self.out}: a name of {len(os.fsencode(self.out.name))} bytes; fpsnr keeps "
+                f"'<name>.settings' and '<name>.partial' beside its output, and this file system allows "
+                f"{limit}: give a name of at most {room} bytes"
+            )
+
     def prepare(self, *, resume: bool, overwrite: bool) -> None:
         """Take the output's lock; refuse to clobber an earlier output unless resuming or overwriting."""
         try:
             self.out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise _output_error(self.out.parent, err, "choose {another_out}") from err
+        self._check_name_length()
         try:
             self._lock.acquire()
         except OutputError:

@@ -236,3 +236,17 @@ def test_a_refused_run_leaves_no_partial_files(folders, tmp_path):
     assert "label" in line
     assert not list(tmp_path.glob("rf.csv*"))
     assert CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(out)]).exit_code == 0
+
+
+def test_a_name_too_long_for_the_files_beside_it_is_refused_naming_the_room_left(folders, tmp_path):
+    """G27: a legal 250-byte name failed as '….partial: File name too long'; 246 bytes fit."""
+    ref, test, opts = folders
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    room = limit - len(".settings")
+    too_long = tmp_path / ("a" * (room - 3) + "x.csv")
+    line = one_line_error(CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(too_long)]))
+    assert f"a name of {room + 2} bytes;" in line and f"give a name of at most {room} bytes" in line
+    assert not list(tmp_path.glob("a*"))
+    fits = tmp_path / ("a" * (room - 4) + ".csv")
+    res = CliRunner().invoke(cli, ["batch", str(ref), str(test), *opts, "-o", str(fits)])
+    assert res.exit_code == 0 and len(rows(fits)) > 0
