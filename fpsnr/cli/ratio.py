@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -40,4 +41,5 @@ def ratio_command(rd_csvs: tuple[Path, ...], codec: str, fps: tuple[float, ...])
     click.echo("| rate point | bpp | " + " | ".join(cols) + " |")
     click.echo("|---" * (len(cols) + 2) + "|")
     for point, row in table.iterrows():
-        click.echo(f"| {point} | {row['bpp']:.4f} | " + " | ".join(f"{row[c]:.3f}%" for c in cols) + " |")
+        cells = ("n/a" if math.isnan(row[c]) else f"{row[c]:.3f}%" for c in cols)  # lossless: no ratio
+        click.echo(f"| {point} | {row['bpp']:.4f} | " + " | ".join(cells) + " |")

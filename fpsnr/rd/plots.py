@@ -158,6 +158,8 @@ def ratio_table(rd: pd.DataFrame, codec: str, fps: list[float]) -> pd.DataFrame:
     """Table 2: 100 · (M-FPSNR / PSNR − 1) in percent, rate point × Fp, mean over images.
 
     The ratio is taken per image and then averaged, with an ``average`` column over Fp.
+    An image whose PSNR or M-FPSNR is infinite (a lossless point) has no ratio and is
+    left out of the mean; a cell with no image left is NaN (it read −100 % before).
     """
     good = _ok(rd)
     rows = good[good["codec"] == codec]
@@ -170,7 +172,9 @@ def ratio_table(rd: pd.DataFrame, codec: str, fps: list[float]) -> pd.DataFrame:
         column = metric_column("m_fpsnr", fp)
         if column not in rows.columns:
             raise ParameterError(f"the RD file has no column {column!r}")
-        table[f"Fp={fp:g}"] = (100 * (rows[column] / rows["psnr"] - 1)).groupby(rows["rate_point"]).mean()
+        ratio = 100 * (rows[column] / rows["psnr"] - 1)
+        finite = np.isfinite(rows[column]) & np.isfinite(rows["psnr"])
+        table[f"Fp={fp:g}"] = ratio.where(finite).groupby(rows["rate_point"]).mean()
     import pandas as pd
 
     out = pd.DataFrame(table)

@@ -18,3 +18,16 @@ def test_plot_and_ratio_table(tmp_path):
     assert table["Fp=0.5"].iloc[0] == pytest.approx(100 * ((D1[3] + 0.2) / D1[3] - 1))
     assert list(table.index) == ["p3", "p2", "p1", "p0"]  # ordered by rate
     assert math.isclose(table["average"].iloc[0], table["Fp=0.5"].iloc[0])
+
+
+def test_a_lossless_image_has_no_ratio_and_does_not_read_minus_100_percent():
+    """G29: rows with PSNR = inf printed −100.000 % for every Fp."""
+    rd = frame_of({"jpeg": (R1, D1)})
+    top = rd["rate_point"] == "p3"
+    first = top & (rd["image"] == "im0")
+    rd.loc[first, "psnr"] = math.inf  # one image coded losslessly at p3: its periphery is exact
+    table = ratio_table(rd, "jpeg", [0.5])
+    assert table.loc["p3", "Fp=0.5"] == pytest.approx(100 * ((D1[3] + 0.2) / D1[3] - 1))  # im1 alone
+    rd.loc[top, "psnr"] = math.inf
+    rd.loc[top, "m_fpsnr_fp0.5"] = math.inf
+    assert math.isnan(ratio_table(rd, "jpeg", [0.5]).loc["p3", "Fp=0.5"])
