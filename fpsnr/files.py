@@ -32,6 +32,7 @@ __all__ = [
     "atomic_path",
     "check_path",
     "open_regular",
+    "read_error",
     "refuse_link",
     "save_atomic",
     "sha256_of",
@@ -149,6 +150,18 @@ def check_path(name: str, value: Any, error: type[FpsnrError]) -> None:
         raise error(f"{name} must be a path (str or pathlib.Path), got {value!r}")
 
 
+def read_error(
+    path: str | os.PathLike[str], err: OSError, error: type[FpsnrError], *, noun: str = "file",
+    expected: str = "a file",
+) -> FpsnrError:  # fmt: skip
+    """The one-line ``error`` for an ``OSError`` opening or reading ``path``."""
+    if isinstance(err, FileNotFoundError):
+        return error(f"{path}: no such {noun}")
+    if isinstance(err, IsADirectoryError):
+        return error(f"{path}: is a folder, expected {expected}")
+    return error(f"{path}: cannot read ({err.strerror or err})")
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISFIFO(mode):
         return "a pipe (FIFO)"
@@ -174,12 +187,8 @@ def open_regular(
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError as err:
-        raise error(f"{path}: no such {noun}") from err
-    except IsADirectoryError as err:
-        raise error(f"{path}: is a folder, expected {expected}") from err
     except OSError as err:
-        raise error(f"{path}: cannot read ({err.strerror or err})") from err
+        raise read_error(path, err, error, noun=noun, expected=expected) from err
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):

@@ -119,7 +119,7 @@ def read_capped(
     """
     from pathlib import Path
 
-    from fpsnr.files import open_regular
+    from fpsnr.files import open_regular, read_error
 
     try:
         if regular:
@@ -129,12 +129,8 @@ def read_capped(
             return read_bounded(handle, limit)
     except FpsnrError:
         raise
-    except FileNotFoundError as err:
-        raise error(f"{path}: no such {noun}") from err
-    except IsADirectoryError as err:
-        raise error(f"{path}: is a folder, expected {expected}") from err
     except OSError as err:
-        raise error(f"{path}: cannot read ({err.strerror or err})") from err
+        raise read_error(path, err, error, noun=noun, expected=expected) from err
 
 
 def read_bounded(handle: object, limit: int) -> bytes | None:
