@@ -201,6 +201,10 @@ def test_non_finite_losses_are_skipped_then_stop_the_run(photos, tmp_path, monke
     _, info = load_weights(tmp_path / "run" / "last.safetensors")
     assert info.steps == 4  # the last good checkpoint is intact
     assert _log(tmp_path / "run")[-1]["skipped"] == "1"
+    calls["n"] = 6  # G29: from the first step on, there is no checkpoint to point to
+    fresh = dataclasses.replace(cfg, out=str(tmp_path / "fresh"))
+    with pytest.raises(CodecError, match=r"stopped\. No checkpoint was written yet; lower the learning rate"):
+        train(fresh, progress=False)
 
 
 def test_cli_train_then_roundtrip(runner, photos, tmp_path):

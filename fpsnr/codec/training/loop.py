@@ -250,9 +250,13 @@ def _advance(
         t.skipped += 1
         t.bad_in_a_row += 1
         if t.bad_in_a_row >= cfg.max_bad_steps:
+            kept = (
+                f"The last good checkpoint is {t.run.weights}" if t.run.weights.exists()
+                else "No checkpoint was written yet"
+            )  # fmt: skip
             raise CodecError(
-                f"{t.bad_in_a_row} non-finite losses in a row at step {t.step}; stopped. The last good "
-                f"checkpoint is {t.run.weights}; lower the learning rate or check the data"
+                f"{t.bad_in_a_row} non-finite losses in a row at step {t.step}; stopped. {kept}; "
+                "lower the learning rate or check the data"
             )
         return False
     parts, aux_loss = done
