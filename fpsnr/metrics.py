@@ -21,7 +21,7 @@ import numpy.typing as npt
 from fpsnr.errors import EmptyRegionError, ParameterError
 from fpsnr.images.pairs import Pair, prepare_pair
 from fpsnr.options import DEFAULT_FP, AlphaMode, Channel, ScoreOptions, check_fp, check_max_db
-from fpsnr.regions.discs import disc_window
+from fpsnr.regions.discs import disc_window, empty_region
 from fpsnr.regions.model import (
     DEFAULT_FOVEAL_ANGLE,
     DEFAULT_VIEWING_DISTANCE,
@@ -231,10 +231,7 @@ def _measure_pair(pair: Pair, discs: Sequence[Disc]) -> Measurement:
     for disc, shared in zip(discs, overlap, strict=True):
         rows, cols, mask, pixels = disc_window(disc, height, width)
         if pixels == 0:
-            raise EmptyRegionError(
-                f"region {disc.label!r} (centre ({disc.x:g}, {disc.y:g}), radius {disc.radius:g}) "
-                f"holds no pixel of the {width}×{height} image; move it inside the image"
-            )
+            raise empty_region(disc, height, width)
         sse = _sse(a[rows, cols], b[rows, cols], mask)
         sums.append(_RegionSums(disc=disc, sse=sse, pixels=pixels))
         if covered is None:

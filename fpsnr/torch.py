@@ -189,17 +189,14 @@ def _build(
 ) -> _Masks:
     import numpy as np
 
-    from fpsnr.regions.discs import disc_window
+    from fpsnr.regions.discs import disc_window, empty_region
 
     rows, cols, counts = [], [], []
     union = np.zeros(height * width, dtype=bool)
     for k, d in enumerate(discs):
         ys, xs, inside, pixels = disc_window(d, height, width)
         if pixels == 0:
-            raise EmptyRegionError(
-                f"region {d.label!r} (centre ({d.x:g}, {d.y:g}), radius {d.radius:g}) holds no pixel of the "
-                f"{width}×{height} image"
-            )
+            raise empty_region(d, height, width)
         r, c = np.nonzero(inside)
         flat = (r + ys.start) * width + (c + xs.start)
         rows.append(np.full(flat.size, k, dtype=np.int64))

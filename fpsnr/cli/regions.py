@@ -21,7 +21,7 @@ from fpsnr.cli.options import (
 from fpsnr.errors import FpsnrError, RegionsError
 from fpsnr.images.io import read_image, write_image
 from fpsnr.options import ScoreOptions
-from fpsnr.regions.discs import disc_has_pixel
+from fpsnr.regions.discs import disc_has_pixel, require_pixels
 from fpsnr.regions.overlay import draw_regions
 from fpsnr.regions.regionfile import load_region_index, load_regions
 from fpsnr.regions.saliency import suggest_regions
@@ -130,6 +130,7 @@ def show_command(
         pixels.shape[1], pixels.shape[0], viewing_distance=viewing_distance, foveal_angle=foveal_angle
     )
     note_scaled(regions, pixels)
+    require_pixels(discs, pixels.shape[0], pixels.shape[1])  # score refuses such a region: do not draw it
     write_image(out, draw_regions(pixels, discs))
     inform(f"wrote {out} ({len(discs)} region{'' if len(discs) == 1 else 's'})")
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from fpsnr.errors import EmptyRegionError
 from fpsnr.regions.model import Disc, Region
 
-__all__ = ["BoundedCache", "clear_caches", "disc_has_pixel", "disc_mask", "disc_window"]
+__all__ = [
+    "BoundedCache", "clear_caches", "disc_has_pixel", "disc_mask", "disc_window",
+    "empty_region", "require_pixels",
+]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- pixels
@@ -207,3 +211,18 @@ def disc_has_pixel(disc: Disc, height: int, width: int) -> bool:
     py = float(min(max(round(disc.y), 0), height - 1))
     dx, dy = px - disc.x, py - disc.y
     return bool(dy * dy + dx * dx <= disc.radius * disc.radius)
+
+
+def empty_region(disc: Disc, height: int, width: int) -> EmptyRegionError:
+    """The error for a disc that holds no pixel of a ``height`` × ``width`` frame."""
+    return EmptyRegionError(
+        f"region {disc.label!r} (centre ({disc.x:g}, {disc.y:g}), radius {disc.radius:g}) "
+        f"holds no pixel of the {width}×{height} image; move it inside the image"
+    )
+
+
+def require_pixels(discs: Sequence[Disc], height: int, width: int) -> None:
+    """Refuse the first disc that holds no pixel: it cannot be scored, so it is not drawn either."""
+    for disc in discs:
+        if not disc_has_pixel(disc, height, width):
+            raise empty_region(disc, height, width)

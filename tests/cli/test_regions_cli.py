@@ -91,3 +91,18 @@ def test_regions_suggest_with_exif_apply_proposes_in_upright_coordinates(tmp_pat
     assert centres["apply"] == list(want)
     assert abs(centres["apply"][0] - 150) <= 8 and abs(centres["apply"][1] - 40) <= 8  # as a viewer sees it
     assert abs(centres["keep"][0] - 40) <= 8 and abs(centres["keep"][1] - 50) <= 8  # the stored, turned spot
+
+
+def test_show_refuses_a_region_that_score_refuses(runner, pair, tmp_path):
+    """G29: a disc holding no pixel was drawn ('wrote … (2 regions)'), which score refuses."""
+    ref, test, _ = pair
+    width, height = fpsnr.read_image(ref).shape[1::-1]
+    tiny = tmp_path / "tiny.json"
+    tiny.write_text(json.dumps({"width": width, "height": height, "regions": [
+        {"center": [20, 20], "radius": 8}, {"center": [0.3, 0.3], "radius": 0.4}]}))  # fmt: skip
+    out = tmp_path / "o.png"
+    shown = runner.invoke(cli, ["regions", "show", str(ref), str(tiny), "-o", str(out)])
+    scored = runner.invoke(cli, ["score", str(ref), str(test), "--regions", str(tiny)])
+    assert shown.exit_code == scored.exit_code == 1 and not out.exists()
+    said = f"region 'region-2' (centre (0.3, 0.3), radius 0.4) holds no pixel of the {width}×{height} image"
+    assert said in shown.stderr and said in scored.stderr
