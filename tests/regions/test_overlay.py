@@ -19,10 +19,14 @@ from tests.conftest import REGIONS_1
 
 
 def test_a_region_at_the_coordinate_limit_is_drawn(pair, tmp_path):
-    """F27: cv2.circle takes every centre the validation lets through."""
+    """F27: cv2.circle takes every centre the validation lets through.
+
+    The disc reaches 5 px into the image from 2²⁴ px outside it (one that holds no
+    pixel is refused, as score refuses it).
+    """
     ref, _, _ = pair
     path = tmp_path / "edge.json"
-    path.write_text(REGIONS_1 % (64, 48, -(2**24), 2**24, 2**24))
+    path.write_text(REGIONS_1 % (64, 48, -(2**24) + 5, 24, 2**24))
     res = CliRunner().invoke(cli, ["regions", "show", str(ref), str(path), "-o", str(tmp_path / "o.png")])
     assert res.exit_code == 0, res.output
 
