@@ -20,6 +20,7 @@ allocates, so such a file costs milliseconds and one line, not the machine.
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 from fpsnr.errors import FpsnrError, ParameterError
 
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_CODEC_CHANNELS",
     "MAX_LATENT",
     "MAX_TEXT_BYTES",
+    "check_checkpoint_size",
     "check_codec_pixels",
     "check_pixels",
     "codec_max_pixels",
@@ -105,6 +107,25 @@ def check_codec_pixels(what: str, width: int, height: int) -> str | None:
     if width * height > limit:
         return _refusal(f"{what} (learned codec)", width, height, limit, width * height * CODEC_SHARE)
     return None
+
+
+def check_checkpoint_size(handle: BinaryIO, path: str | os.PathLike[str], error: type[FpsnrError]) -> None:
+    """Refuse a checkpoint that unpacks (or, not a zip, holds) more than :data:`MAX_CHECKPOINT_BYTES`.
+
+    Sized from the zip directory before anything inflates or hashes it (reliability G9);
+    ``handle`` is left at the start of the file.
+    """
+    from fpsnr.files import zip_unpacked_size
+
+    unpacked = zip_unpacked_size(handle)
+    size = os.fstat(handle.fileno()).st_size if unpacked is None else unpacked
+    handle.seek(0)
+    if size > MAX_CHECKPOINT_BYTES:
+        raise error(
+            f"{path}: {'unpacks to' if unpacked is not None else 'holds'} {size:,} bytes, more than any "
+            f"checkpoint of these models (limit {MAX_CHECKPOINT_BYTES:,}; CompressAI's are under 50 MB); "
+            "nothing was read"
+        )
 
 
 def read_capped(

@@ -12,7 +12,6 @@ import os
 import pickle
 import warnings
 from pathlib import Path
-from typing import BinaryIO
 
 import torch
 
@@ -28,27 +27,10 @@ from fpsnr.codec.weights import (
     warm_start,
 )
 from fpsnr.errors import CodecError
-from fpsnr.files import open_regular, zip_unpacked_size
-from fpsnr.limits import MAX_CHECKPOINT_BYTES
+from fpsnr.files import open_regular
+from fpsnr.limits import check_checkpoint_size
 
-__all__ = ["check_checkpoint_size", "convert_compressai"]
-
-
-def check_checkpoint_size(handle: BinaryIO, path: Path) -> None:
-    """Refuse a checkpoint that unpacks (or, not a zip, holds) more than the budget.
-
-    Sized from the zip directory before anything inflates (reliability G9); ``handle``
-    is left at the start of the file.
-    """
-    unpacked = zip_unpacked_size(handle)
-    size = os.fstat(handle.fileno()).st_size if unpacked is None else unpacked
-    handle.seek(0)
-    if size > MAX_CHECKPOINT_BYTES:
-        raise CodecError(
-            f"{path}: {'unpacks to' if unpacked is not None else 'holds'} {size:,} bytes, more than any "
-            f"checkpoint of these models (limit {MAX_CHECKPOINT_BYTES:,}; CompressAI's are under 50 MB); "
-            "nothing was read"
-        )
+__all__ = ["convert_compressai"]
 
 
 def _read_compressai(path: Path) -> dict[str, torch.Tensor]:
@@ -57,7 +39,7 @@ def _read_compressai(path: Path) -> dict[str, torch.Tensor]:
         return tensors
     try:
         with open_regular(path, CodecError, noun="checkpoint", expected="a PyTorch checkpoint") as handle:
-            check_checkpoint_size(handle, path)
+            check_checkpoint_size(handle, path, CodecError)
             # weights_only=True: tensors and plain containers only, never arbitrary objects
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch's warnings add lines, not information

@@ -33,8 +33,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from fpsnr.errors import CodecError
-from fpsnr.files import open_regular, sha256_of
-from fpsnr.limits import MAX_CHECKPOINT_BYTES
+from fpsnr.files import open_regular, read_error, sha256_of
+from fpsnr.limits import check_checkpoint_size
 
 __all__ = [
     "PREFIX", "REGISTRY", "Pretrained", "cache_dir", "cached", "fetch", "import_checkpoint", "resolve",
@@ -233,17 +233,10 @@ def import_checkpoint(path: str | os.PathLike[str], name: str | None = None, *,
     source = Path(path)
     try:
         with open_regular(source, CodecError, expected="a checkpoint (.pth.tar)") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_CHECKPOINT_BYTES:
-                raise CodecError(
-                    f"{source}: {size:,} bytes, larger than any published checkpoint (they are under 50 MB); "
-                    "nothing was cached"
-                )
+            check_checkpoint_size(handle, source, CodecError)  # before hashing, as before converting
             sha256 = sha256_of(handle).hex()
-    except CodecError:
-        raise
     except OSError as err:
-        raise CodecError(f"{source}: cannot read ({err.strerror or err})") from err
+        raise read_error(source, err, CodecError) from err
     if name is not None:
         entry = _entry(name, table)
     else:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from fpsnr.errors import ParameterError
+from fpsnr.files import read_error
 from fpsnr.limits import MAX_TEXT_BYTES, read_capped
 from fpsnr.rd.images import image_name
 from fpsnr.rd.schema import RDKey, rd_columns
@@ -89,12 +90,10 @@ def _csv_source(path: Path) -> Path | io.BytesIO:
     substitution (``<(…)``) of a real RD file still reads.
     """
     try:
-        regular = path.stat().st_mode
-    except FileNotFoundError as err:
-        raise ParameterError(f"{path}: no such RD file") from err
+        mode = path.stat().st_mode
     except OSError as err:
-        raise ParameterError(f"{path}: cannot read ({err.strerror or err})") from err
-    if stat.S_ISREG(regular):
+        raise read_error(path, err, ParameterError, noun="RD file", expected="an RD CSV") from err
+    if stat.S_ISREG(mode):
         return path
     data = read_capped(path, MAX_TEXT_BYTES, ParameterError, noun="RD file", expected="an RD CSV")
     if data is None:

@@ -253,22 +253,8 @@ def score_folders(
         reference and Fp; ``warnings`` lists unmatched test files.
     """
     options = _batch_options(options)
-    check_path("ref_dir", ref_dir, ParameterError)
     dirs = [test_dirs] if isinstance(test_dirs, (str, os.PathLike)) else list(test_dirs)
-    if not dirs:
-        raise ParameterError("test_dirs is empty; give at least one folder of test images")
-    for folder in dirs:
-        check_path("test_dirs", folder, ParameterError)
-    if labels is not None and not all(isinstance(label, str) for label in labels):
-        raise ParameterError(f"labels must be strings, got {list(labels)!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ParameterError(f"workers must be a whole number ≥ 1, got {workers!r}")
-    if not (progress is None or isinstance(progress, bool) or callable(progress)):
-        raise ParameterError(f"progress must be True, False or a callable (done, total), got {progress!r}")
-    if not (regions is None or isinstance(regions, (str, os.PathLike, Regions, dict))):
-        raise ParameterError(
-            f"regions must be a path, a Regions, a RegionIndex (dict) or None, got {type(regions).__name__}"
-        )
+    _check_arguments(ref_dir, dirs, regions, labels, workers, progress)
     index = load_region_index(regions) if isinstance(regions, (str, os.PathLike)) else regions
     tasks, warnings = plan_pairs(ref_dir, dirs, index, labels=labels)
     done = set(skip)
@@ -292,6 +278,27 @@ def score_folders(
     rows.sort(key=lambda r: (r["label"], r["ref"], r["fp"]))
     region_rows.sort(key=lambda r: (r["label"], r["ref"], r["region"]))
     return BatchResult(rows=tuple(rows), region_rows=tuple(region_rows), warnings=tuple(warnings))
+
+
+def _check_arguments(
+    ref_dir: Any, dirs: list[Any], regions: Any, labels: Any, workers: Any, progress: Any
+) -> None:
+    """One line naming the parameter of a wrong type (each was a bare TypeError, G24)."""
+    check_path("ref_dir", ref_dir, ParameterError)
+    if not dirs:
+        raise ParameterError("test_dirs is empty; give at least one folder of test images")
+    for folder in dirs:
+        check_path("test_dirs", folder, ParameterError)
+    if labels is not None and not all(isinstance(label, str) for label in labels):
+        raise ParameterError(f"labels must be strings, got {list(labels)!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ParameterError(f"workers must be a whole number ≥ 1, got {workers!r}")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise ParameterError(f"progress must be True, False or a callable (done, total), got {progress!r}")
+    if not (regions is None or isinstance(regions, (str, os.PathLike, Regions, dict))):
+        raise ParameterError(
+            f"regions must be a path, a Regions, a RegionIndex (dict) or None, got {type(regions).__name__}"
+        )
 
 
 def _batch_options(options: ScoreOptions | None) -> BatchOptions:

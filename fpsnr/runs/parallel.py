@@ -38,7 +38,6 @@ G28: ``-j 300`` on 2 cores started 133 processes and 3.2 GB; more than a few per
 only adds memory, since every worker is busy on the CPU)."""
 
 CONNECT_SECONDS = 10
-CONNECT_TIMEOUT = f"{CONNECT_SECONDS}s"
 """How long ``--scheduler`` waits for the scheduler to answer (the handshake 5 s more)."""
 
 LOST = "the worker process died while running this task (killed, or out of memory)"
@@ -283,7 +282,7 @@ def _connect(address: str) -> Any:
 
     def connect() -> None:
         try:
-            made["client"] = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
+            made["client"] = Client(address, timeout=f"{CONNECT_SECONDS}s", set_as_default=False)  # type: ignore[no-untyped-call]
         except BaseException as err:  # reported in the caller's thread
             made["error"] = err
 

@@ -289,10 +289,10 @@ def _deflated_with_filler(data: bytes, filler: int) -> bytes:
 
 def test_a_zip_bomb_is_refused_from_its_directory_before_torch_reads_it(served, tmp_path, monkeypatch):
     """Reliability G9: a 3 MB checkpoint inflated to 3 GiB inside torch.load before the check."""
-    import fpsnr.codec.convert
+    import fpsnr.limits
 
     _, entry, data, _, _ = served
-    monkeypatch.setattr(fpsnr.codec.convert, "MAX_CHECKPOINT_BYTES", 4 << 20)
+    monkeypatch.setattr(fpsnr.limits, "MAX_CHECKPOINT_BYTES", 4 << 20)
     bomb = _deflated_with_filler(data, 8 << 20)
     assert len(bomb) < len(data) + (64 << 10)  # 8 MiB of zeros deflate to a few kB
     file = tmp_path / "bomb.pth.tar"
@@ -305,7 +305,7 @@ def test_a_zip_bomb_is_refused_from_its_directory_before_torch_reads_it(served, 
     with pytest.raises(CodecError, match=r"bomb\.pth\.tar: unpacks to 9,[\d,]{7} bytes, more than any"):
         import_checkpoint(file)
     assert loads == [] and _nothing_cached(tmp_path)
-    monkeypatch.setattr(fpsnr.codec.convert, "MAX_CHECKPOINT_BYTES", 16 << 20)  # within the limit: read
+    monkeypatch.setattr(fpsnr.limits, "MAX_CHECKPOINT_BYTES", 16 << 20)  # within the limit: read
     found, _ = import_checkpoint(file)
     assert found == rigged and len(loads) == 1
 

@@ -24,7 +24,7 @@ def test_an_unreachable_scheduler_leaves_nothing_behind(tmp_path, rng, monkeypat
 
     import fpsnr.runs.parallel
 
-    monkeypatch.setattr(fpsnr.runs.parallel, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(fpsnr.runs.parallel, "CONNECT_SECONDS", 1)
     ref, test = three_pairs(tmp_path, rng)
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -272,7 +272,6 @@ def test_dask_an_endpoint_that_never_answers_is_given_up(tmp_path, monkeypatch):
     from fpsnr.runs import parallel
 
     monkeypatch.setattr(parallel, "CONNECT_SECONDS", 1)
-    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT", "1s")
     with socket.socket() as silent:  # accepts connections, never says a word
         silent.bind(("127.0.0.1", 0))
         silent.listen()
