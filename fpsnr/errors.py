@@ -39,6 +39,10 @@ REMEDIES: dict[str, str] = {
     "regions": "regions",
     "one_worker": "workers=1",
     "init": "init=",
+    "size": "size=",
+    "pix_fmt": "pix_fmt=",
+    "frames": "frames=",
+    "skip": "skip=",
 }
 """Each remedy field a message may hold, in the library's words (its parameters)."""
 
@@ -99,6 +103,10 @@ class EmptyRegionError(RegionsError):
 
 class ParameterError(FpsnrError, ValueError):
     """An option has a value outside its domain (for example Fp outside [0, 1])."""
+
+
+class VideoError(FpsnrError, ValueError):
+    """A video cannot be read or scored: bad header, unknown pixel format, mismatched sequences."""
 
 
 class OutputError(FpsnrError, OSError):

@@ -1,10 +1,8 @@
 """The metric engine: PSNR, foveal F_PSNR and M-FPSNR (paper equations 1, 2, 8–11).
 
-Sums are exact: uint8 and uint16 images are summed as integers, float images in
-float64. Each region's work stays on the disc's bounding box; the periphery is the
-frame total minus the union of the discs (for integer images, where that subtraction
-is exact) or summed directly under a periphery mask (for float images, where
-subtracting would lose the small periphery error in rounding).
+Every value comes from the exact sums of squared errors of :mod:`fpsnr.sums` (integers
+for uint8 and uint16 images, float64 for float images): the frame, each disc on its
+bounding box, and the periphery.
 """
 
 from __future__ import annotations
@@ -12,16 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
 
-import cv2
-import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import EmptyRegionError, ParameterError
 from fpsnr.images.pairs import Pair, prepare_pair
 from fpsnr.options import DEFAULT_FP, AlphaMode, Channel, ScoreOptions, check_fp, check_max_db
-from fpsnr.regions.discs import disc_window, empty_region
 from fpsnr.regions.model import (
     DEFAULT_FOVEAL_ANGLE,
     DEFAULT_VIEWING_DISTANCE,
@@ -31,9 +25,11 @@ from fpsnr.regions.model import (
     as_discs,
 )
 from fpsnr.results import RegionScore, Score
+from fpsnr.sums import RegionSums, measure_plane, sse
 
 __all__ = [
     "Measurement",
+    "m_fpsnr_of",
     "measure",
     "mse",
     "psnr",
@@ -43,17 +39,6 @@ __all__ = [
     "score",
     "score_pair",
 ]
-
-# cv2.norm returns a float64 that can be off by a few ulps from the integer sum (its
-# optimised paths square per-channel L2 norms). Below 2**49 an ulp is at most 1/8 and the
-# error far under 0.5, so rounding gives the exact integer, for 8-bit and 16-bit images
-# alike (tested against int64 sums up to the limit); above it the sum is redone in int64.
-_CV2_EXACT_LIMIT = float(2**49)
-_CV2_EXACT_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
-# Pairwise overlap tests cost n² memory; beyond this many discs every disc takes the
-# union path, which is always correct, only a little slower.
-_PAIRWISE_LIMIT = 512
-
 
 def psnr_from_mse(mse: float, peak: float, *, max_db: float | None = None) -> float:
     """Equation (2): PSNR = 10 log10(MAX² / MSE) in dB; MSE = 0 gives ``inf``, ``max_db`` caps it.
@@ -69,56 +54,16 @@ def psnr_from_mse(mse: float, peak: float, *, max_db: float | None = None) -> fl
     return value if max_db is None else min(value, max_db)
 
 
-def _sse(
-    a: npt.NDArray[np.generic], b: npt.NDArray[np.generic], mask: npt.NDArray[np.uint8] | None = None
-) -> int | float:
-    """Σ_i M(i) Σ_c (a(i,c) − b(i,c))²: an exact int for integer images, float64 otherwise."""
-    if a.dtype in _CV2_EXACT_DTYPES:
-        value = cv2.norm(a, b, cv2.NORM_L2SQR, mask)  # type: ignore[arg-type]
-        if value < _CV2_EXACT_LIMIT:
-            return round(value)
-    if a.dtype.kind == "u":
-        d = a.astype(np.int64)
-        d -= b  # type: ignore[arg-type]
-        d *= d
-        if d.ndim == 3:
-            d = d.sum(axis=2)
-        return int(d.sum() if mask is None else d[mask.view(bool)].sum())
-    return float(cv2.norm(a, b, cv2.NORM_L2SQR, mask))  # type: ignore[arg-type]
+def m_fpsnr_of(mean: float, periphery: float | None, fp: float) -> float:
+    """Equation (11), (1 − Fp)·mean F_PSNR + Fp·F_PSNR(Φ_0), zero weights left out so inf·0 never occurs.
 
-
-def _may_overlap(discs: Sequence[Disc]) -> list[bool]:
-    """Discs that might share a pixel with another disc (conservative)."""
-    n = len(discs)
-    if n < 2:
-        return [False] * n
-    if n > _PAIRWISE_LIMIT:
-        return [True] * n
-    if n <= 16:  # plain Python beats numpy's call overhead for a handful of discs
-        flags = [False] * n
-        for i in range(n):
-            a = discs[i]
-            for j in range(i + 1, n):
-                b = discs[j]
-                reach = a.radius + b.radius + 2.0
-                if not ((a.x - b.x) ** 2 + (a.y - b.y) ** 2 > reach * reach):
-                    flags[i] = flags[j] = True
-        return flags
-    x = np.array([d.x for d in discs])
-    y = np.array([d.y for d in discs])
-    r = np.array([d.radius for d in discs])
-    with np.errstate(over="ignore", invalid="ignore"):
-        dist2: Any = np.subtract.outer(x, x) ** 2 + np.subtract.outer(y, y) ** 2
-        limit = np.add.outer(r, r) + 2.0  # a margin far beyond any rounding
-        close = ~(dist2 > limit * limit)  # NaN/inf compare as "close": stay safe
-    np.fill_diagonal(close, False)
-    return close.any(axis=1).tolist()  # type: ignore[no-any-return]
-
-
-class _RegionSums(NamedTuple):
-    disc: Disc
-    sse: int | float
-    pixels: int
+    ``periphery`` is None when the discs cover the frame (then only Fp = 0 is asked of it).
+    """
+    if fp == 0 or periphery is None:
+        return mean
+    if fp == 1:
+        return periphery
+    return (1.0 - fp) * mean + fp * periphery
 
 
 @dataclass(frozen=True)
@@ -136,7 +81,7 @@ class Measurement:
     peak: float
     scored_channels: int
     total_sse: int | float
-    regions: tuple[_RegionSums, ...]
+    regions: tuple[RegionSums, ...]
     periphery_sse: int | float
     periphery_pixels: int
 
@@ -183,13 +128,7 @@ class Measurement:
                     f"the regions cover the whole {self.width}×{self.height} frame, so the "
                     f"periphery is empty; use Fp = 0 or smaller regions (Fp was {fp:g})"
                 )
-        # Equation (11); the weights that are zero are left out so inf·0 never occurs.
-        if fp == 0 or periphery is None:
-            m_fpsnr = mean
-        elif fp == 1:
-            m_fpsnr = periphery
-        else:
-            m_fpsnr = (1.0 - fp) * mean + fp * periphery
+        m_fpsnr = m_fpsnr_of(mean, periphery, fp)
         return Score(
             ref=ref,
             test=test,
@@ -219,54 +158,18 @@ class Measurement:
 
 
 def _measure_pair(pair: Pair, discs: Sequence[Disc]) -> Measurement:
-    a, b = pair.ref, pair.test
-    height, width = pair.height, pair.width
-    integer = a.dtype.kind == "u"
-    total = _sse(a, b)
-    overlap = _may_overlap(discs)
-    covered = np.zeros((height, width), dtype=np.uint8) if any(overlap) or not integer else None
-    union_sse: int | float = 0
-    union_pixels = 0
-    sums = []
-    for disc, shared in zip(discs, overlap, strict=True):
-        rows, cols, mask, pixels = disc_window(disc, height, width)
-        if pixels == 0:
-            raise empty_region(disc, height, width)
-        sse = _sse(a[rows, cols], b[rows, cols], mask)
-        sums.append(_RegionSums(disc=disc, sse=sse, pixels=pixels))
-        if covered is None:
-            union_sse += sse
-            union_pixels += pixels
-            continue
-        seen = covered[rows, cols]
-        if integer:
-            if shared:
-                fresh = np.greater(mask, seen).view(np.uint8)
-                union_sse += _sse(a[rows, cols], b[rows, cols], fresh)
-                union_pixels += cv2.countNonZero(fresh)
-            else:
-                union_sse += sse
-                union_pixels += pixels
-        np.bitwise_or(seen, mask, out=seen)
-    if integer:
-        periphery_sse: int | float = total - union_sse
-        periphery_pixels = height * width - union_pixels
-    else:
-        assert covered is not None  # float images always build the union mask
-        outside = np.equal(covered, 0).view(np.uint8)
-        periphery_pixels = cv2.countNonZero(outside)
-        periphery_sse = _sse(a, b, outside) if periphery_pixels else 0.0
+    plane = measure_plane(pair.ref, pair.test, discs)
     return Measurement(
-        width=width,
-        height=height,
+        width=pair.width,
+        height=pair.height,
         channels=pair.channels,
         channel=pair.channel,
         peak=pair.peak,
         scored_channels=pair.scored_channels,
-        total_sse=total,
-        regions=tuple(sums),
-        periphery_sse=periphery_sse,
-        periphery_pixels=periphery_pixels,
+        total_sse=plane.total_sse,
+        regions=plane.regions,
+        periphery_sse=plane.periphery_sse,
+        periphery_pixels=plane.periphery_pixels,
     )
 
 
@@ -420,7 +323,7 @@ def mse(
     ``data_range`` is only checked (float images must lie in [0, data_range]).
     """
     pair = prepare_pair(image_true, image_test, channel=channel, data_range=data_range, alpha=alpha)
-    return _sse(pair.ref, pair.test) / (pair.scored_channels * pair.width * pair.height)
+    return sse(pair.ref, pair.test) / (pair.scored_channels * pair.width * pair.height)
 
 
 def psnr(
@@ -437,7 +340,7 @@ def psnr(
     Identical images give ``inf`` without a warning, unless ``max_db`` caps it.
     """
     pair = prepare_pair(image_true, image_test, channel=channel, data_range=data_range, alpha=alpha)
-    value = _sse(pair.ref, pair.test) / (pair.scored_channels * pair.width * pair.height)
+    value = sse(pair.ref, pair.test) / (pair.scored_channels * pair.width * pair.height)
     return psnr_from_mse(value, pair.peak, max_db=max_db)
 
 
@@ -487,7 +390,7 @@ def _single_region(
     alpha: AlphaMode,
     viewing_distance: float,
     foveal_angle: float,
-) -> tuple[_RegionSums, int, float]:
+) -> tuple[RegionSums, int, float]:
     pair = prepare_pair(image_true, image_test, channel=channel, data_range=data_range, alpha=alpha)
     discs = as_discs(
         [region], pair.width, pair.height, viewing_distance=viewing_distance, foveal_angle=foveal_angle

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fpsnr"
-ENGINE = ("fpsnr.metrics", "fpsnr.options", "fpsnr.results", "fpsnr.errors", "fpsnr.files", "fpsnr.limits",
+ENGINE = ("fpsnr.metrics", "fpsnr.sums", "fpsnr.options", "fpsnr.results", "fpsnr.errors", "fpsnr.files",
+          "fpsnr.limits",
           "fpsnr.formatting", "fpsnr.regions", "fpsnr.images")  # fmt: skip
-ABOVE_THE_ENGINE = ("fpsnr.runs", "fpsnr.rd", "fpsnr.codec", "fpsnr.cli", "fpsnr.torch", "fpsnr.demo")
+ABOVE_THE_ENGINE = ("fpsnr.runs", "fpsnr.rd", "fpsnr.codec", "fpsnr.cli", "fpsnr.torch", "fpsnr.demo",
+                    "fpsnr.video")
 
 
 def _modules() -> dict[str, Path]:

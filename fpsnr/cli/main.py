@@ -19,6 +19,7 @@ from fpsnr.cli.ratio import ratio_command
 from fpsnr.cli.rd import rd_group
 from fpsnr.cli.regions import regions_group
 from fpsnr.cli.score import score_command
+from fpsnr.cli.video import video_command
 from fpsnr.limits import DEFAULT_MAX_PIXELS, ENV
 
 
@@ -90,8 +91,8 @@ def cli() -> None:
 
 # in the order a user meets them: the README's first command, scoring, regions, then the codec
 # and the RD comparison
-for _command in (demo_command, score_command, batch_command, regions_group, codec_group, anchors_command,
-                 bdrate_command, ratio_command, plot_group, rd_group):  # fmt: skip
+for _command in (demo_command, score_command, batch_command, video_command, regions_group, codec_group,
+                 anchors_command, bdrate_command, ratio_command, plot_group, rd_group):  # fmt: skip
     cli.add_command(_command)
 
 

@@ -147,6 +147,10 @@ FLAGS: dict[str, str] = {
     "regions": "--regions",
     "one_worker": "-j 1",
     "init": "--init ",
+    "size": "--size ",
+    "pix_fmt": "--pix-fmt ",
+    "frames": "--frames ",
+    "skip": "--skip ",
 }
 """The flag for each remedy a library message names (:data:`fpsnr.errors.REMEDIES`)."""
 

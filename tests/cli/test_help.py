@@ -51,7 +51,7 @@ def _commands_section(runner, path):
 def test_commands_are_listed_in_the_order_a_user_meets_them():
     """Newcomer finding 24: alphabetical order put the main command, score, last."""
     assert list(cli.list_commands(click.Context(cli))) == [
-        "demo", "score", "batch", "regions", "codec", "anchors", "bdrate", "ratio", "plot", "rd",
+        "demo", "score", "batch", "video", "regions", "codec", "anchors", "bdrate", "ratio", "plot", "rd",
     ]  # fmt: skip
     codec = cli.commands["codec"]
     assert isinstance(codec, click.Group)

@@ -1,0 +1,133 @@
+"""``fpsnr video`` against ffmpeg's psnr filter on the same files, as ratios measured in one run.
+
+    python benchmarks/bench_video.py [--repeat 3] [--frames 60]
+
+A 1920×1080 4:2:0 raw pair (8-bit, then 10-bit) of ``--frames`` frames is made in a
+temporary folder: a moving gradient with texture, and a noisy copy. Both are scored
+whole-process, the way a user runs them: ``fpsnr video REF DIST --size 1920x1080
+--regions track.json`` (3 moving discs per frame: every plane's PSNR, the 6:1:1 rule and
+the foveal metrics on Y and YUV, under both poolings) beside ``ffmpeg -lavfi psnr -f
+null -`` (Y, U, V and average only). The floor is ffmpeg's, which fpsnr cannot slow down.
+Best of ``--repeat`` runs each, alternated. Targets (issue "fpsnr video"):
+
+- fpsnr video ÷ ffmpeg psnr, seconds, 8-bit              ≤ 1.0
+- the same, 10-bit                                          (no target; reported)
+- peak memory at 300 frames ÷ at 30 frames (640×360)        ≤ 1.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _report import Ratio, add_json_option, report
+
+
+def make_pair(folder: Path, width: int, height: int, frames: int, depth: int) -> tuple[Path, Path]:
+    rng = np.random.default_rng(7)
+    top = (1 << depth) - 1
+    dtype = np.uint8 if depth == 8 else np.dtype("<u2")
+    yy, xx = np.mgrid[0:height, 0:width]
+    texture = rng.integers(0, top // 16 + 1, (height, width))
+    cy, cx = np.mgrid[0 : height // 2, 0 : width // 2]
+    ref, dist = folder / f"ref{depth}.yuv", folder / f"dist{depth}.yuv"
+    with ref.open("wb") as a, dist.open("wb") as b:
+        for f in range(frames):
+            y = ((xx + 3 * f) * top // width + texture) % (top + 1)
+            u = (cx * top // (width // 2) + f) % (top + 1)
+            v = (cy * top // (height // 2)) % (top + 1)
+            for plane in (y, u, v):
+                a.write(plane.astype(dtype).tobytes())
+                noisy = np.clip(plane + rng.integers(-top // 40, top // 40 + 1, plane.shape), 0, top)
+                b.write(noisy.astype(dtype).tobytes())
+    return ref, dist
+
+
+def track(folder: Path, width: int, height: int, frames: int) -> Path:
+    path = folder / "track.json"
+    tracks = [
+        {"label": f"t{k}", "radius": height / 10, "keyframes": [
+            {"frame": 0, "center": [width * (k + 1) / 4, height / 3]},
+            {"frame": frames - 1, "center": [width * (k + 1) / 4 + 40, height * 2 / 3]}]}
+        for k in range(3)
+    ]  # fmt: skip
+    path.write_text(json.dumps({"width": width, "height": height, "tracks": tracks}))
+    return path
+
+
+def fpsnr_command(ref: Path, dist: Path, size: str, pix_fmt: str, regions: Path) -> list[str]:
+    fpsnr = Path(sys.executable).with_name("fpsnr")
+    return [str(fpsnr), "--quiet", "video", str(ref), str(dist), "--size", size, "--pix-fmt", pix_fmt,
+            "--regions", str(regions), "--format", "json"]  # fmt: skip
+
+
+def ffmpeg_command(ffmpeg: str, ref: Path, dist: Path, size: str, pix_fmt: str) -> list[str]:
+    raw = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", size]
+    return [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", *raw, "-i", str(dist), *raw, "-i", str(ref),
+            "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"]  # fmt: skip
+
+
+def best_of(commands: list[list[str]], repeat: int) -> list[float]:
+    best = [float("inf")] * len(commands)
+    for _ in range(repeat):
+        for i, command in enumerate(commands):  # alternated, so drift hits both alike
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
+_PEAK = "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); " \
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"  # fmt: skip
+
+
+def peak_kib(command: list[str]) -> int:
+    out = subprocess.run([sys.executable, "-c", _PEAK, *command], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=60)
+    add_json_option(parser)
+    args = parser.parse_args()
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        sys.exit("bench_video needs ffmpeg on PATH (apt-get install ffmpeg)")
+    ratios = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        regions = track(folder, 1920, 1080, args.frames)
+        for depth, pix_fmt in ((8, "yuv420p"), (10, "yuv420p10le")):
+            ref, dist = make_pair(folder, 1920, 1080, args.frames, depth)
+            ours, theirs = best_of(
+                [fpsnr_command(ref, dist, "1920x1080", pix_fmt, regions),
+                 ffmpeg_command(ffmpeg, ref, dist, "1920x1080", pix_fmt)], args.repeat)  # fmt: skip
+            print(f"{depth}-bit 1080p, {args.frames} frames: fpsnr video {ours:.2f} s ({args.frames / ours:.0f} "
+                  f"frames/s), ffmpeg psnr {theirs:.2f} s ({args.frames / theirs:.0f} frames/s)")  # fmt: skip
+            ratios.append(Ratio(f"video {depth}-bit 1080p, 3 discs: fpsnr ÷ ffmpeg psnr, seconds", ours / theirs,
+                                "<=" if depth == 8 else None, 1.0 if depth == 8 else None))  # fmt: skip
+            ref.unlink()
+            dist.unlink()
+        peaks = []
+        for frames in (30, 300):
+            ref, dist = make_pair(folder, 640, 360, frames, 8)
+            small = track(folder, 640, 360, frames)
+            peaks.append(peak_kib(fpsnr_command(ref, dist, "640x360", "yuv420p", small)))
+            ref.unlink()
+            dist.unlink()
+        print(f"peak memory, 640×360: {peaks[0] / 1024:.1f} MiB at 30 frames, {peaks[1] / 1024:.1f} MiB at 300")
+        ratios.append(Ratio("video peak memory, 300 ÷ 30 frames", peaks[1] / peaks[0], "<=", 1.1))
+    report(ratios, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Per-frame sums and values of a video pair on its native planes (SPEC §7).
+
+Each frame's Y, U and V planes are summed by the image engine
+(:func:`fpsnr.metrics.measure_plane`): the frame, each disc and the periphery, exactly
+(integers for 8- to 16-bit samples). Discs live on the luma grid; on subsampled chroma
+a sample is inside a disc when its footprint — the sx × sy luma samples it covers
+(2 × 2 for 4:2:0) — holds at least one luma sample of the disc. So every chroma sample
+that colours a pixel of the disc counts, a disc with a luma sample always has a chroma
+sample, and the chroma siting (left, centre, top-left) cannot change a number: it
+moves where a sample is drawn, not which luma samples it covers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from fpsnr.errors import EmptyRegionError, ParameterError
+from fpsnr.metrics import Measurement, m_fpsnr_of, psnr_from_mse
+from fpsnr.options import DEFAULT_FP, check_fp, check_max_db
+from fpsnr.regions.discs import BoundedCache, disc_window
+from fpsnr.regions.model import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, Disc, check_radius_settings
+from fpsnr.results import Score
+from fpsnr.sums import PlaneSums, measure_plane
+from fpsnr.video.source import Frame, VideoFormat
+
+__all__ = ["PEAKS", "RULES", "FrameScore", "FrameSums", "VideoOptions", "combine", "measure_frame", "peak_of"]
+
+Rule = Literal["6:1:1", "4:1:1-db", "4:1:1-mse"]
+RULES: tuple[str, ...] = ("6:1:1", "4:1:1-db", "4:1:1-mse")
+"""Combined Y′CbCr rules: 6:1:1 and 4:1:1 of per-plane dB (JVET, CompressAI video), or
+PSNR of the plane-area-weighted MSE (ffmpeg's ``average``, HM's YUV-PSNR)."""
+PEAKS: tuple[str, ...] = ("full", "hm")
+"""Peak conventions: ``full`` 2^b − 1 (ffmpeg, libvmaf); ``hm`` 255·2^(b−8) (HM, VTM)."""
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How a video pair is scored: combined rule, peak, cap, Fps and the default radius."""
+
+    rule: Rule = "6:1:1"
+    peak: Literal["full", "hm"] = "full"
+    max_db: float | None = None
+    fps: tuple[float, ...] = (DEFAULT_FP,)
+    viewing_distance: float = DEFAULT_VIEWING_DISTANCE
+    foveal_angle: float = DEFAULT_FOVEAL_ANGLE
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ParameterError(f"rule must be one of {', '.join(RULES)}, got {self.rule!r}")
+        if self.peak not in PEAKS:
+            raise ParameterError(f"peak must be 'full' or 'hm', got {self.peak!r}")
+        check_max_db(self.max_db)
+        fps = tuple(check_fp(fp) for fp in self.fps)
+        if not fps:
+            raise ParameterError("give at least one Fp")
+        object.__setattr__(self, "fps", fps)
+        check_radius_settings(self.viewing_distance, self.foveal_angle)
+
+
+def peak_of(bit_depth: int, convention: str) -> float:
+    """MAX of equation (2) for ``bit_depth``-bit samples under a peak convention."""
+    if convention == "hm":
+        return 255.0 * 2.0 ** (bit_depth - 8)
+    return float((1 << bit_depth) - 1)
+
+
+def combine(
+    rule: str, sse: Sequence[int | float], samples: Sequence[int], peak: float, max_db: float | None
+) -> float:
+    """The combined PSNR of Y, U, V sums under ``rule`` (each plane's dB capped first)."""
+    if rule == "4:1:1-mse":
+        return psnr_from_mse(sum(sse) / sum(samples), peak, max_db=max_db)
+    y, u, v = (psnr_from_mse(s / n, peak, max_db=max_db) for s, n in zip(sse, samples, strict=True))
+    w = 6.0 if rule == "6:1:1" else 4.0
+    return (w * y + u + v) / (w + 2.0)
+
+
+# --------------------------------------------------------------------------- chroma discs
+
+_Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
+_chroma_windows: BoundedCache[tuple[Any, ...], _Window] = BoundedCache(64 << 20, lambda w: w[2].nbytes)
+
+
+def _chroma_window_uncached(
+    disc: Disc, luma_h: int, luma_w: int, sx: int, sy: int, ch: int, cw: int
+) -> _Window:
+    rows, cols, mask, _ = disc_window(disc, luma_h, luma_w)
+    y0, y1, x0, x1 = rows.start, rows.stop, cols.start, cols.stop
+    cy0, cx0 = y0 // sy, x0 // sx
+    cy1, cx1 = min(-(-y1 // sy), ch), min(-(-x1 // sx), cw)
+    padded = np.zeros(((cy1 - cy0) * sy, (cx1 - cx0) * sx), np.uint8)
+    padded[y0 - cy0 * sy : y1 - cy0 * sy, x0 - cx0 * sx : x1 - cx0 * sx] = mask
+    inside = padded.reshape(cy1 - cy0, sy, cx1 - cx0, sx).max(axis=(1, 3))
+    return slice(cy0, cy1), slice(cx0, cx1), np.ascontiguousarray(inside), int(np.count_nonzero(inside))
+
+
+class ChromaWindows:
+    """Places luma-grid discs on a subsampled chroma plane (the module's rule)."""
+
+    def __init__(self, fmt: VideoFormat) -> None:
+        self.luma = (fmt.height, fmt.width)
+        self.sx, self.sy = fmt.subsampling
+
+    def __call__(self, disc: Disc, height: int, width: int) -> _Window:
+        if self.sx == self.sy == 1:
+            return disc_window(disc, height, width)
+        key = (disc.x, disc.y, disc.radius, *self.luma, self.sx, self.sy, height, width)
+        return _chroma_windows.get(
+            key, _chroma_window_uncached, disc, *self.luma, self.sx, self.sy, height, width
+        )
+
+
+# --------------------------------------------------------------------------- one frame
+
+
+@dataclass(frozen=True)
+class FrameSums:
+    """Sums of squared errors of one frame: each plane's frame, discs and periphery."""
+
+    index: int
+    discs: tuple[Disc, ...]
+    planes: tuple[PlaneSums, PlaneSums, PlaneSums]
+    samples: tuple[int, int, int]
+
+
+def measure_frame(
+    index: int, ref: Frame, test: Frame, discs: Sequence[Disc], chroma: ChromaWindows
+) -> FrameSums:
+    """The Y, U and V sums of one frame pair (discs in luma pixels)."""
+    y = measure_plane(ref.y, test.y, discs)
+    u = measure_plane(ref.u, test.u, discs, chroma)
+    v = measure_plane(ref.v, test.v, discs, chroma)
+    samples = (ref.y.size, ref.u.size, ref.v.size)
+    return FrameSums(index=index, discs=tuple(discs), planes=(y, u, v), samples=samples)
+
+
+@dataclass(frozen=True)
+class RegionFrame:
+    """One disc of one frame: its luma pixels, each plane's MSE and F_PSNR, and the rule's."""
+
+    label: str
+    center: tuple[float, float]
+    radius: float
+    samples: tuple[int, int, int]
+    mse: tuple[float, float, float]
+    fpsnr: tuple[float, float, float]
+    fpsnr_yuv: float
+
+
+@dataclass(frozen=True)
+class FrameScore:
+    """Every value of one frame (SPEC §7): planes, the combined rule, and the foveal metrics.
+
+    ``y`` is the image engine's :class:`~fpsnr.results.Score` of the Y plane at each Fp
+    (F_PSNR per disc, mean F_PSNR, periphery, M-FPSNR); the ``*_yuv`` values are the same
+    under the combined rule, from the discs' Y, U and V sums.
+    """
+
+    index: int
+    mse: tuple[float, float, float]
+    psnr: tuple[float, float, float]
+    psnr_yuv: float
+    regions: tuple[RegionFrame, ...]
+    y: tuple[Score, ...]
+    mean_fpsnr_yuv: float
+    periphery_psnr_yuv: float | None
+    m_fpsnr_yuv: tuple[float, ...]
+
+
+def score_frame(sums: FrameSums, fmt: VideoFormat, options: VideoOptions) -> FrameScore:
+    """The values of one frame from its sums, under ``options``."""
+    peak = peak_of(fmt.bit_depth, options.peak)
+    cap = options.max_db
+    y, u, v = sums.planes
+    sse = (y.total_sse, u.total_sse, v.total_sse)
+    mse = tuple(s / n for s, n in zip(sse, sums.samples, strict=True))
+    psnr = tuple(psnr_from_mse(m, peak, max_db=cap) for m in mse)
+    luma = Measurement(
+        width=fmt.width,
+        height=fmt.height,
+        channels=1,
+        channel="y",
+        peak=peak,
+        scored_channels=1,
+        total_sse=y.total_sse,
+        regions=y.regions,
+        periphery_sse=y.periphery_sse,
+        periphery_pixels=y.periphery_pixels,
+    )
+    scores = tuple(luma.score(fp, max_db=cap) for fp in options.fps)
+    regions = []
+    for ry, ru, rv in zip(y.regions, u.regions, v.regions, strict=True):
+        r_sse = (ry.sse, ru.sse, rv.sse)
+        r_n = (ry.pixels, ru.pixels, rv.pixels)
+        r_mse = tuple(s / n for s, n in zip(r_sse, r_n, strict=True))
+        regions.append(
+            RegionFrame(
+                label=ry.disc.label,
+                center=(ry.disc.x, ry.disc.y),
+                radius=ry.disc.radius,
+                samples=r_n,
+                mse=r_mse,  # type: ignore[arg-type]
+                fpsnr=tuple(psnr_from_mse(m, peak, max_db=cap) for m in r_mse),  # type: ignore[arg-type]
+                fpsnr_yuv=combine(options.rule, r_sse, r_n, peak, cap),
+            )
+        )
+    mean_yuv = math.fsum(r.fpsnr_yuv for r in regions) / len(regions)
+    outside = (y.periphery_pixels, u.periphery_pixels, v.periphery_pixels)
+    periphery_yuv = None
+    if all(outside):
+        periphery_yuv = combine(
+            options.rule, (y.periphery_sse, u.periphery_sse, v.periphery_sse), outside, peak, cap
+        )
+    elif any(fp > 0 for fp in options.fps):
+        raise EmptyRegionError(
+            f"frame {sums.index}: the regions cover every chroma sample, so the periphery is empty; "
+            "use Fp = 0 or smaller regions"
+        )
+    return FrameScore(
+        index=sums.index,
+        mse=mse,  # type: ignore[arg-type]
+        psnr=psnr,  # type: ignore[arg-type]
+        psnr_yuv=combine(options.rule, sse, sums.samples, peak, cap),
+        regions=tuple(regions),
+        y=scores,
+        mean_fpsnr_yuv=mean_yuv,
+        periphery_psnr_yuv=periphery_yuv,
+        m_fpsnr_yuv=tuple(m_fpsnr_of(mean_yuv, periphery_yuv, fp) for fp in options.fps),
+    )

@@ -1,0 +1,404 @@
+"""Reading video frames: Y4M, raw planar ``.yuv``, and anything ffmpeg decodes.
+
+Frames arrive one at a time as their native planes (Y, U, V), never through RGB, in
+one buffer per reader that every frame is read into: memory does not grow with the
+sequence's length. Y4M and raw files are read directly; other containers (mp4, mkv,
+ivf, …) through a real ffmpeg, which decodes them to a Y4M stream on a pipe, so one
+parser reads both. The ffmpeg is the one on ``PATH``, else the static binary of the
+``imageio-ffmpeg`` wheel (the ``video`` extra).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from fpsnr.errors import VideoError
+from fpsnr.files import open_regular
+from fpsnr.limits import check_pixels
+
+__all__ = ["CHROMA", "Frame", "VideoFormat", "VideoReader", "find_ffmpeg", "open_video", "parse_pix_fmt"]
+
+CHROMA = {"420": (2, 2), "422": (2, 1), "444": (1, 1)}
+"""Chroma formats read, and their subsampling (horizontal, vertical)."""
+_PIX_FMT = re.compile(r"yuv(420|422|444)p(?:(9|10|12|14|16)le)?")
+_Y4M_MAGIC = b"YUV4MPEG2 "
+_Y4M_HEADER_LIMIT = 4096  # a header line (or a frame header) longer than this is not Y4M
+_Y4M_COLOURSPACES = {"420jpeg": ("420", 8), "420paldv": ("420", 8), "420mpeg2": ("420", 8), "420": ("420", 8)}
+
+
+@dataclass(frozen=True)
+class VideoFormat:
+    """Geometry of a planar Y′CbCr sequence: size, chroma format, bit depth, frame rate."""
+
+    width: int
+    height: int
+    chroma: str = "420"
+    bit_depth: int = 8
+    fps: Fraction | None = None
+
+    @property
+    def subsampling(self) -> tuple[int, int]:
+        """Luma samples per chroma sample, horizontally and vertically."""
+        return CHROMA[self.chroma]
+
+    @property
+    def chroma_size(self) -> tuple[int, int]:
+        """(width, height) of the U and V planes (a partial block still has its sample)."""
+        sx, sy = self.subsampling
+        return -(-self.width // sx), -(-self.height // sy)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return np.dtype(np.uint8) if self.bit_depth == 8 else np.dtype("<u2")
+
+    @property
+    def frame_bytes(self) -> int:
+        cw, ch = self.chroma_size
+        return (self.width * self.height + 2 * cw * ch) * self.dtype.itemsize
+
+    @property
+    def pix_fmt(self) -> str:
+        """Ffmpeg's name of this format (``yuv420p``, ``yuv420p10le``)."""
+        return f"yuv{self.chroma}p" + ("" if self.bit_depth == 8 else f"{self.bit_depth}le")
+
+    def describe(self) -> str:
+        return f"{self.width}×{self.height} {self.pix_fmt}"
+
+
+def parse_pix_fmt(name: str) -> tuple[str, int]:
+    """(chroma, bit depth) of an ffmpeg planar YUV pixel format name, or a VideoError."""
+    m = _PIX_FMT.fullmatch(name.strip().lower())
+    if not m:
+        raise VideoError(
+            f"pixel format {name!r} is not read; use yuv420p, yuv422p or yuv444p, with 9/10/12/14/16le "
+            "for deeper samples (yuv420p10le)"
+        )
+    return m[1], int(m[2] or 8)
+
+
+class Frame(NamedTuple):
+    """The planes of one frame: views into the reader's buffer, valid until the next read."""
+
+    y: npt.NDArray[Any]
+    u: npt.NDArray[Any]
+    v: npt.NDArray[Any]
+
+
+class VideoReader:
+    """Frames of one sequence, read one at a time into one reused buffer.
+
+    ``frames`` is the count when known before reading (raw files, Y4M files whose frames
+    carry no per-frame parameters), else None (ffmpeg pipes). Use as a context manager.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        fmt: VideoFormat,
+        handle: IO[bytes],
+        *,
+        framed: bool,
+        frames: int | None,
+        closer: contextlib.ExitStack,
+        kind: str,
+    ) -> None:
+        self.path = path
+        self.format = fmt
+        self.frames = frames
+        self.kind = kind
+        self._handle = handle
+        self._framed = framed
+        self._closer = closer
+        self._buffer = np.empty(fmt.frame_bytes, np.uint8)
+        self._index = 0
+        item = fmt.dtype.itemsize
+        cw, ch = fmt.chroma_size
+        luma = fmt.width * fmt.height * item
+        plane = cw * ch * item
+        self._frame = Frame(
+            self._buffer[:luma].view(fmt.dtype).reshape(fmt.height, fmt.width),
+            self._buffer[luma : luma + plane].view(fmt.dtype).reshape(ch, cw),
+            self._buffer[luma + plane :].view(fmt.dtype).reshape(ch, cw),
+        )
+        self._limit = (1 << fmt.bit_depth) - 1
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._closer.close()
+
+    def read(self) -> Frame | None:
+        """The next frame, or None at the end of the sequence."""
+        if self._framed and not self._frame_header():
+            return None
+        got = _read_into(self._handle, memoryview(self._buffer.data))
+        if got == 0 and not self._framed:
+            return None
+        if got < self._buffer.size:
+            raise VideoError(
+                f"{self.path}: frame {self._index} is cut short ({got:,} of {self._buffer.size:,} bytes of a "
+                f"{self.format.describe()} frame); the file is truncated{self._hint()}"
+            )
+        if 8 < self.format.bit_depth < 16:
+            for name, plane in zip("YUV", self._frame, strict=True):
+                top = int(plane.max())
+                if top > self._limit:
+                    raise VideoError(
+                        f"{self.path}: frame {self._index} has {name} samples up to {top}, above the "
+                        f"{self.format.bit_depth}-bit maximum {self._limit}; the pixel format is not "
+                        f"{self.format.pix_fmt}{self._hint()}"
+                    )
+        self._index += 1
+        return self._frame
+
+    def skip(self, count: int) -> int:
+        """Pass over ``count`` frames (seeking where the file allows); the number passed."""
+        if self.kind == "raw" and count:
+            stop = min(count, self.frames or 0)
+            self._handle.seek(stop * self.format.frame_bytes, os.SEEK_CUR)
+            self._index += stop
+            return stop
+        done = 0
+        while done < count and self.read() is not None:
+            done += 1
+        return done
+
+    def _hint(self) -> str:
+        return "; check {size} and {pix_fmt}" if self.kind == "raw" else ""
+
+    def _frame_header(self) -> bool:
+        line = _read_line(self._handle, self.path)
+        if line is None:
+            return False
+        if not (line == b"FRAME" or line.startswith(b"FRAME ")):
+            raise VideoError(
+                f"{self.path}: frame {self._index} does not start with FRAME; the Y4M file is damaged"
+            )
+        return True
+
+
+def _read_into(handle: IO[bytes], view: memoryview) -> int:
+    got = 0
+    while got < len(view):
+        n = handle.readinto(view[got:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _read_line(handle: IO[bytes], path: str) -> bytes | None:
+    r"""One ``\n``-ended header line without the ``\n``; None at a clean end."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        byte = handle.read(1)
+        if not byte:
+            if total:
+                raise VideoError(f"{path}: ends inside a Y4M header; the file is truncated")
+            return None
+        if byte == b"\n":
+            return b"".join(chunks)
+        chunks.append(byte)
+        total += 1
+        if total > _Y4M_HEADER_LIMIT:
+            raise VideoError(
+                f"{path}: a Y4M header line is longer than {_Y4M_HEADER_LIMIT} bytes; not a Y4M file"
+            )
+
+
+def _y4m_format(line: bytes, path: str) -> VideoFormat:
+    try:
+        words = line.decode("ascii").split(" ")
+    except UnicodeDecodeError:
+        raise VideoError(f"{path}: the Y4M header is not ASCII; not a Y4M file") from None
+    fields: dict[str, str] = {}
+    for word in words[1:]:
+        if word and word[0] in "WHFCI":
+            fields.setdefault(word[0], word[1:])
+    try:
+        width, height = int(fields["W"]), int(fields["H"])
+    except (KeyError, ValueError):
+        raise VideoError(f"{path}: the Y4M header has no valid W and H; not a Y4M file") from None
+    colour = fields.get("C", "420jpeg")
+    m = re.fullmatch(r"(420|422|444)p(9|10|12|14|16)", colour)
+    if colour in _Y4M_COLOURSPACES:
+        chroma, depth = _Y4M_COLOURSPACES[colour]
+    elif colour in ("422", "444"):
+        chroma, depth = colour, 8
+    elif m:
+        chroma, depth = m[1], int(m[2])
+    else:
+        raise VideoError(
+            f"{path}: Y4M colour space C{colour} is not read; fpsnr scores 4:2:0, 4:2:2 and 4:4:4 planar "
+            "video (convert with ffmpeg -pix_fmt yuv420p)"
+        )
+    fps = None
+    if "F" in fields:
+        num, _, den = fields["F"].partition(":")
+        with contextlib.suppress(ValueError, ZeroDivisionError):
+            fps = Fraction(int(num), int(den))
+    if fields.get("I", "p") not in ("p", "t", "b", "?"):
+        raise VideoError(f"{path}: Y4M interlacing I{fields['I']} (mixed) is not read")
+    return _checked(VideoFormat(width, height, chroma, depth, fps), path)
+
+
+def _checked(fmt: VideoFormat, path: str) -> VideoFormat:
+    if fmt.width <= 0 or fmt.height <= 0:
+        raise VideoError(f"{path}: frame size {fmt.width}×{fmt.height} holds no pixel")
+    refusal = check_pixels(path, fmt.width, fmt.height)
+    if refusal:
+        raise VideoError(refusal)
+    return fmt
+
+
+def _y4m_frame_count(handle: IO[bytes], fmt: VideoFormat, header: int) -> int | None:
+    """Frames of a Y4M file whose frame headers are all a bare FRAME (the usual case), else None."""
+    size = os.fstat(handle.fileno()).st_size - header
+    step = fmt.frame_bytes + len(b"FRAME\n")
+    return size // step if size % step == 0 else None
+
+
+def find_ffmpeg() -> str | None:
+    """The ffmpeg binary to decode with: ``FPSNR_FFMPEG``, ``ffmpeg`` on PATH, or imageio-ffmpeg's."""
+    chosen = os.environ.get("FPSNR_FFMPEG")
+    if chosen:
+        return chosen
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError:
+        return None
+
+
+def _ffmpeg_reader(path: str, closer: contextlib.ExitStack) -> VideoReader:
+    exe = find_ffmpeg()
+    if exe is None:
+        raise VideoError(
+            f"{path}: not Y4M or raw .yuv, and reading it needs ffmpeg; install ffmpeg (apt install ffmpeg) "
+            "or pip install 'fpsnr[video]'"
+        )
+    if not Path(path).is_file():
+        with open_regular(path, VideoError, noun="video", expected="a video file"):
+            pass  # (says what it is: missing, a folder, a device)
+    log = closer.enter_context(tempfile.TemporaryFile())
+    command = [
+        exe,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        path,
+        "-map",
+        "0:v:0",
+        "-f",
+        "yuv4mpegpipe",
+        "-strict",
+        "-1",
+        "pipe:1",
+    ]
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
+    except OSError as err:
+        raise VideoError(f"{path}: cannot run ffmpeg {exe} ({err.strerror or err})") from err
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+    closer.callback(stop)
+    assert process.stdout is not None
+    stdout = closer.enter_context(process.stdout)
+    line = _read_line(stdout, path)
+    if line is None or not line.startswith(_Y4M_MAGIC):
+        process.wait()
+        log.seek(0)
+        said = [x for x in log.read().decode("utf-8", "replace").splitlines() if x.strip()]
+        why = said[-1].strip() if said else f"ffmpeg exited with status {process.returncode}"
+        raise VideoError(f"{path}: ffmpeg cannot decode it as planar YUV video ({why})")
+    fmt = _y4m_format(line, path)
+    return VideoReader(path, fmt, stdout, framed=True, frames=None, closer=closer, kind="ffmpeg")
+
+
+def open_video(
+    path: str | os.PathLike[str], *, size: tuple[int, int] | None = None, pix_fmt: str | None = None
+) -> VideoReader:
+    """Open a sequence: Y4M (by its header), raw planar (``size`` given, or a ``.yuv`` name), else ffmpeg.
+
+    Raw files need ``size`` (width, height); ``pix_fmt`` defaults to ``yuv420p``.
+    """
+    name = os.fspath(path)
+    closer = contextlib.ExitStack()
+    try:
+        suffix = Path(name).suffix.lower()
+        if size is None and pix_fmt is None and suffix not in (".yuv", ".y4m"):
+            return _ffmpeg_reader(name, closer)
+        handle = closer.enter_context(open_regular(name, VideoError, noun="video", expected="a video file"))
+        if handle.read(len(_Y4M_MAGIC)) == _Y4M_MAGIC:
+            handle.seek(0)
+            line = _read_line(handle, name)
+            assert line is not None
+            fmt = _y4m_format(line, name)
+            said = (
+                size or (fmt.width, fmt.height),
+                parse_pix_fmt(pix_fmt) if pix_fmt else (fmt.chroma, fmt.bit_depth),
+            )
+            if said != ((fmt.width, fmt.height), (fmt.chroma, fmt.bit_depth)):
+                raise VideoError(
+                    f"{name}: its Y4M header says {fmt.describe()}, not what {{size}} or {{pix_fmt}} say "
+                    "(those describe raw files; the header is what counts)"
+                )
+            frames = _y4m_frame_count(handle, fmt, handle.tell())
+            return VideoReader(name, fmt, handle, framed=True, frames=frames, closer=closer, kind="y4m")
+        handle.seek(0)
+        if suffix == ".y4m":
+            raise VideoError(f"{name}: does not start with YUV4MPEG2; not a Y4M file")
+        if size is None:
+            raise VideoError(
+                f"{name}: raw video has no header; give its frame size with {{size}}WxH (e.g. 352x288)"
+            )
+        chroma, depth = parse_pix_fmt(pix_fmt or "yuv420p")
+        fmt = _checked(VideoFormat(size[0], size[1], chroma, depth), name)
+        total = os.fstat(handle.fileno()).st_size
+        if total % fmt.frame_bytes:
+            raise VideoError(
+                f"{name}: {total:,} bytes is not a whole number of {fmt.describe()} frames "
+                f"({fmt.frame_bytes:,} bytes each); check {{size}} and {{pix_fmt}}"
+            )
+        return VideoReader(
+            name, fmt, handle, framed=False, frames=total // fmt.frame_bytes, closer=closer, kind="raw"
+        )
+    except BaseException:
+        closer.close()
+        raise
+
+
+def frames_of(reader: VideoReader) -> Iterator[Frame]:
+    """Every frame left in ``reader``."""
+    while (frame := reader.read()) is not None:
+        yield frame
