@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import EmptyRegionError, ParameterError
 from fpsnr.metrics import Measurement, m_fpsnr_of, psnr_from_mse
 from fpsnr.options import DEFAULT_FP, check_fp, check_max_db
-from fpsnr.regions.discs import BoundedCache, disc_window
+from fpsnr.regions.discs import BoundedCache, _inside, disc_window
 from fpsnr.regions.model import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, Disc, check_radius_settings
 from fpsnr.results import Score
 from fpsnr.sums import PlaneSums, measure_plane
@@ -87,17 +88,36 @@ _Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
 _chroma_windows: BoundedCache[tuple[Any, ...], _Window] = BoundedCache(64 << 20, lambda w: w[2].nbytes)
 
 
+def _nearest_offsets(centre: float, start: int, stop: int, step: int, size: int) -> npt.NDArray[np.float64]:
+    """fl(k − centre) for chroma samples start…stop−1, k the luma sample of each footprint nearest the centre.
+
+    A footprint covers luma samples [step·j, min(step·j + step, size) − 1]; the one nearest
+    ``centre`` is the centre rounded, clamped to that range (a tie is either: same distance).
+    """
+    j = np.arange(start, stop)
+    lo = j * step
+    hi = np.minimum(lo + step, size) - 1
+    nearest: npt.NDArray[np.float64] = np.clip(np.floor(centre + 0.5), lo, hi).astype(np.float64)
+    return nearest - centre
+
+
 def _chroma_window_uncached(
     disc: Disc, luma_h: int, luma_w: int, sx: int, sy: int, ch: int, cw: int
 ) -> _Window:
-    rows, cols, mask, _ = disc_window(disc, luma_h, luma_w)
-    y0, y1, x0, x1 = rows.start, rows.stop, cols.start, cols.stop
-    cy0, cx0 = y0 // sy, x0 // sx
-    cy1, cx1 = min(-(-y1 // sy), ch), min(-(-x1 // sx), cw)
-    padded = np.zeros(((cy1 - cy0) * sy, (cx1 - cx0) * sx), np.uint8)
-    padded[y0 - cy0 * sy : y1 - cy0 * sy, x0 - cx0 * sx : x1 - cx0 * sx] = mask
-    inside = padded.reshape(cy1 - cy0, sy, cx1 - cx0, sx).max(axis=(1, 3))
-    return slice(cy0, cy1), slice(cx0, cx1), np.ascontiguousarray(inside), int(np.count_nonzero(inside))
+    """The chroma samples whose footprint holds a luma sample of the disc.
+
+    Distances are separable, so a footprint holds a luma sample of the disc iff its
+    sample nearest the centre (nearest along each axis) is in; that sample's test is the
+    luma rule's float64 test itself (:func:`fpsnr.regions.discs._inside`), so a chroma
+    sample is in exactly when the luma mask says one of its samples is.
+    """
+    rows, cols, _, _ = disc_window(disc, luma_h, luma_w)
+    cy0, cx0 = rows.start // sy, cols.start // sx
+    cy1, cx1 = min(-(-rows.stop // sy), ch), min(-(-cols.stop // sx), cw)
+    dy = _nearest_offsets(disc.y, cy0, cy1, sy, luma_h)
+    dx = _nearest_offsets(disc.x, cx0, cx1, sx, luma_w)
+    inside = _inside(dy, dx, disc.radius) if dy.size and dx.size else np.zeros((dy.size, dx.size), np.uint8)
+    return slice(cy0, cy1), slice(cx0, cx1), inside, int(cv2.countNonZero(inside)) if inside.size else 0
 
 
 class ChromaWindows:
