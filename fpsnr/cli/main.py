@@ -2,25 +2,55 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import click
 
 from fpsnr import __version__
-from fpsnr.cli.anchors import anchors_command
-from fpsnr.cli.batch import batch_command
-from fpsnr.cli.bdrate import bdrate_command
-from fpsnr.cli.codec import codec_group
-from fpsnr.cli.demo import demo_command
 from fpsnr.cli.options import OrderedGroup
-from fpsnr.cli.plot import plot_group
-from fpsnr.cli.ratio import ratio_command
-from fpsnr.cli.rd import rd_group
-from fpsnr.cli.regions import regions_group
-from fpsnr.cli.score import score_command
-from fpsnr.cli.video import video_command
 from fpsnr.limits import DEFAULT_MAX_PIXELS, ENV
+
+# in the order a user meets them: the README's first command, scoring, regions, then the codec
+# and the RD comparison; each module is imported when its command is run (or help lists it)
+COMMANDS = {
+    "demo": "fpsnr.cli.demo:demo_command", "score": "fpsnr.cli.score:score_command",
+    "batch": "fpsnr.cli.batch:batch_command", "video": "fpsnr.cli.video:video_command",
+    "regions": "fpsnr.cli.regions:regions_group", "codec": "fpsnr.cli.codec:codec_group",
+    "anchors": "fpsnr.cli.anchors:anchors_command", "bdrate": "fpsnr.cli.bdrate:bdrate_command",
+    "ratio": "fpsnr.cli.ratio:ratio_command", "plot": "fpsnr.cli.plot:plot_group",
+    "rd": "fpsnr.cli.rd:rd_group",
+}  # fmt: skip
+
+
+class _LazyCommands(MutableMapping[str, click.Command]):
+    """The group's commands, each module imported on first use: ``fpsnr video`` loads no RD code."""
+
+    def __init__(self, where: dict[str, str]) -> None:
+        self._where = dict(where)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, _, attr = self._where[name].partition(":")  # (KeyError: no such command)
+            self._loaded[name] = getattr(importlib.import_module(module), attr)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._where.setdefault(name, "")
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._where[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
 
 
 class _Group(OrderedGroup):
@@ -89,11 +119,7 @@ def cli() -> None:
     """
 
 
-# in the order a user meets them: the README's first command, scoring, regions, then the codec
-# and the RD comparison
-for _command in (demo_command, score_command, batch_command, video_command, regions_group, codec_group,
-                 anchors_command, bdrate_command, ratio_command, plot_group, rd_group):  # fmt: skip
-    cli.add_command(_command)
+cli.commands = _LazyCommands(COMMANDS)  # type: ignore[assignment]
 
 
 def main() -> None:
