@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,9 @@ from fpsnr.cli.options import (
     fp_option,
     inform,
     max_db_option,
-    no_clobber,
     path_arg,
     radius_options,
+    refuse_existing,
     translate_errors,
 )
 
@@ -32,7 +33,27 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 
 @click.command("video")
 @click.argument("ref", type=path_arg(path_type=Path))
-@click.argument("dist", type=path_arg(path_type=Path))
+@click.argument("dists", metavar="DIST...", nargs=-1, required=True, type=path_arg(path_type=Path))
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="REF and each DIST are folders: pair sequences by file stem, one CSV (--out) for all.",
+)
+@click.option(
+    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), help="With --batch: the scores CSV."
+)
+@click.option(
+    "--label", "labels", multiple=True, help="With --batch: label of each DIST folder [folder name]."
+)
+@click.option(
+    "--workers", "-j", type=click.IntRange(min=1), default=None, help="With --batch: processes [all cores]."
+)
+@click.option(
+    "--resume", is_flag=True, help="With --batch: finish an interrupted run; finished sequences are kept."
+)
+@click.option(
+    "--retry-errors", is_flag=True, help="With --resume: score again the sequences whose rows hold an error."
+)
 @click.option("--size", callback=_size, metavar="WxH", help="Frame size of raw .yuv inputs (both alike).")
 @click.option(
     "--pix-fmt",
@@ -92,11 +113,17 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
     type=path_arg(dir_okay=False, path_type=Path),
     help="Also write one row per region per frame.",
 )
-@no_clobber("frames_csv", "regions_csv")
+@click.option("--overwrite", is_flag=True, help="Replace output files that exist.")
 @translate_errors
 def video_command(
     ref: Path,
-    dist: Path,
+    dists: tuple[Path, ...],
+    batch: bool,
+    out: Path | None,
+    labels: tuple[str, ...],
+    workers: int | None,
+    resume: bool,
+    retry_errors: bool,
     size: tuple[int, int] | None,
     pix_fmt: str | None,
     frames: int | None,
@@ -113,6 +140,7 @@ def video_command(
     fmt: str,
     frames_csv: Path | None,
     regions_csv: Path | None,
+    overwrite: bool,
 ) -> None:
     """Score DIST against REF frame by frame on the native Y, U, V planes, and pool the sequence.
 
@@ -122,10 +150,16 @@ def video_command(
     squared error (ffmpeg's summary, libvmaf's apsnr). The foveal metrics are on Y and under
     the combined --rule; discs are on the luma grid (README, "Video").
 
+    With --batch, REF is a folder of reference sequences and each DIST a folder of distorted
+    ones, paired by file stem; --regions is then a folder of <stem>.json/.csv files (or one
+    file for every sequence). Two rows per sequence (mean_db, pooled) go to --out as each
+    finishes; a sequence that cannot be scored is an error row, and the run exits 1 at the end.
+
     \b
     Example:
       fpsnr video ref.y4m dist.y4m --regions face-track.json --fp 0,0.5
       fpsnr video ref.yuv dist.yuv --size 352x288 --pix-fmt yuv420p --frames-csv frames.csv
+      fpsnr video --batch refs/ x264-crf27/ x265-crf27/ --regions tracks/ -o scores.csv
     """
     from fpsnr.regions.tracks import load_video_regions
     from fpsnr.video.measure import VideoOptions
@@ -140,6 +174,33 @@ def video_command(
         viewing_distance=viewing_distance,
         foveal_angle=foveal_angle,
     )
+    if batch:
+        _batch(
+            ref,
+            dists,
+            out,
+            labels,
+            workers,
+            resume,
+            retry_errors,
+            options,
+            size=size,
+            pix_fmt=pix_fmt,
+            frames=frames,
+            skip=skip,
+            missing_regions=missing_regions,
+            regions_path=regions_path,
+            per_frame=frames_csv or regions_csv,
+            overwrite=overwrite,
+        )
+        return
+    if len(dists) != 1:
+        raise click.UsageError("give one DIST to score against REF, or --batch with folders")
+    if out is not None or labels or workers is not None or resume or retry_errors:
+        raise click.UsageError("--out, --label, --workers, --resume and --retry-errors go with --batch")
+    dist = dists[0]
+    if not overwrite:
+        refuse_existing([frames_csv, regions_csv])
     regions: Any = "center"
     if regions_path is None:
         inform("note: no --regions given: one default-radius disc at the centre of every frame")
@@ -164,3 +225,85 @@ def video_command(
     for path in (frames_csv, regions_csv):
         if path is not None:
             inform(f"wrote {path}")
+
+
+def _batch(
+    ref: Path,
+    dists: tuple[Path, ...],
+    out: Path | None,
+    labels: tuple[str, ...],
+    workers: int | None,
+    resume: bool,
+    retry_errors: bool,
+    options: Any,
+    *,
+    size: Any,
+    pix_fmt: str | None,
+    frames: int | None,
+    skip: int,
+    missing_regions: str,
+    regions_path: str | None,
+    per_frame: Any,
+    overwrite: bool,
+) -> None:
+    """``fpsnr video --batch``: every sequence of REF against the same-named one in each DIST folder."""
+    from fpsnr.cli.options import FLAGS
+    from fpsnr.errors import say
+    from fpsnr.runs.progress import ProgressBar
+    from fpsnr.video.batch import VideoBatch, inputs_record, open_sink, plan_sequences, run_sequences
+
+    if out is None:
+        raise click.UsageError("--batch writes its rows to a CSV: give --out")
+    if per_frame:
+        raise click.UsageError("--frames-csv and --regions-csv score one pair; leave them out with --batch")
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite exclude each other")
+    if retry_errors and not resume:
+        raise click.UsageError("--retry-errors goes with --resume")
+    if regions_path == "center":
+        regions_path = None
+    job = VideoBatch(
+        options=options,
+        size=size,
+        pix_fmt=pix_fmt,
+        frames=frames,
+        skip=skip,
+        missing_regions=missing_regions,  # type: ignore[arg-type]
+        regions=regions_path,
+    )
+    tasks = plan_sequences(ref, dists, labels or None)
+    sink, done = open_sink(
+        out,
+        job,
+        inputs_record(ref, dists, regions_path),
+        resume=resume,
+        overwrite=overwrite,
+        retry_errors=retry_errors,
+    )
+    if resume:
+        inform(f"resuming: {len(done)} sequence(s) already scored")
+    todo = [t for t in tasks if t.key not in done]
+    failed = 0
+    try:
+        with ProgressBar("scoring", "sequence", dynamic_ncols=True) as bar:
+            bar(0, len(todo))
+            for n, rows in enumerate(run_sequences(todo, job, workers or os.cpu_count() or 1), start=1):
+                rows = [{**row, "error": say(row["error"], FLAGS)} for row in rows]
+                failed += bool(rows[0]["error"])
+                sink.write(rows)
+                bar(n, len(todo))
+    except KeyboardInterrupt:
+        sink.close()
+        click.echo(
+            f"\ninterrupted: finished sequences are kept in {sink.partial}; run the same command with "
+            "--resume",
+            err=True,
+        )
+        raise click.exceptions.Exit(130) from None
+    except BaseException:
+        sink.abandon()
+        raise
+    written = sink.finish()
+    inform(f"wrote {out} ({written} rows)")
+    if failed:
+        raise click.ClickException(f"{failed} sequence(s) failed; see the error column of {out}")

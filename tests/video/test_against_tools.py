@@ -12,6 +12,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import fpsnr
@@ -197,3 +198,47 @@ def test_foveal_values_equal_the_image_engine_on_each_y_plane(tmp_path, rng):
             assert y.m_fpsnr == alone.m_fpsnr
             assert [x.fpsnr for x in y.regions] == [x.fpsnr for x in alone.regions]
         assert score.psnr[0] == fpsnr.psnr(r[0], d[0], data_range=1023)
+
+
+def test_a_moving_face_on_the_carphone_pair_equals_the_engine_on_ffmpeg_decoded_planes(ffmpeg, tmp_path):
+    from fpsnr.regions.tracks import parse_timeline
+    from tests.video.conftest import SHARED_VIDEO
+
+    ref, dist = SHARED_VIDEO / "carphone_pristine.mp4", SHARED_VIDEO / "carphone_distorted.mp4"
+    if not ref.is_file():
+        pytest.skip("../shared/data/video is not present (fresh clone)")
+    # the face, placed by eye on frames 0, 60 and 119, in a 352×288 view of the 176×144 clip
+    keys = [(0, 175, 135), (60, 160, 125), (119, 146, 130)]
+    timeline = parse_timeline(
+        {
+            "width": 352,
+            "height": 288,
+            "tracks": [
+                {
+                    "label": "face",
+                    "radius": 55,
+                    "keyframes": [{"frame": f, "center": [x, y]} for f, x, y in keys],
+                }
+            ],
+        }
+    )
+    planes = []
+    for source in (ref, dist):
+        raw = tmp_path / f"{source.stem}.yuv"
+        subprocess.run(
+            [ffmpeg, "-v", "error", "-i", str(source), "-f", "rawvideo", "-pix_fmt", "yuv420p", str(raw)],
+            check=True,
+        )
+        frames = np.fromfile(raw, np.uint8).reshape(-1, 176 * 144 * 3 // 2)
+        planes.append([f[: 176 * 144].reshape(144, 176) for f in frames])
+    seen = list(iter_video(ref, dist, timeline, VideoOptions(fps=(0.0, 0.5))))
+    assert len(seen) == 120
+    for (sums, score), r, d, f in zip(seen, planes[0], planes[1], range(120), strict=True):
+        a, b = (keys[0], keys[1]) if f <= 60 else (keys[1], keys[2])
+        t = (f - a[0]) / (b[0] - a[0])
+        x, y = a[1] + t * (b[1] - a[1]), a[2] + t * (b[2] - a[2])
+        centre = ((x + 0.5) / 2 - 0.5, (y + 0.5) / 2 - 0.5)
+        assert (sums.discs[0].x, sums.discs[0].y) == pytest.approx(centre, abs=1e-9)
+        alone = fpsnr.score(r, d, [fpsnr.Region(centre, radius=27.5, label="face")], fp=0.5)
+        assert score.y[1].m_fpsnr == pytest.approx(alone.m_fpsnr, abs=1e-12)
+        assert score.regions[0].fpsnr[0] == pytest.approx(alone.regions[0].fpsnr, abs=1e-12)
