@@ -69,7 +69,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
     type=path_arg(path_type=str),
     default=None,
     help="A regions file (the same discs every frame, scaled to the frame), a track file (regions "
-    "that move, README), a MOT CSV of boxes, or 'center' [center].",
+    "that move, README), a MOT CSV of boxes, 'suggest' (proposals per frame, smoothed over time) "
+    "or 'center' [center].",
 )
 @click.option("--regions-image", default=None, metavar="NAME", help="Whose regions to use from a collection.")
 @click.option(
@@ -204,6 +205,11 @@ def video_command(
     regions: Any = "center"
     if regions_path is None:
         inform("note: no --regions given: one default-radius disc at the centre of every frame")
+    elif regions_path == "suggest":
+        regions = "suggest"
+        inform(
+            "note: regions proposed on every frame from its saliency, smoothed over frames (README, Video)"
+        )
     elif regions_path != "center":
         regions = load_video_regions(regions_path, image=regions_image)
     summary = score_video(

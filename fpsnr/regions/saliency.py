@@ -30,7 +30,7 @@ from fpsnr.regions.model import (
     default_radius,
 )
 
-__all__ = ["spectral_residual_saliency", "suggest_regions"]
+__all__ = ["regions_from_saliency", "spectral_residual_saliency", "suggest_regions"]
 
 _BORDER = 0.5  # border fade, in default radii (see suggest_regions)
 _WORK_SIDE = 64  # Hou & Zhang work on a 64-pixel-wide copy; larger maps get noisier
@@ -118,11 +118,35 @@ def suggest_regions(
     radius and labels ``salient-1``, ``salient-2``… in order of saliency. The result is
     deterministic.
     """
+    sal = spectral_residual_saliency(image)
+    return regions_from_saliency(
+        sal,
+        max_regions=max_regions,
+        min_saliency=min_saliency,
+        viewing_distance=viewing_distance,
+        foveal_angle=foveal_angle,
+        image_name=image_name,
+    )
+
+
+def regions_from_saliency(
+    sal: npt.NDArray[np.float64],
+    *,
+    max_regions: int = 5,
+    min_saliency: float = 0.3,
+    viewing_distance: float = DEFAULT_VIEWING_DISTANCE,
+    foveal_angle: float = DEFAULT_FOVEAL_ANGLE,
+    image_name: str | None = None,
+) -> Regions:
+    """The proposals :func:`suggest_regions` makes from a saliency map (any map scaled to [0, 1]).
+
+    Video uses it on a map smoothed over frames (:mod:`fpsnr.video.suggest`).
+    """
     if isinstance(max_regions, bool) or not isinstance(max_regions, int) or max_regions < 1:
         raise ParameterError(f"max_regions must be a positive integer, got {max_regions!r}")
     if not 0.0 <= min_saliency <= 1.0:
         raise ParameterError(f"min_saliency must be in [0, 1], got {min_saliency!r}")
-    sal = spectral_residual_saliency(image)
+    sal = np.asarray(sal, dtype=np.float64)
     height, width = sal.shape
     radius = default_radius(width, height, viewing_distance=viewing_distance, foveal_angle=foveal_angle)
     if not sal.any():
@@ -135,7 +159,7 @@ def suggest_regions(
     # (a fixation disc then lies inside the picture); only a picture too small for
     # that falls back to fading the map over half a radius.
     edge = np.minimum(np.minimum(xs, width - 1 - xs), np.minimum(ys, height - 1 - ys))
-    work = np.where(edge >= radius, sal, 0.0)
+    work = np.where(edge >= radius, sal, 0.0)  # (a new array: the caller's map is never changed)
     if not (work > 0).any():
         margin = _BORDER * radius
         work = sal * np.clip(edge / margin, 0.0, 1.0) if margin > 0 else sal.copy()

@@ -141,6 +141,8 @@ def plan_sequences(
 def _regions_for(batch: VideoBatch, ref: str) -> Any:
     if batch.regions is None:
         return "center"
+    if batch.regions == "suggest":
+        return "suggest"
     where = Path(batch.regions)
     if not where.is_dir():
         return load_video_regions(where, image=Path(ref).name)
@@ -223,8 +225,8 @@ def inputs_record(ref_dir: Path, dist_dirs: Sequence[Path], regions: str | None)
         "ref_dir": str(ref_dir.absolute()),
         "dist_dirs": [str(d.absolute()) for d in dist_dirs],
     }
-    if regions is None:
-        return record | {"regions": None, "regions_sha256": None}
+    if regions in (None, "suggest"):
+        return record | {"regions": regions, "regions_sha256": None}
     where = Path(regions)
     files = (
         sorted(p for p in where.iterdir() if p.suffix.lower() in REGION_SUFFIXES)

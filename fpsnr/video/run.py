@@ -21,12 +21,13 @@ from fpsnr.regions.tracks import RegionTimeline
 from fpsnr.video.measure import ChromaWindows, FrameScore, FrameSums, VideoOptions, measure_frame, score_frame
 from fpsnr.video.output import FrameCsv, frame_columns, frame_row, region_columns, region_rows
 from fpsnr.video.pool import SequencePool, VideoSummary
-from fpsnr.video.source import VideoFormat, VideoReader, open_video
+from fpsnr.video.source import Frame, VideoFormat, VideoReader, open_video
+from fpsnr.video.suggest import SuggestedRegions
 
 __all__ = ["VideoRegions", "iter_video", "score_video"]
 
-VideoRegions = RegionsLike | RegionTimeline | Literal["center"] | None
-"""Regions of a video: one set for every frame, a timeline, or the centre (None)."""
+VideoRegions = RegionsLike | RegionTimeline | SuggestedRegions | Literal["center", "suggest"] | None
+"""Regions of a video: one set for every frame, a timeline, proposals per frame, or the centre (None)."""
 MissingRegions = Literal["error", "center"]
 
 
@@ -78,11 +79,16 @@ class _Discs:
         self.options = options
         self.missing = missing
         self.timeline = regions if isinstance(regions, RegionTimeline) else None
+        self.suggested = regions if isinstance(regions, SuggestedRegions) else None
+        if regions == "suggest":
+            self.suggested = SuggestedRegions(
+                viewing_distance=options.viewing_distance, foveal_angle=options.foveal_angle
+            )
         self.static: tuple[Disc, ...] | None = None
-        if self.timeline is None:
+        if self.timeline is None and self.suggested is None:
             if isinstance(regions, (str, bytes, os.PathLike)) and regions != "center":
                 raise RegionsError(
-                    "video regions must be Regions, Region objects, a RegionTimeline or 'center', "
+                    "video regions must be Regions, Region objects, a RegionTimeline, 'center' or 'suggest', "
                     f"got {regions!r} "
                     "(fpsnr.regions.tracks.load_video_regions(path) reads a file)"
                 )
@@ -106,9 +112,11 @@ class _Discs:
         require_pixels(discs, self.fmt.height, self.fmt.width)
         return discs
 
-    def at(self, index: int) -> tuple[Disc, ...]:
+    def at(self, index: int, frame: Frame) -> tuple[Disc, ...]:
         if self.static is not None:
             return self.static
+        if self.suggested is not None:
+            return self._resolve(self.suggested.at(frame.y))
         assert self.timeline is not None
         found = self.timeline.at(index)
         if found is None:
@@ -182,7 +190,7 @@ def iter_video(
                     + f"; score the frames both have with {{frames}}{max(index - skip, 1)}"
                     + (f" after {{skip}}{skip}" if skip else "")
                 )
-            sums = measure_frame(index, fa, fb, discs.at(index), chroma)
+            sums = measure_frame(index, fa, fb, discs.at(index, fa), chroma)
             yield sums, score_frame(sums, fmt, opts)
             index += 1
             done += 1
@@ -212,10 +220,11 @@ def score_video(
     ref, dist : path
         Y4M, raw planar (``size`` and ``pix_fmt``, both files alike), or any file ffmpeg
         decodes.
-    regions : Regions, RegionTimeline or "center"
+    regions : Regions, RegionTimeline, SuggestedRegions, "suggest" or "center"
         One set for every frame (a regions file's, scaled to the frame size), a timeline
         (:func:`fpsnr.regions.tracks.load_timeline`, :func:`~fpsnr.regions.tracks.load_mot`),
-        or one default-radius disc at the centre (the default).
+        proposals from each frame's luma smoothed over time (:mod:`fpsnr.video.suggest`;
+        ``"suggest"`` with its defaults), or one default-radius disc at the centre (the default).
     options : VideoOptions
         Combined rule, peak convention, ``max_db`` cap, Fps and the default radius.
     frames, skip : int
