@@ -104,6 +104,16 @@ def _side(obj: Mapping[str, Any], key: str, where: str) -> int:
     return value
 
 
+def _radius(obj: Mapping[str, Any], where: str) -> float | None:
+    """The optional positive ``radius`` of a region (or a track) object."""
+    if obj.get("radius") is None:
+        return None
+    radius = _number(obj["radius"], f"{where}.radius")
+    if radius <= 0:
+        raise RegionsError(f"{where}.radius: expected a positive number of pixels, got {obj['radius']!r}")
+    return radius
+
+
 def _parse_region(obj: Any, where: str) -> Region:
     if not isinstance(obj, dict):
         raise RegionsError(f"{where}: expected an object with 'center', got {_type_name(obj)}")
@@ -115,11 +125,7 @@ def _parse_region(obj: Any, where: str) -> Region:
         raise RegionsError(f"{where}.center: expected [x, y], got {center!r}")
     x = _number(center[0], f"{where}.center[0]")
     y = _number(center[1], f"{where}.center[1]")
-    radius = None
-    if obj.get("radius") is not None:
-        radius = _number(obj["radius"], f"{where}.radius")
-        if radius <= 0:
-            raise RegionsError(f"{where}.radius: expected a positive number of pixels, got {obj['radius']!r}")
+    radius = _radius(obj, where)
     label = obj.get("label")
     if label is not None and not isinstance(label, str):
         raise RegionsError(f"{where}.label: expected a string, got {_type_name(label)}")

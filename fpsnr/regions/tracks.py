@@ -41,8 +41,8 @@ from fpsnr.regions.model import MAX_COORD, Region, Regions, RegionsLike
 from fpsnr.regions.regionfile import (
     MAX_REGIONS,
     _check_keys,
-    _number,
     _parse_region,
+    _radius,
     _read_document,
     _side,
     _type_name,
@@ -146,11 +146,7 @@ def _parse_track(obj: Any, where: str, n: int) -> Track:
     label = obj.get("label", f"track-{n}")
     if not isinstance(label, str):
         raise RegionsError(f"{where}.label: expected a string, got {_type_name(label)}")
-    default = None
-    if obj.get("radius") is not None:
-        default = _number(obj["radius"], f"{where}.radius")
-        if default <= 0:
-            raise RegionsError(f"{where}.radius: expected a positive number of pixels, got {obj['radius']!r}")
+    default = _radius(obj, where)
     items = obj.get("keyframes")
     if not isinstance(items, list) or not items:
         raise RegionsError(f"{where}.keyframes: expected a non-empty array of keyframes")
