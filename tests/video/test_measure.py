@@ -138,16 +138,30 @@ def test_a_cap_applies_per_frame_before_averaging(tmp_path, rng):
     )
 
 
-def test_frames_are_read_into_one_buffer_so_memory_does_not_grow(tmp_path, rng):
+def test_raw_frames_are_views_of_the_mapped_file_not_copies(tmp_path, rng):
     from fpsnr.video.source import open_video
 
     ref, _ = planes_420(rng, 5, 20, 24)
     path = write_raw(tmp_path / "a.yuv", ref)
     with open_video(path, size=(24, 20)) as reader:
         first = reader.read()
-        held = first.y.__array_interface__["data"][0]
-        for expected in ref[1:]:
+        base = first.y.__array_interface__["data"][0]
+        for n, expected in enumerate(ref[1:], start=1):
             frame = reader.read()
-            assert frame.y.__array_interface__["data"][0] == held
-            assert np.array_equal(frame.v, expected[2])
+            assert frame.y.__array_interface__["data"][0] == base + n * 24 * 20 * 3 // 2
+            assert np.array_equal(frame.v, expected[2]) and not frame.y.flags.writeable
         assert reader.read() is None
+
+
+def test_a_file_cut_short_while_it_is_read_is_an_error_not_a_fault(tmp_path, rng):
+    from fpsnr.errors import VideoError
+    from fpsnr.video.source import open_video
+
+    ref, _ = planes_420(rng, 4, 20, 24)
+    path = write_raw(tmp_path / "a.yuv", ref)
+    with open_video(path, size=(24, 20)) as reader:
+        reader.read()
+        with path.open("r+b") as handle:
+            handle.truncate(24 * 20 * 3 // 2 + 10)
+        with pytest.raises(VideoError, match="cut short while it was read"):
+            reader.read()
