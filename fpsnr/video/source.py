@@ -2,10 +2,10 @@
 
 Frames arrive one at a time as their native planes (Y, U, V), never through RGB: views
 of the memory-mapped file (raw, Y4M) or of one buffer each frame is read into (pipes),
-so memory does not grow with the sequence's length. Y4M and raw files are read directly; other containers (mp4, mkv,
-ivf, …) through a real ffmpeg, which decodes them to a Y4M stream on a pipe, so one
-parser reads both. The ffmpeg is the one on ``PATH``, else the static binary of the
-``imageio-ffmpeg`` wheel (the ``video`` extra).
+so memory does not grow with the sequence's length. Y4M and raw files are read
+directly; other containers (mp4, mkv, ivf, …) through a real ffmpeg, which decodes them
+to a Y4M stream on a pipe, so one parser reads both. The ffmpeg is the one on ``PATH``,
+else the static binary of the ``imageio-ffmpeg`` wheel (the ``video`` extra).
 """
 
 from __future__ import annotations
