@@ -75,10 +75,11 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 @click.option("--regions-image", default=None, metavar="NAME", help="Whose regions to use from a collection.")
 @click.option(
     "--missing-regions",
-    type=click.Choice(["error", "center"]),
+    type=click.Choice(["error", "center", "suggest"]),
     default="error",
     show_default=True,
-    help="A frame the track file gives no regions: refused, or one default-radius disc at the centre.",
+    help="A frame the track file gives no regions: refused, one default-radius disc at the centre, "
+    "or the proposals of --regions suggest.",
 )
 @click.option(
     "--rule",

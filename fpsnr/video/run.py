@@ -28,7 +28,7 @@ __all__ = ["VideoRegions", "iter_video", "score_video"]
 
 VideoRegions = RegionsLike | RegionTimeline | SuggestedRegions | Literal["center", "suggest"] | None
 """Regions of a video: one set for every frame, a timeline, proposals per frame, or the centre (None)."""
-MissingRegions = Literal["error", "center"]
+MissingRegions = Literal["error", "center", "suggest"]
 
 
 def _check_match(ref: VideoReader, dist: VideoReader) -> None:
@@ -84,6 +84,7 @@ class _Discs:
             self.suggested = SuggestedRegions(
                 viewing_distance=options.viewing_distance, foveal_angle=options.foveal_angle
             )
+        self.fallback: SuggestedRegions | None = None
         self.static: tuple[Disc, ...] | None = None
         if self.timeline is None and self.suggested is None:
             if isinstance(regions, (str, bytes, os.PathLike)) and regions != "center":
@@ -122,6 +123,13 @@ class _Discs:
         if found is None:
             if self.missing == "center":
                 return self._resolve(self._center())
+            if self.missing == "suggest":
+                if self.fallback is None:  # one tracker for the frames without regions, smoothed over them
+                    o = self.options
+                    self.fallback = SuggestedRegions(
+                        viewing_distance=o.viewing_distance, foveal_angle=o.foveal_angle
+                    )
+                return self._resolve(self.fallback.at(frame.y))
             raise RegionsError(
                 f"{self.timeline.source or 'the track'}: frame {index} has no regions; give it some, "
                 "or choose "
@@ -229,8 +237,9 @@ def score_video(
         Combined rule, peak convention, ``max_db`` cap, Fps and the default radius.
     frames, skip : int
         Score ``frames`` frames after passing ``skip``.
-    missing_regions : {"error", "center"}
-        A frame the timeline gives no regions: refused, or one disc at the centre.
+    missing_regions : {"error", "center", "suggest"}
+        A frame the timeline gives no regions: refused, one disc at the centre, or the
+        proposals of :mod:`fpsnr.video.suggest` (smoothed over the frames without regions).
     frames_csv, regions_csv : path, optional
         Write one row per frame (and per disc per frame), crash-safe: rows go to
         ``<file>.partial`` as they are scored, the file appears complete or not at all,

@@ -153,8 +153,10 @@ def test_mp4_through_ffmpeg_equals_ffmpeg_psnr(ffmpeg, tmp_path):
     assert abs(summary.pooled["psnr_yuv"] - totals[3]) <= 5e-7
 
 
-def test_per_frame_psnr_y_and_its_mean_equal_libvmaf(vmaf_ffmpeg, tmp_path, rng):
-    ref, dist = planes_420(rng, 6, 64, 80, noise=4)
+@pytest.mark.parametrize(("depth", "pix_fmt"), [(8, "yuv420p"), (10, "yuv420p10le")])
+def test_per_frame_psnr_y_and_its_mean_equal_libvmaf(vmaf_ffmpeg, tmp_path, rng, depth, pix_fmt):
+    ref, dist = planes_420(rng, 6, 64, 80, depth=depth, noise=4 << (depth - 8))
+    dist[2] = ref[2]  # an identical frame: libvmaf's cap
     a, b = write_raw(tmp_path / "a.yuv", ref), write_raw(tmp_path / "b.yuv", dist)
     log = tmp_path / "vmaf.json"
     subprocess.run(
@@ -163,8 +165,8 @@ def test_per_frame_psnr_y_and_its_mean_equal_libvmaf(vmaf_ffmpeg, tmp_path, rng)
             "-hide_banner",
             "-v",
             "error",
-            *raw_input(b, "80x64", "yuv420p"),
-            *raw_input(a, "80x64", "yuv420p"),
+            *raw_input(b, "80x64", pix_fmt),
+            *raw_input(a, "80x64", pix_fmt),
             "-lavfi",
             f"[0:v][1:v]libvmaf=feature=name=psnr:log_fmt=json:log_path={log}",
             "-f",
@@ -175,8 +177,12 @@ def test_per_frame_psnr_y_and_its_mean_equal_libvmaf(vmaf_ffmpeg, tmp_path, rng)
     )
     report = json.loads(log.read_text())
     frames: list = []
-    # libvmaf caps PSNR at 6·b + 12 dB (60 dB for 8 bit)
-    summary = score_video(a, b, size=(80, 64), options=VideoOptions(max_db=60), on_frame=frames.append)
+    # libvmaf caps PSNR at 6·b + 12 dB (60 dB for 8 bit, 72 for 10)
+    cap = 6 * depth + 12
+    summary = score_video(
+        a, b, size=(80, 64), pix_fmt=pix_fmt, options=VideoOptions(max_db=cap), on_frame=frames.append
+    )
+    assert frames[2].psnr[0] == cap
     theirs = [f["metrics"]["psnr_y"] for f in report["frames"]]
     assert [round(s.psnr[0], 6) for s in frames] == pytest.approx(theirs, abs=1e-6)
     for plane, key in ((1, "psnr_cb"), (2, "psnr_cr")):

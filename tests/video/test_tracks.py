@@ -141,3 +141,6 @@ def test_a_frame_without_regions_is_refused_or_takes_the_centre(tmp_path, rng):
     assert [s.discs[0].label for s, _ in seen] == ["region-1", "center", "center"]
     assert seen[1][0].discs[0][:2] == (9.5, 9.5)
     assert np.isfinite(seen[2][1].y[0].m_fpsnr)
+    proposed = list(iter_video(a, b, timeline, VideoOptions(), size=(20, 20), missing_regions="suggest"))
+    assert proposed[0][0].discs[0].label == "region-1"
+    assert all(d.label.startswith("salient-") for s, _ in proposed[1:] for d in s.discs)
