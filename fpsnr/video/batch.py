@@ -11,7 +11,6 @@ DIST_DIR, a mismatch, a damaged file — gives error rows; the run goes on.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -274,7 +273,3 @@ def open_sink(
         sink.close()
         raise
     return sink, done
-
-
-def default_workers() -> int:
-    return os.cpu_count() or 1

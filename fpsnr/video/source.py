@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -482,9 +481,3 @@ def open_video(
     except BaseException:
         closer.close()
         raise
-
-
-def frames_of(reader: VideoReader) -> Iterator[Frame]:
-    """Every frame left in ``reader``."""
-    while (frame := reader.read()) is not None:
-        yield frame
