@@ -201,6 +201,8 @@ def video_command(
     if out is not None or labels or workers is not None or resume or retry_errors:
         raise click.UsageError("--out, --label, --workers, --resume and --retry-errors go with --batch")
     dist = dists[0]
+    if frames_csv is not None and regions_csv is not None and frames_csv.resolve() == regions_csv.resolve():
+        raise click.UsageError("--regions-csv must differ from --frames-csv")
     if not overwrite:
         refuse_existing([frames_csv, regions_csv])
     regions: Any = "center"

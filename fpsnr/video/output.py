@@ -3,7 +3,8 @@
 A CSV is written to ``<file>.partial`` row by row as frames are scored, under the lock
 ``<file>.lock``, and renamed to ``<file>`` once the last frame is in: the file is there
 complete or not at all. A run that is stopped leaves its ``.partial`` (the frames done
-so far) for a person to read; the next run replaces it.
+so far) for a person to read; the next run replaces it. A run refused before its first
+frame leaves nothing.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class FrameCsv:
         self._lock = OutputLock(target)
         self._handle: IO[str] | None = None
         self._writer: Any = None
+        self._rows = 0
 
     def __enter__(self) -> FrameCsv:
         refuse_link(self.target)
@@ -128,11 +130,13 @@ class FrameCsv:
         assert self._handle is not None
         self._writer.writerow([csv_cell(v) for v in row])
         self._handle.flush()
+        self._rows += 1
 
     def write_many(self, rows: list[list[Any]]) -> None:
         assert self._handle is not None
         self._writer.writerows([[csv_cell(v) for v in row] for row in rows])
         self._handle.flush()
+        self._rows += len(rows)
 
     def finish(self) -> None:
         """Every row is in: sync and rename the partial file to the target."""
@@ -145,9 +149,11 @@ class FrameCsv:
         os.replace(self.partial, self.target)
 
     def __exit__(self, *exc: object) -> None:
-        if self._handle is not None:
+        if self._handle is not None:  # stopped before the end
             self._handle.close()
             self._handle = None
+            if not self._rows:  # refused before its first frame: nothing to keep
+                self.partial.unlink(missing_ok=True)
         self._lock.release()
 
 

@@ -90,6 +90,20 @@ def test_summary_formats_and_per_frame_csvs(runner, pair, tmp_path):
     assert "mean of dB" in table and "PSNR YUV 6:1:1" in table
 
 
+def test_a_run_refused_before_its_first_frame_leaves_no_file(runner, pair, tmp_path, rng):
+    ref, _, frames, _ = pair
+    short = write_raw(tmp_path / "short.yuv", frames[:3])
+    out = tmp_path / "frames.csv"
+    result = runner.invoke(cli, ["video", str(ref), str(short), "--size", "32x24", "--frames-csv", str(out)])
+    assert result.exit_code == 1
+    assert not out.exists() and not (tmp_path / "frames.csv.partial").exists()
+    same = runner.invoke(
+        cli,
+        ["video", str(ref), str(ref), "--size", "32x24", "--frames-csv", str(out), "--regions-csv", str(out)],
+    )
+    assert same.exit_code == 2 and "must differ" in same.output
+
+
 def test_rows_go_to_a_partial_file_under_a_lock_and_appear_complete(pair, tmp_path):
     ref, dist, _, _ = pair
     out = tmp_path / "frames.csv"
