@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -139,6 +140,8 @@ class VideoReader:
             self._buffer[luma + plane :].view(fmt.dtype).reshape(ch, cw),
         )
         self._limit = (1 << fmt.bit_depth) - 1
+        self.ended: Callable[[], None] | None = None
+        """Called at the end of a pipe's stream: raises if its decoder failed part-way."""
         self._map: mmap.mmap | None = None
         self._bytes: npt.NDArray[np.uint8] | None = None
         if kind in ("raw", "y4m"):
@@ -269,8 +272,15 @@ class VideoReader:
         return "; check {size} and {pix_fmt}" if self.kind == "raw" else ""
 
     def _frame_header(self) -> bool:
-        line = _read_line(self._handle, self.path)
+        try:
+            line = _read_line(self._handle, self.path)
+        except VideoError:
+            if self.ended is not None:
+                self.ended()  # (ffmpeg's own reason first, where it failed)
+            raise
         if line is None:
+            if self.ended is not None:
+                self.ended()
             return False
         if not (line == b"FRAME" or line.startswith(b"FRAME ")):
             raise VideoError(
@@ -396,6 +406,7 @@ def _ffmpeg_reader(path: str, closer: contextlib.ExitStack) -> VideoReader:
         "-hide_banner",
         "-loglevel",
         "error",
+        "-xerror",  # a decoding error stops ffmpeg (and is reported), never a concealed frame scored
         "-i",
         path,
         "-map",
@@ -419,15 +430,23 @@ def _ffmpeg_reader(path: str, closer: contextlib.ExitStack) -> VideoReader:
     closer.callback(stop)
     assert process.stdout is not None
     stdout = closer.enter_context(process.stdout)
-    line = _read_line(stdout, path)
-    if line is None or not line.startswith(_Y4M_MAGIC):
+    def why() -> str:
         process.wait()
         log.seek(0)
         said = [x for x in log.read().decode("utf-8", "replace").splitlines() if x.strip()]
-        why = said[-1].strip() if said else f"ffmpeg exited with status {process.returncode}"
-        raise VideoError(f"{path}: ffmpeg cannot decode it as planar YUV video ({why})")
+        return said[-1].strip() if said else f"ffmpeg exited with status {process.returncode}"
+
+    def ended() -> None:  # at the end of the stream: did ffmpeg finish, or fail part-way?
+        if process.wait() != 0:
+            raise VideoError(f"{path}: ffmpeg stopped decoding it part-way ({why()}); nothing was scored")
+
+    line = _read_line(stdout, path)
+    if line is None or not line.startswith(_Y4M_MAGIC):
+        raise VideoError(f"{path}: ffmpeg cannot decode it as planar YUV video ({why()})")
     fmt = _y4m_format(line, path)
-    return VideoReader(path, fmt, stdout, framed=True, frames=None, closer=closer, kind="ffmpeg")
+    reader = VideoReader(path, fmt, stdout, framed=True, frames=None, closer=closer, kind="ffmpeg")
+    reader.ended = ended
+    return reader
 
 
 def open_video(

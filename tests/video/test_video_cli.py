@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -204,3 +205,27 @@ def test_a_file_ffmpeg_cannot_decode_is_one_line(runner, ffmpeg, tmp_path):
     clip.write_bytes(b"not a video at all" * 100)
     one_line_error(runner.invoke(cli, ["video", str(clip), str(clip)]), "clip.mp4", "ffmpeg cannot decode it")
     one_line_error(runner.invoke(cli, ["video", str(tmp_path / "gone.mp4"), str(clip)]), "no such video")
+
+
+def test_a_stream_ffmpeg_fails_on_part_way_is_refused_not_scored_from_concealed_frames(
+    runner, ffmpeg, tmp_path
+):
+    from tests.video.conftest import SHARED_VIDEO
+
+    source = SHARED_VIDEO / "carphone_pristine.mp4"
+    if not source.is_file():
+        pytest.skip("../shared/data/video is not present (fresh clone)")
+    whole = tmp_path / "whole.ts"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(source), "-c", "copy", "-f", "mpegts", str(whole)], check=True
+    )
+    data = bytearray(whole.read_bytes())
+    rng = np.random.default_rng(1)
+    for at in rng.integers(100_000, len(data), 300):
+        data[at] ^= 0xFF  # damaged packets past the first frames
+    broken = tmp_path / "broken.ts"
+    broken.write_bytes(bytes(data))
+    one_line_error(
+        runner.invoke(cli, ["video", str(whole), str(broken)]), "broken.ts", "stopped decoding it part-way"
+    )
+    assert runner.invoke(cli, ["video", str(whole), str(whole), "--format", "csv"]).exit_code == 0
