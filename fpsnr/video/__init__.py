@@ -8,10 +8,11 @@ than Y4M and raw ``.yuv`` needs ffmpeg (on PATH, or the ``video`` extra's imagei
 
 from __future__ import annotations
 
+from fpsnr.video.ffmpeg import find_ffmpeg
 from fpsnr.video.measure import PEAKS, RULES, FrameScore, VideoOptions
 from fpsnr.video.pool import VideoSummary
 from fpsnr.video.run import iter_video, score_video
-from fpsnr.video.source import VideoFormat, find_ffmpeg, open_video
+from fpsnr.video.source import VideoFormat, open_video
 
 __all__ = [
     "PEAKS",

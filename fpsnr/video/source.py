@@ -4,8 +4,7 @@ Frames arrive one at a time as their native planes (Y, U, V), never through RGB:
 of the memory-mapped file (raw, Y4M) or of one buffer each frame is read into (pipes),
 so memory does not grow with the sequence's length. Y4M and raw files are read
 directly; other containers (mp4, mkv, ivf, …) through a real ffmpeg, which decodes them
-to a Y4M stream on a pipe, so one parser reads both. The ffmpeg is the one on ``PATH``,
-else the static binary of the ``imageio-ffmpeg`` wheel (the ``video`` extra).
+to a Y4M stream on a pipe, so one parser reads both (:mod:`fpsnr.video.ffmpeg`).
 """
 
 from __future__ import annotations
@@ -14,9 +13,6 @@ import contextlib
 import mmap
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,7 +26,7 @@ from fpsnr.errors import VideoError
 from fpsnr.files import open_regular
 from fpsnr.limits import check_pixels
 
-__all__ = ["CHROMA", "Frame", "VideoFormat", "VideoReader", "find_ffmpeg", "open_video", "parse_pix_fmt"]
+__all__ = ["CHROMA", "Frame", "VideoFormat", "VideoReader", "open_video", "parse_pix_fmt"]
 
 CHROMA = {"420": (2, 2), "422": (2, 1), "444": (1, 1)}
 """Chroma formats read, and their subsampling (horizontal, vertical)."""
@@ -371,84 +367,6 @@ def _y4m_frame_count(handle: IO[bytes], fmt: VideoFormat, header: int) -> int | 
     return size // step if size % step == 0 else None
 
 
-def find_ffmpeg() -> str | None:
-    """The ffmpeg binary to decode with: ``FPSNR_FFMPEG``, ``ffmpeg`` on PATH, or imageio-ffmpeg's."""
-    chosen = os.environ.get("FPSNR_FFMPEG")
-    if chosen:
-        return chosen
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
-    try:
-        import imageio_ffmpeg  # type: ignore[import-untyped]
-    except ImportError:
-        return None
-    try:
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except RuntimeError:
-        return None
-
-
-def _ffmpeg_reader(path: str, closer: contextlib.ExitStack) -> VideoReader:
-    exe = find_ffmpeg()
-    if exe is None:
-        raise VideoError(
-            f"{path}: not Y4M or raw .yuv, and reading it needs ffmpeg; install ffmpeg (apt install ffmpeg) "
-            "or pip install 'fpsnr[video]'"
-        )
-    if not Path(path).is_file():
-        with open_regular(path, VideoError, noun="video", expected="a video file"):
-            pass  # (says what it is: missing, a folder, a device)
-    log = closer.enter_context(tempfile.TemporaryFile())
-    command = [
-        exe,
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-xerror",  # a decoding error stops ffmpeg (and is reported), never a concealed frame scored
-        "-i",
-        path,
-        "-map",
-        "0:v:0",
-        "-f",
-        "yuv4mpegpipe",
-        "-strict",
-        "-1",
-        "pipe:1",
-    ]
-    try:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
-    except OSError as err:
-        raise VideoError(f"{path}: cannot run ffmpeg {exe} ({err.strerror or err})") from err
-
-    def stop() -> None:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-    closer.callback(stop)
-    assert process.stdout is not None
-    stdout = closer.enter_context(process.stdout)
-    def why() -> str:
-        process.wait()
-        log.seek(0)
-        said = [x for x in log.read().decode("utf-8", "replace").splitlines() if x.strip()]
-        return said[-1].strip() if said else f"ffmpeg exited with status {process.returncode}"
-
-    def ended() -> None:  # at the end of the stream: did ffmpeg finish, or fail part-way?
-        if process.wait() != 0:
-            raise VideoError(f"{path}: ffmpeg stopped decoding it part-way ({why()}); nothing was scored")
-
-    line = _read_line(stdout, path)
-    if line is None or not line.startswith(_Y4M_MAGIC):
-        raise VideoError(f"{path}: ffmpeg cannot decode it as planar YUV video ({why()})")
-    fmt = _y4m_format(line, path)
-    reader = VideoReader(path, fmt, stdout, framed=True, frames=None, closer=closer, kind="ffmpeg")
-    reader.ended = ended
-    return reader
-
-
 def open_video(
     path: str | os.PathLike[str], *, size: tuple[int, int] | None = None, pix_fmt: str | None = None
 ) -> VideoReader:
@@ -461,7 +379,9 @@ def open_video(
     try:
         suffix = Path(name).suffix.lower()
         if size is None and pix_fmt is None and suffix not in (".yuv", ".y4m"):
-            return _ffmpeg_reader(name, closer)
+            from fpsnr.video.ffmpeg import ffmpeg_reader
+
+            return ffmpeg_reader(name, closer)
         handle = closer.enter_context(open_regular(name, VideoError, noun="video", expected="a video file"))
         if handle.read(len(_Y4M_MAGIC)) == _Y4M_MAGIC:
             handle.seek(0)

@@ -196,7 +196,7 @@ def test_damaged_files_are_one_line(runner, pair, tmp_path, rng):
 def test_containers_need_ffmpeg_and_say_how_to_get_it(runner, tmp_path, monkeypatch):
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"not a video")
-    monkeypatch.setattr("fpsnr.video.source.find_ffmpeg", lambda: None)
+    monkeypatch.setattr("fpsnr.video.ffmpeg.find_ffmpeg", lambda: None)
     one_line_error(runner.invoke(cli, ["video", str(clip), str(clip)]), "needs ffmpeg", "fpsnr[video]")
 
 
