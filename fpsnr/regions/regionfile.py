@@ -236,7 +236,11 @@ def load_regions(path: str | os.PathLike[str], *, image: str | None = None) -> R
         if not file.is_file():
             raise RegionsError(f"{p}: no regions file for image {stem!r} ({stem}.json){_shipped_hint(path)}")
         return _folder_entry(file)
-    entries = parse_regions(_read_document(p), source=str(p))
+    return pick_regions(parse_regions(_read_document(p), source=str(p)), p, image)
+
+
+def pick_regions(entries: list[Regions], p: Path, image: str | None) -> Regions:
+    """The entry of a parsed regions file for ``image`` (by file stem), as :func:`load_regions` picks it."""
     if image is None:
         if len(entries) == 1:
             return entries[0]

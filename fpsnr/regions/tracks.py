@@ -47,7 +47,10 @@ from fpsnr.regions.regionfile import (
     _side,
     _type_name,
     load_regions,
+    parse_regions,
+    pick_regions,
 )
+from fpsnr.regions.shipped import resolve_regions
 
 __all__ = [
     "MAX_FRAME",
@@ -276,8 +279,10 @@ def load_video_regions(path: str | os.PathLike[str], *, image: str | None = None
     p = Path(path)
     if p.suffix.lower() in (".csv", ".txt"):
         return load_mot(p)
+    p = resolve_regions(path)  # a shipped set's bare name means the set, as in load_regions
     if p.is_file():
-        document = _read_document(p)
+        document = _read_document(p)  # read once: a track file, or an image's regions
         if is_timeline(document):
             return parse_timeline(document, source=str(p))
-    return load_regions(path, image=image)
+        return pick_regions(parse_regions(document, source=str(p)), p, image)
+    return load_regions(path, image=image)  # a folder or a shipped set's name

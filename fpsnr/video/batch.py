@@ -22,7 +22,7 @@ from fpsnr.regions.tracks import load_video_regions
 from fpsnr.runs.parallel import map_local
 from fpsnr.runs.sink import CsvSink
 from fpsnr.video.measure import VideoOptions
-from fpsnr.video.pool import POOLINGS
+from fpsnr.video.pool import POOLINGS, value_names
 from fpsnr.video.run import MissingRegions, score_video
 
 __all__ = [
@@ -94,13 +94,8 @@ class SequenceTask:
 
 
 def batch_columns(options: VideoOptions) -> list[str]:
-    from fpsnr.video.pool import fp_key
-
-    names = ["psnr_y", "psnr_u", "psnr_v", "psnr_yuv", "mean_fpsnr_y", "periphery_psnr_y"]
-    names += [fp_key("m_fpsnr_y", fp) for fp in options.fps]
-    names += ["mean_fpsnr_yuv", "periphery_psnr_yuv"] + [fp_key("m_fpsnr_yuv", fp) for fp in options.fps]
     head = ["label", "ref", "test", "pooling", "frames", "width", "height", "pix_fmt", "rule", "peak"]
-    return head + names + ["error"]
+    return head + value_names(options.fps) + ["error"]
 
 
 def _videos(folder: Path) -> dict[str, Path]:

@@ -19,7 +19,7 @@ from fpsnr.metrics import m_fpsnr_of, psnr_from_mse
 from fpsnr.video.measure import FrameScore, FrameSums, VideoOptions, combine, peak_of
 from fpsnr.video.source import VideoFormat
 
-__all__ = ["POOLINGS", "RegionSummary", "SequencePool", "VideoSummary", "fp_key"]
+__all__ = ["POOLINGS", "RegionSummary", "SequencePool", "VideoSummary", "fp_key", "value_names"]
 
 POOLINGS = ("mean_db", "pooled")
 
@@ -27,6 +27,14 @@ POOLINGS = ("mean_db", "pooled")
 def fp_key(name: str, fp: float) -> str:
     """Column of an M-FPSNR value at one Fp: ``m_fpsnr_y_fp0.5``."""
     return f"{name}_fp{float(fp):g}"
+
+
+def value_names(fps: tuple[float, ...]) -> list[str]:
+    """The names of a sequence's values, in order (summary keys, batch columns)."""
+    names = ["psnr_y", "psnr_u", "psnr_v", "psnr_yuv", "mean_fpsnr_y", "periphery_psnr_y"]
+    names += [fp_key("m_fpsnr_y", fp) for fp in fps]
+    names += ["mean_fpsnr_yuv", "periphery_psnr_yuv"]
+    return names + [fp_key("m_fpsnr_yuv", fp) for fp in fps]
 
 
 class _Sums:
@@ -146,12 +154,6 @@ class SequencePool:
             self._mean(fp_key("m_fpsnr_y", fp), y_score.m_fpsnr)
             self._mean(fp_key("m_fpsnr_yuv", fp), yuv)
 
-    def _names(self) -> list[str]:
-        names = ["psnr_y", "psnr_u", "psnr_v", "psnr_yuv", "mean_fpsnr_y", "periphery_psnr_y"]
-        names += [fp_key("m_fpsnr_y", fp) for fp in self.options.fps]
-        names += ["mean_fpsnr_yuv", "periphery_psnr_yuv"]
-        return names + [fp_key("m_fpsnr_yuv", fp) for fp in self.options.fps]
-
     def _psnr(self, sums: _Sums, plane: int) -> float | None:
         if not sums.samples[plane]:
             return None
@@ -165,7 +167,8 @@ class SequencePool:
     def summary(self) -> VideoSummary:
         """Both poolings of every value over the frames added so far."""
         mean_db = {
-            name: (self._means[name].value() if name in self._means else None) for name in self._names()
+            name: (self._means[name].value() if name in self._means else None)
+            for name in value_names(self.options.fps)
         }
         pooled: dict[str, float | None] = {
             "psnr_y": self._psnr(self._frame, 0),

@@ -124,17 +124,11 @@ class VideoReader:
         self._handle = handle
         self._framed = framed
         self._closer = closer
-        self._buffer = np.empty(fmt.frame_bytes, np.uint8)
         self._index = 0
-        item = fmt.dtype.itemsize
-        cw, ch = fmt.chroma_size
-        luma = fmt.width * fmt.height * item
-        plane = cw * ch * item
-        self._frame = Frame(
-            self._buffer[:luma].view(fmt.dtype).reshape(fmt.height, fmt.width),
-            self._buffer[luma : luma + plane].view(fmt.dtype).reshape(ch, cw),
-            self._buffer[luma + plane :].view(fmt.dtype).reshape(ch, cw),
-        )
+        mapped = kind in ("raw", "y4m")
+        # a pipe is read into one buffer, reused; a mapped file needs none
+        self._buffer = np.empty(0 if mapped else fmt.frame_bytes, np.uint8)
+        self._frame = None if mapped else _planes(self._buffer, fmt)
         self._limit = (1 << fmt.bit_depth) - 1
         self.ended: Callable[[], None] | None = None
         """Called at the end of a pipe's stream: raises if its decoder failed part-way."""
@@ -151,7 +145,6 @@ class VideoReader:
 
     def _unmap(self) -> None:
         self._bytes = None
-        self._frame = None  # type: ignore[assignment]
         if self._map is not None:
             try:
                 self._map.close()
@@ -189,17 +182,7 @@ class VideoReader:
             )
         assert self._bytes is not None
         start = self._pos
-        fmt = self.format
-        item = fmt.dtype.itemsize
-        cw, ch = fmt.chroma_size
-        luma = fmt.width * fmt.height * item
-        plane = cw * ch * item
-        data = self._bytes[start : start + need]
-        frame = Frame(
-            data[:luma].view(fmt.dtype).reshape(fmt.height, fmt.width),
-            data[luma : luma + plane].view(fmt.dtype).reshape(ch, cw),
-            data[luma + plane :].view(fmt.dtype).reshape(ch, cw),
-        )
+        frame = _planes(self._bytes[start : start + need], self.format)
         self._release(start)
         self._pos = start + need
         return frame
@@ -239,6 +222,7 @@ class VideoReader:
                     f"{self.path}: frame {self._index} is cut short ({got:,} of {self._buffer.size:,} bytes "
                     f"of a {self.format.describe()} frame); the file is truncated{self._hint()}"
                 )
+            assert self._frame is not None
             frame = self._frame
         if 8 < self.format.bit_depth < 16:
             for name, plane in zip("YUV", frame, strict=True):
@@ -283,6 +267,19 @@ class VideoReader:
                 f"{self.path}: frame {self._index} does not start with FRAME; the Y4M file is damaged"
             )
         return True
+
+
+def _planes(data: npt.NDArray[np.uint8], fmt: VideoFormat) -> Frame:
+    """The Y, U and V planes of one frame's bytes, as views."""
+    item = fmt.dtype.itemsize
+    cw, ch = fmt.chroma_size
+    luma = fmt.width * fmt.height * item
+    plane = cw * ch * item
+    return Frame(
+        data[:luma].view(fmt.dtype).reshape(fmt.height, fmt.width),
+        data[luma : luma + plane].view(fmt.dtype).reshape(ch, cw),
+        data[luma + plane :].view(fmt.dtype).reshape(ch, cw),
+    )
 
 
 def _read_into(handle: IO[bytes], view: memoryview) -> int:

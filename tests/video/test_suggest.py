@@ -67,4 +67,5 @@ def test_suggest_through_the_video_engine(tmp_path, rng):
     b = write_raw(tmp_path / "b.yuv", noisy)
     seen = list(iter_video(a, b, "suggest", VideoOptions(), size=(96, 72)))
     assert len(seen) == 5 and all(1 <= len(s.discs) <= 3 for s, _ in seen)
-    assert {d.label for d in seen[-1][0].discs} <= {d.label for s, _ in seen for d in s.discs}
+    # the blobs barely move: every frame keeps the first frame's labels
+    assert all({d.label for d in s.discs} == {d.label for d in seen[0][0].discs} for s, _ in seen)
