@@ -45,8 +45,22 @@ def _shipped_hint(path: str | os.PathLike[str]) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
+_MAX_INT_DIGITS = 30
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _bounded_int(digits: str) -> int:
+    # Python refuses > 4,300 digits with advice to raise sys.set_int_max_str_digits(); no size,
+    # coordinate or radius needs more than a few, so say that instead.
+    if len(digits.lstrip("-")) > _MAX_INT_DIGITS:
+        raise ValueError(
+            f"the integer {digits[:12]}… has {len(digits.lstrip('-')):,} digits; "
+            "sizes, centres and radii are pixel counts"
+        )
+    return int(digits)
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -197,7 +211,9 @@ def _read_document(path: Path) -> Any:
     except UnicodeDecodeError as err:
         raise RegionsError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_int=_bounded_int, object_pairs_hook=_unique_keys
+        )
     except json.JSONDecodeError as err:
         raise RegionsError(
             f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"

@@ -185,6 +185,21 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
     assert fpsnr.load_regions(path).regions[0].center == (1.0, 2.0)
 
 
+def test_an_integer_of_thousands_of_digits_is_one_line_without_python_advice(tmp_path):
+    """Reliability 2026-12 G29: 5,000 digits gave "use sys.set_int_max_str_digits() to increase the limit"."""
+    path = tmp_path / "digits.json"
+    path.write_text('{"width": 10, "height": 10, "regions": [{"center": [' + "9" * 5000 + ", 2]}]}")
+    with pytest.raises(fpsnr.RegionsError) as err:
+        fpsnr.load_regions(path)
+    assert str(err.value) == (
+        f"{path}: invalid JSON: the integer 999999999999… has 5,000 digits; "
+        "sizes, centres and radii are pixel counts"
+    )
+    path.write_text('{"width": 10, "height": 10, "regions": [{"center": [1' + "0" * 29 + ", 2]}]}")
+    with pytest.raises(fpsnr.RegionsError, match=r"center\[0\]: 1(0){29} is beyond the limit"):
+        fpsnr.load_regions(path)  # 30 digits are read, then judged as a coordinate
+
+
 def test_x_y_r_keys_are_all_named_with_the_keys_to_write_instead(tmp_path):
     """Newcomer 2026-12 finding 18: {"x", "y", "r"} was reported as only unknown key 'r'."""
     path = tmp_path / "xyr.json"
