@@ -9,7 +9,7 @@ their ratio lines together with the machine they ran on. ``--quick`` repeats les
 noisier figure, for a first look); ``--no-large`` leaves out the 2,400-pair batch (about
 5 minutes on 2 cores). The codec lines need the codec extra and are skipped without it.
 ``fpsnr video`` ÷ ffmpeg's psnr filter runs where ffmpeg is on PATH; region proposals per
-image join when that work lands.
+image (``bench_regions.py``) against decoding that image.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def main() -> int:
     if not args.no_large:
         plan.append(("bench_batch.py", ["--folders", "100", "--repeat", "1"]))
     plan.append(("bench_memory.py", []))
+    plan.append(("bench_regions.py", ["--repeat", "10" if quick else "30"]))
     codec = all(importlib.util.find_spec(m) is not None for m in ("torch", "compressai"))
     if codec:
         plan += [
@@ -92,7 +93,6 @@ def main() -> int:
         lines.append("codec lines skipped: the codec extra (torch, CompressAI) is not installed")
     if not video:
         lines.append("video lines skipped: no ffmpeg on PATH (apt-get install ffmpeg)")
-    lines.append("region proposals per image: not measured yet (issue 27)")
     print(f"\n=== SPEC §6 ratios, {time.strftime('%Y-%m-%d')}, {machine()}")
     for line in lines:
         print(line if isinstance(line, str) else line.line())

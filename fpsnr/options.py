@@ -153,7 +153,7 @@ class BatchOptions(ScoreOptions):
     ``missing_regions``: ``"error"`` (default) makes its rows errors; ``"center"``
     scores one default-radius region at the image centre, the single-focus F_PSNR of
     the prior art; ``"suggest"`` scores the regions
-    :func:`fpsnr.regions.saliency.suggest_regions` proposes for the reference.
+    :func:`fpsnr.regions.proposals.suggest_regions` proposes for the reference.
     """
 
     missing_regions: MissingRegions = "error"

@@ -23,8 +23,8 @@ from fpsnr.images.io import read_image, write_image
 from fpsnr.options import ScoreOptions
 from fpsnr.regions.discs import disc_has_pixel, require_pixels
 from fpsnr.regions.overlay import draw_regions
+from fpsnr.regions.proposals import DEFAULT_METHOD, DEFAULT_MIN_STRENGTH, METHODS, suggest_regions
 from fpsnr.regions.regionfile import load_region_index, load_regions
-from fpsnr.regions.saliency import suggest_regions
 
 
 @click.group("regions", cls=OrderedGroup)
@@ -153,8 +153,17 @@ def show_command(
     help="At most this many.",
 )
 @click.option(
-    "--min-saliency", type=click.FloatRange(0, 1), default=0.3, show_default=True,
-    help="Stop when the best remaining peak is below this share of the strongest.",
+    "--method", type=click.Choice(METHODS), default=DEFAULT_METHOD, show_default=True,
+    help="signature: saliency times a centre prior learned from human fixations; "
+    "spectral-residual: the method before December 2026.",
+)
+@click.option(
+    "--min-strength", type=click.FloatRange(0, 1), default=DEFAULT_MIN_STRENGTH, show_default=True,
+    help="signature: stop when a disc would add less than this share of the fixation map.",
+)
+@click.option(
+    "--min-saliency", type=click.FloatRange(0, 1), default=None,
+    help="spectral-residual: stop when the best remaining peak is below this share of the strongest [0.3].",
 )  # fmt: skip
 @click.option(
     "--overlay", type=path_arg(dir_okay=False, path_type=Path), help="Also draw them on the image."
@@ -167,18 +176,24 @@ def suggest_command(
     image: Path,
     out: Path,
     max_regions: int,
-    min_saliency: float,
+    method: str,
+    min_strength: float,
+    min_saliency: float | None,
     overlay: Path | None,
     overwrite: bool,
     exif: str,
     viewing_distance: float,
     foveal_angle: float,
 ) -> None:
-    """Propose fixation regions for IMAGE from its spectral-residual saliency.
+    """Propose fixation regions for IMAGE: where free-viewing people are likely to look.
 
-    The regions get the default radius and labels salient-1, salient-2, ... in order
-    of saliency; review them (--overlay) before relying on them. With --exif apply the
-    centres are in the upright picture's coordinates, for scoring with --exif apply.
+    The default method multiplies the image-signature saliency by a centre prior learned
+    from human eye fixations and places the discs that hold the most of it; on 250
+    eye-tracked scenes its first 3 discs hold about half of all fixations (a disc on the
+    image centre: 22 %). The regions get the default radius, labels salient-1, salient-2,
+    ... in order, and a strength: the share of the map each one adds. Review them
+    (--overlay draws each with its strength) before relying on them. With --exif apply
+    the centres are in the upright picture's coordinates, for scoring with --exif apply.
 
     \b
     Example:
@@ -186,11 +201,15 @@ def suggest_command(
     """
     if out.exists() and not overwrite:
         raise RegionsError(f"{out} exists; use --overwrite to replace it")
+    if min_saliency is not None and method != "spectral-residual":
+        raise click.UsageError("--min-saliency applies to --method spectral-residual; use --min-strength")
     pixels = read_image(image, exif=exif == "apply")
     regions = suggest_regions(
         pixels,
+        method=method,
         max_regions=max_regions,
-        min_saliency=min_saliency,
+        min_strength=min_strength,
+        min_saliency=0.3 if min_saliency is None else min_saliency,
         viewing_distance=viewing_distance,
         foveal_angle=foveal_angle,
         image_name=image.name,
@@ -202,6 +221,7 @@ def suggest_command(
     if overlay is not None:
         discs = regions.resolve(pixels.shape[1], pixels.shape[0], viewing_distance=viewing_distance,
                                 foveal_angle=foveal_angle)  # fmt: skip
-        write_image(overlay, draw_regions(pixels, discs))
+        texts = [f"{r.label} {r.strength:.0%}" for r in regions.regions]
+        write_image(overlay, draw_regions(pixels, discs, texts=texts))
     where = ", ".join(f"({r.center[0]:g}, {r.center[1]:g})" for r in regions.regions)
     inform(f"wrote {out}: {len(regions.regions)} region(s) at {where}")

@@ -2,7 +2,8 @@
 
 :mod:`~fpsnr.regions.model` (regions, the default radius), :mod:`~fpsnr.regions.discs`
 (exact disc masks), :mod:`~fpsnr.regions.regionfile` (JSON files, SPEC §2),
-:mod:`~fpsnr.regions.shipped` (the Kodak set), :mod:`~fpsnr.regions.saliency` (proposals),
+:mod:`~fpsnr.regions.shipped` (the Kodak set), :mod:`~fpsnr.regions.proposals` (proposals measured on human
+fixations; :mod:`~fpsnr.regions.saliency` the spectral residual),
 :mod:`~fpsnr.regions.policy` (images without regions), :mod:`~fpsnr.regions.overlay`
 (pictures of regions and scores).
 """

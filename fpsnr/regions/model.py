@@ -88,11 +88,16 @@ class Region:
         Radius in pixels; ``None`` uses the resolution-scaled default radius.
     label : str, optional
         Name shown in reports; ``None`` becomes ``region-<n>`` (1-based).
+    strength : float, optional
+        How strong a proposal is, in [0, 1]: for ``fpsnr regions suggest``, the share of
+        its fixation map the region adds (:mod:`fpsnr.regions.proposals`). Not used in
+        scoring.
     """
 
     center: tuple[float, float]
     radius: float | None = None
     label: str | None = None
+    strength: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.center, (str, bytes)):  # "12" iterated is the centre (1, 2): refuse
@@ -115,6 +120,12 @@ class Region:
             if r > MAX_COORD:
                 raise RegionsError(f"region radius {r:g} is larger than the limit of {MAX_COORD:,.0f} px")
             object.__setattr__(self, "radius", r)
+        if self.strength is not None:
+            if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float)) or not (
+                0.0 <= self.strength <= 1.0
+            ):
+                raise RegionsError(f"region strength must be a number in [0, 1], got {self.strength!r}")
+            object.__setattr__(self, "strength", float(self.strength))
         if self.label is not None and not isinstance(self.label, str):
             raise RegionsError(f"region label must be a string, got {self.label!r}")
         if (self.label is not None and not self.label.isprintable()) or _unpaired(self.label):
@@ -216,6 +227,8 @@ class Regions:
             item["center"] = [_plain_number(v) for v in region.center]
             if region.radius is not None:
                 item["radius"] = _plain_number(region.radius)
+            if region.strength is not None:
+                item["strength"] = _plain_number(region.strength)
             items.append(item)
         out["regions"] = items
         return out

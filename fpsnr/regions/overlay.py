@@ -51,16 +51,18 @@ def _dim_periphery(canvas: npt.NDArray[np.uint8], discs: Sequence[Disc], dim: fl
 
 
 def draw_regions(
-    image: npt.NDArray[np.generic], discs: Sequence[Disc], *, dim: float = 0.45
-) -> npt.NDArray[np.uint8]:
+    image: npt.NDArray[np.generic], discs: Sequence[Disc], *, dim: float = 0.45,
+    texts: Sequence[str] | None = None,
+) -> npt.NDArray[np.uint8]:  # fmt: skip
     """Draw foveal regions on an image.
 
     The periphery Φ_0 is darkened by ``dim`` using the exact disc membership (the
-    pixels actually scored); circle outlines and labels are drawn anti-aliased on top.
-    Returns an 8-bit RGB image.
+    pixels actually scored); circle outlines and labels (``texts``, one per disc; the
+    discs' labels by default) are drawn anti-aliased on top. Returns an 8-bit RGB image.
     """
     canvas = _to_display(image)
-    _draw_discs(canvas, discs, [d.label for d in discs], dim, scale=900, centres=True)
+    labels = [d.label for d in discs] if texts is None else list(texts)
+    _draw_discs(canvas, discs, labels, dim, scale=900, centres=True)
     return canvas
 
 

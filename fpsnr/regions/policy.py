@@ -2,7 +2,8 @@
 
 ``"error"`` refuses the image; ``"center"`` scores one default-radius region at the
 image centre (the single-focus F_PSNR of the prior art); ``"suggest"`` scores the
-regions :func:`fpsnr.regions.saliency.suggest_regions` proposes for the reference.
+regions :func:`fpsnr.regions.proposals.suggest_regions` proposes for the reference (its
+default method).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from fpsnr.errors import FpsnrError
 from fpsnr.options import BatchOptions
 from fpsnr.regions.model import Region, RegionIndex, Regions
-from fpsnr.regions.saliency import suggest_regions
+from fpsnr.regions.proposals import suggest_regions
 
 __all__ = ["fallback_regions", "regions_for_image"]
 

@@ -6,8 +6,9 @@ A regions file records the width and height its coordinates refer to::
      "regions": [{"label": "parrot-left", "center": [262.0, 210.5], "radius": 70},
                  {"label": "parrot-right", "center": [505, 236]}]}
 
-``label`` and ``radius`` are optional, and so is a free-text ``note`` on the file or a
-region; any other key is an error (a misspelt ``raduis`` is never silently ignored).
+``label`` and ``radius`` are optional, and so are a proposal's ``strength`` (a number in
+[0, 1] that ``fpsnr regions suggest`` writes; scoring ignores it) and a free-text ``note``
+on the file or a region; any other key is an error (a misspelt ``raduis`` is never silently ignored).
 A collection file ``{"images": [{...}, {...}]}`` holds several images, matched to
 image files by the stem of their ``image`` field.
 """
@@ -131,7 +132,7 @@ def _radius(obj: Mapping[str, Any], where: str) -> float | None:
 def _parse_region(obj: Any, where: str) -> Region:
     if not isinstance(obj, dict):
         raise RegionsError(f"{where}: expected an object with 'center', got {_type_name(obj)}")
-    _check_keys(obj, ("center", "radius", "label", "note"), where)
+    _check_keys(obj, ("center", "radius", "label", "strength", "note"), where)
     if "center" not in obj:
         raise RegionsError(f"{where}: missing 'center' ([x, y] in pixels)")
     center = obj["center"]
@@ -140,10 +141,15 @@ def _parse_region(obj: Any, where: str) -> Region:
     x = _number(center[0], f"{where}.center[0]")
     y = _number(center[1], f"{where}.center[1]")
     radius = _radius(obj, where)
+    strength = None
+    if obj.get("strength") is not None:
+        strength = _number(obj["strength"], f"{where}.strength")
+        if not 0.0 <= strength <= 1.0:
+            raise RegionsError(f"{where}.strength: expected a number in [0, 1], got {obj['strength']!r}")
     label = obj.get("label")
     if label is not None and not isinstance(label, str):
         raise RegionsError(f"{where}.label: expected a string, got {_type_name(label)}")
-    return Region(center=(x, y), radius=radius, label=label)
+    return Region(center=(x, y), radius=radius, label=label, strength=strength)
 
 
 def _parse_image(obj: Any, where: str, source: str | None) -> Regions:

@@ -1,10 +1,10 @@
 """Region proposals for every frame of a video, smoothed over time so discs do not jump.
 
-Each frame's luma plane gets its spectral-residual saliency map (the image proposals'
-map, :func:`fpsnr.regions.saliency.spectral_residual_saliency`); the maps are averaged
-over frames with exponential forgetting — map_t = m · map_{t−1} + (1 − m) · S_t, m the
-``memory`` (0.8: a fixation pulled over about five frames) — and proposals come from
-the averaged map by the images' non-maximum suppression. A proposal keeps the label of
+Each frame's luma plane gets the image proposals' fixation map (signature saliency × the
+centre prior learned from human fixations, :func:`fpsnr.regions.proposals.fixation_density`);
+the maps are averaged over frames with exponential forgetting — map_t = m · map_{t−1} +
+(1 − m) · S_t, m the ``memory`` (0.8: a fixation pulled over about five frames) — and
+proposals are the discs holding the most of the averaged map, as for images. A proposal keeps the label of
 the previous frame's proposal nearest to it within one default radius (greedy, nearest
 pairs first), so a label follows one object and its per-region pooled values mean
 something; a proposal with no such neighbour gets a new label. ``memory`` 0 gives, frame
@@ -20,7 +20,7 @@ import numpy as np
 
 from fpsnr.errors import ParameterError
 from fpsnr.regions.model import Region, Regions, default_radius
-from fpsnr.regions.saliency import regions_from_saliency, spectral_residual_saliency
+from fpsnr.regions.proposals import fixation_density, regions_from_density
 
 __all__ = ["DEFAULT_MEMORY", "DEFAULT_PROPOSALS", "SuggestedRegions"]
 
@@ -52,16 +52,17 @@ class SuggestedRegions:
 
     def at(self, y_plane: np.ndarray[Any, Any]) -> Regions:
         """The regions of the next frame, from its luma plane."""
-        saliency = spectral_residual_saliency(y_plane)
+        density = fixation_density(y_plane)
         if self._map is None or self.memory == 0:
-            self._map = saliency
+            self._map = density
         else:
             self._map *= self.memory
-            self._map += (1.0 - self.memory) * saliency
-        peak = float(self._map.max())
-        height, width = self._map.shape
-        found = regions_from_saliency(
-            self._map / peak if peak > 0 else self._map,
+            self._map += (1.0 - self.memory) * density
+        height, width = y_plane.shape[:2]
+        found = regions_from_density(
+            self._map,
+            width,
+            height,
             max_regions=self.max_regions,
             viewing_distance=self.viewing_distance,
             foveal_angle=self.foveal_angle,
@@ -90,5 +91,5 @@ class SuggestedRegions:
             if i not in labels:
                 self._labels += 1
                 labels[i] = f"salient-{self._labels}"
-            out.append(Region(p.center, radius=p.radius, label=labels[i]))
+            out.append(Region(p.center, radius=p.radius, label=labels[i], strength=p.strength))
         return out

@@ -74,7 +74,7 @@ def test_regions_suggest_with_exif_apply_proposes_in_upright_coordinates(tmp_pat
     import json
 
     from fpsnr.images.io import read_image
-    from fpsnr.regions.saliency import suggest_regions
+    from fpsnr.regions.proposals import suggest_regions
 
     yy, xx = np.mgrid[0:120, 0:200]
     upright = np.full((120, 200, 3), 128, np.uint8)

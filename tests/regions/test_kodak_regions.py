@@ -10,7 +10,8 @@ import pytest
 import fpsnr
 from fpsnr.cli import cli
 from fpsnr.images.io import write_image
-from fpsnr.regions.saliency import spectral_residual_saliency, suggest_regions
+from fpsnr.regions.proposals import suggest_regions
+from fpsnr.regions.saliency import spectral_residual_saliency
 from fpsnr.regions.shipped import kodak_regions
 from tests.conftest import KODAK
 
@@ -65,9 +66,15 @@ def test_suggest_is_deterministic_and_its_output_validates(rng, tmp_path):
     assert a == b
     a.dump(tmp_path / "x.json")
     assert fpsnr.load_regions(tmp_path / "x.json") == a
-    # proposals never overlap: suppression removes twice the default radius
+    # greedy coverage: each disc adds no more than the one before it, and together at most all
+    shares = [reg.strength for reg in a.regions]
+    assert all(0 < v <= 1 for v in shares) and sum(shares) <= 1 + 1e-9
+    assert shares == sorted(shares, reverse=True)
+    assert len({reg.center for reg in a.regions}) == len(a.regions)
+    # the spectral-residual method's proposals never overlap: suppression removes twice the radius
+    old = suggest_regions(img, method="spectral-residual")
     r = fpsnr.regions.default_radius(200, 120)
-    centres = [reg.center for reg in a.regions]
+    centres = [reg.center for reg in old.regions]
     for i, p in enumerate(centres):
         for q in centres[i + 1 :]:
             assert np.hypot(p[0] - q[0], p[1] - q[1]) > 2 * r
@@ -76,15 +83,22 @@ def test_suggest_is_deterministic_and_its_output_validates(rng, tmp_path):
 def test_flat_image_gets_the_centre():
     flat = np.full((30, 40), 7, np.uint8)
     assert not spectral_residual_saliency(flat).any()
-    (only,) = suggest_regions(flat).regions
+    (only,) = suggest_regions(flat, method="spectral-residual").regions
     assert only.center == (19.5, 14.5)
+    # the fixation map of a flat picture is the centre prior alone: its discs start in the middle
+    first = suggest_regions(flat).regions[0]
+    assert np.hypot(first.center[0] - 19.5, first.center[1] - 14.5) <= fpsnr.regions.default_radius(40, 30)
 
 
 def test_suggest_rejects_bad_parameters(rng):
     with pytest.raises(fpsnr.ParameterError, match="max_regions"):
         suggest_regions(_blob_image(rng), max_regions=0)
     with pytest.raises(fpsnr.ParameterError, match="min_saliency"):
-        suggest_regions(_blob_image(rng), min_saliency=2)
+        suggest_regions(_blob_image(rng), method="spectral-residual", min_saliency=2)
+    with pytest.raises(fpsnr.ParameterError, match="min_strength"):
+        suggest_regions(_blob_image(rng), min_strength=1.5)
+    with pytest.raises(fpsnr.ParameterError, match="method must be one of signature, spectral-residual"):
+        suggest_regions(_blob_image(rng), method="faces")
 
 
 def test_cli_suggest_writes_regions_and_overlay(runner, tmp_path, rng):
@@ -127,7 +141,7 @@ def test_batch_missing_regions_suggest(tmp_path, rng):
 def test_suggest_on_kodak_parrots_finds_both_heads(kodak_dir):
     img = fpsnr.read_image(kodak_dir / "kodim23.png")
     hand = fpsnr.load_regions(REGIONS / "kodim23.json").regions
-    got = suggest_regions(img, max_regions=2).regions
+    got = suggest_regions(img, method="spectral-residual", max_regions=2).regions
     r = fpsnr.regions.default_radius(768, 512)
     for h in hand:
         assert min(np.hypot(h.center[0] - s.center[0], h.center[1] - s.center[1]) for s in got) <= r

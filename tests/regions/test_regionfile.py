@@ -208,7 +208,7 @@ def test_x_y_r_keys_are_all_named_with_the_keys_to_write_instead(tmp_path):
         fpsnr.load_regions(path)
     assert str(err.value) == (
         f"{path}: $.regions[0]: unknown keys 'r', 'x', 'y' (write x and y as \"center\": [x, y] and r as "
-        "\"radius\"); allowed keys are center, label, note, radius"
+        "\"radius\"); allowed keys are center, label, note, radius, strength"
     )
 
 

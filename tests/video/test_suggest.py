@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from fpsnr.regions.saliency import suggest_regions
+from fpsnr.regions.proposals import suggest_regions
 from fpsnr.video import VideoOptions, iter_video
 from fpsnr.video.suggest import SuggestedRegions
 from tests.video.conftest import write_raw
@@ -54,8 +54,8 @@ def test_with_memory_labels_follow_objects_and_discs_move_less(rng):
         return total, new
 
     steady, plain = jumps(path(0.8)), jumps(path(0.0))
-    assert steady[1] == 0  # the same two labels on every frame
-    assert steady[0] < plain[0]
+    assert steady[1] <= min(plain[1], 1)  # labels kept: at most one new one in 24 frames
+    assert steady[0] < 0.8 * plain[0]  # and the discs move less
     first = path(0.8)[0]
     assert sorted(first) == ["salient-1", "salient-2"]
 

@@ -122,7 +122,7 @@ class CropSource:
 
 def _image_discs(img: npt.NDArray[np.generic], path: Path, regions: Any) -> torch.Tensor:
     """(K, 3) float64 (cx, cy, r) of an image: from the index by stem, else suggested."""
-    from fpsnr.regions.saliency import suggest_regions
+    from fpsnr.regions.proposals import suggest_regions
 
     height, width = img.shape[:2]
     entry = None if isinstance(regions, str) else regions.get(path.stem)
