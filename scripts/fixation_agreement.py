@@ -11,7 +11,8 @@ bootstrap interval (scenes resampled); the time per image of the proposal alone 
 decoding); and, on Kodak, the recall and precision against the hand-placed centres
 within one default radius (``scripts/regions_agreement.py``'s rule, at most as many
 proposals as hand regions). For scale: the image centre alone, and a greedy oracle
-that places each disc on the fixations themselves.
+that places each disc on the fixations themselves; and ``fpsnr regions from-fixations``,
+which makes regions from the fixations (not a proposal: it sees them).
 
 The ``signature`` method's centre prior is fitted on these same scenes; its row with
 "two-fold" refits the prior on the other half of the scenes for each half (odd and even
@@ -31,6 +32,7 @@ import cv2
 import numpy as np
 
 import fpsnr
+from fpsnr.regions.annotations import regions_from_points
 from fpsnr.regions.proposals import (
     fit_fixation_prior,
     fixation_density,
@@ -168,12 +170,13 @@ def main() -> int:
     fits = [fit_fixation_prior(scenes[m] for m in halves[1 - k]) for k in (0, 1)]
     folds = {n: fits[k] for k, half in enumerate(halves) for n in half}
     table = methods()
-    two_fold, centre, best = (
+    two_fold, centre, best, clusters = (
         "signature, prior fitted on the other half (two-fold)",
         "image centre",
         "oracle on the fixations",
+        "regions from-fixations (discs from the fixations themselves)",
     )
-    rows: dict[str, list[list[int]]] = {name: [] for name in (*table, two_fold, centre, best)}
+    rows: dict[str, list[list[int]]] = {name: [] for name in (*table, two_fold, centre, best, clusters)}
     seconds = dict.fromkeys(rows, 0.0)
     totals = []
     for n in names:
@@ -189,6 +192,8 @@ def main() -> int:
                 discs = [((width - 1) / 2, (height - 1) / 2)]
             elif name == best:
                 discs = oracle(points, radius)
+            elif name == clusters:
+                discs = centres(regions_from_points(points, width, height))
             else:
                 discs = table[name](image)
             seconds[name] += time.perf_counter() - start

@@ -18,6 +18,7 @@ from fpsnr.cli.options import (
     score_options,
     translate_errors,
 )
+from fpsnr.cli.regions_from import from_coco_command, from_fixations_command, from_mask_command
 from fpsnr.errors import FpsnrError, RegionsError
 from fpsnr.images.io import read_image, write_image
 from fpsnr.options import ScoreOptions
@@ -225,3 +226,6 @@ def suggest_command(
         write_image(overlay, draw_regions(pixels, discs, texts=texts))
     where = ", ".join(f"({r.center[0]:g}, {r.center[1]:g})" for r in regions.regions)
     inform(f"wrote {out}: {len(regions.regions)} region(s) at {where}")
+
+for _command in (from_fixations_command, from_coco_command, from_mask_command):
+    regions_group.add_command(_command)
