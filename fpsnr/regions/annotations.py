@@ -119,7 +119,10 @@ def regions_from_points(
 
 
 def _held(
-    candidates: npt.NDArray[np.float64], pts: npt.NDArray[np.float64], wts: npt.NDArray[np.float64], radius: float
+    candidates: npt.NDArray[np.float64],
+    pts: npt.NDArray[np.float64],
+    wts: npt.NDArray[np.float64],
+    radius: float,
 ) -> npt.NDArray[np.float64]:
     """The weight of the fixations within ``radius`` of each candidate centre, counted exactly."""
     out = np.empty(len(candidates))
