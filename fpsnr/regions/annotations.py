@@ -209,15 +209,7 @@ def _size(value: Any, where: str) -> int:
 
 def read_salicon(path: str | os.PathLike[str]) -> Fixations:
     """Fixations from SALICON's COCO-style JSON (1-based ``[row, col]`` per fixation)."""
-    try:
-        document = json.loads(_text(path, "fixations file"))
-    except json.JSONDecodeError as err:
-        raise RegionsError(
-            f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"
-        ) from err
-    if not isinstance(document, dict) or not isinstance(document.get("annotations"), list):
-        raise RegionsError(f"{path}: expected SALICON's JSON, an object with 'images' and 'annotations'")
-    images = _coco_images(document, path)
+    document, images = _coco_document(path, "fixations file", "SALICON's JSON")
     points: dict[str, list[tuple[float, float]]] = {}
     for n, ann in enumerate(document["annotations"]):
         where = f"{path}: $.annotations[{n}]"
@@ -236,6 +228,21 @@ def read_salicon(path: str | os.PathLike[str]) -> Fixations:
         raise RegionsError(f"{path}: no annotation holds a fixation")
     sizes = dict(images.values())
     return {name: (np.asarray(p), np.ones(len(p)), sizes[name]) for name, p in points.items()}
+
+
+def _coco_document(
+    path: str | os.PathLike[str], noun: str, expected: str
+) -> tuple[dict[str, Any], dict[Any, tuple[str, tuple[int, int]]]]:
+    """A COCO-style JSON file (SALICON's fixations, instances): the document and its images by id."""
+    try:
+        document = json.loads(_text(path, noun))
+    except json.JSONDecodeError as err:
+        raise RegionsError(
+            f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"
+        ) from err
+    if not isinstance(document, dict) or not isinstance(document.get("annotations"), list):
+        raise RegionsError(f"{path}: expected {expected}, an object with 'images' and 'annotations'")
+    return document, _coco_images(document, path)
 
 
 def _coco_images(
@@ -279,17 +286,7 @@ def regions_from_coco(
     foveal_angle: float = DEFAULT_FOVEAL_ANGLE,
 ) -> list[Regions]:
     """One :class:`Regions` per image of a COCO instances file that has a kept box."""
-    try:
-        document = json.loads(_text(path, "COCO file"))
-    except json.JSONDecodeError as err:
-        raise RegionsError(
-            f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"
-        ) from err
-    if not isinstance(document, dict) or not isinstance(document.get("annotations"), list):
-        raise RegionsError(
-            f"{path}: expected a COCO instances file, an object with 'images' and 'annotations'"
-        )
-    images = _coco_images(document, path)
+    document, images = _coco_document(path, "COCO file", "a COCO instances file")
     names = {c.get("id"): str(c.get("name")) for c in document.get("categories") or [] if isinstance(c, dict)}
     wanted = None if categories is None else set(categories)
     if wanted is not None and not wanted <= set(names.values()):
