@@ -43,6 +43,7 @@ REMEDIES: dict[str, str] = {
     "pix_fmt": "pix_fmt=",
     "frames": "frames=",
     "skip": "skip=",
+    "frame_rate": "frame_rate=",
 }
 """Each remedy field a message may hold, in the library's words (its parameters)."""
 

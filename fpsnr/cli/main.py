@@ -17,7 +17,7 @@ from fpsnr.limits import DEFAULT_MAX_PIXELS, ENV
 # and the RD comparison; each module is imported when its command is run (or help lists it)
 COMMANDS = {
     "demo": "fpsnr.cli.demo:demo_command", "score": "fpsnr.cli.score:score_command",
-    "batch": "fpsnr.cli.batch:batch_command", "video": "fpsnr.cli.video:video_command",
+    "batch": "fpsnr.cli.batch:batch_command", "video": "fpsnr.cli.video:video_group",
     "regions": "fpsnr.cli.regions:regions_group", "codec": "fpsnr.cli.codec:codec_group",
     "anchors": "fpsnr.cli.anchors:anchors_command", "bdrate": "fpsnr.cli.bdrate:bdrate_command",
     "ratio": "fpsnr.cli.ratio:ratio_command", "plot": "fpsnr.cli.plot:plot_group",

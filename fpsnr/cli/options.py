@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -151,6 +152,7 @@ FLAGS: dict[str, str] = {
     "pix_fmt": "--pix-fmt ",
     "frames": "--frames ",
     "skip": "--skip ",
+    "frame_rate": "--frame-rate ",
 }
 """The flag for each remedy a library message names (:data:`fpsnr.errors.REMEDIES`)."""
 
@@ -383,6 +385,19 @@ format_option = click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
     show_default=True, help="Output format on stdout.",
 )  # fmt: skip
+
+
+_FRAME_SIZE = re.compile(r"(\d+)[x×](\d+)")
+
+
+def frame_size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    """``--size WxH``: a frame size in pixels, or None."""
+    if value is None:
+        return None
+    m = _FRAME_SIZE.fullmatch(value.strip().lower())
+    if not m or int(m[1]) == 0 or int(m[2]) == 0:
+        raise click.BadParameter(f"expected WIDTHxHEIGHT in pixels (352x288), got {value!r}")
+    return int(m[1]), int(m[2])
 
 
 def radius_options(func: F) -> F:

@@ -28,6 +28,7 @@ def write_rd_command(
     *,
     resume: bool,
     overwrite: bool,
+    columns: Sequence[str] | None = None,
 ) -> None:
     """Run an RD command into ``out`` (:func:`fpsnr.rd.rdfile.write_rd_run`) with a progress bar, then report.
 
@@ -42,7 +43,7 @@ def write_rd_command(
         with ProgressBar(name, "code") as bar:
             settings = {"command": name, **settings}
             rows = write_rd_run(lambda done: make_rows(done, bar), out, fps, settings=settings, resume=resume,
-                                overwrite=overwrite)  # fmt: skip
+                                overwrite=overwrite, columns=columns)  # fmt: skip
     except KeyboardInterrupt:
         partial = out.with_name(out.name + ".partial")
         kept = f"the rows so far are kept in {partial}; " if partial.exists() else ""

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from fpsnr.cli.options import (
+    OrderedGroup,
     fp_option,
+    frame_size,
     inform,
     max_db_option,
     path_arg,
@@ -18,20 +19,10 @@ from fpsnr.cli.options import (
     refuse_existing,
     translate_errors,
 )
-
-_SIZE = re.compile(r"(\d+)[x×](\d+)")
-
-
-def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    m = _SIZE.fullmatch(value.strip().lower())
-    if not m or int(m[1]) == 0 or int(m[2]) == 0:
-        raise click.BadParameter(f"expected WIDTHxHEIGHT in pixels (352x288), got {value!r}")
-    return int(m[1]), int(m[2])
+from fpsnr.cli.video_anchors import anchors_command
 
 
-@click.command("video")
+@click.command("score")
 @click.argument("ref", type=path_arg(path_type=Path))
 @click.argument("dists", metavar="DIST...", nargs=-1, required=True, type=path_arg(path_type=Path))
 @click.option(
@@ -54,7 +45,9 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 @click.option(
     "--retry-errors", is_flag=True, help="With --resume: score again the sequences whose rows hold an error."
 )
-@click.option("--size", callback=_size, metavar="WxH", help="Frame size of raw .yuv inputs (both alike).")
+@click.option(
+    "--size", callback=frame_size, metavar="WxH", help="Frame size of raw .yuv inputs (both alike)."
+)
 @click.option(
     "--pix-fmt",
     metavar="FMT",
@@ -162,6 +155,9 @@ def video_command(
       fpsnr video ref.y4m dist.y4m --regions face-track.json --fp 0,0.5
       fpsnr video ref.yuv dist.yuv --size 352x288 --pix-fmt yuv420p --frames-csv frames.csv
       fpsnr video --batch refs/ x264-crf27/ x265-crf27/ --regions tracks/ -o scores.csv
+
+    fpsnr video anchors --help: encode every sequence of a folder with x264, x265 or
+    SVT-AV1 and score the RD points.
     """
     from fpsnr.regions.tracks import load_video_regions
     from fpsnr.video.measure import VideoOptions
@@ -316,3 +312,32 @@ def _batch(
     inform(f"wrote {out} ({written} rows)")
     if failed:
         raise click.ClickException(f"{failed} sequence(s) failed; see the error column of {out}")
+
+
+class _VideoGroup(OrderedGroup):
+    """``fpsnr video REF DIST...`` scores (the ``score`` command); ``fpsnr video anchors`` encodes.
+
+    Anything but a command's name or ``--help`` first — a file, an option — goes to
+    ``score``, so the scoring command reads as it always has (a file named ``anchors`` in
+    the working folder is ``./anchors``); ``fpsnr video --help`` lists both.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["score", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("video", cls=_VideoGroup)
+def video_group() -> None:
+    """Foveal PSNR of video sequences (fpsnr video REF DIST), and video RD anchors (fpsnr video anchors).
+
+    \b
+    Example:
+      fpsnr video ref.y4m dist.mp4 --regions face-track.json
+      fpsnr video anchors --data seqs/ --codec x264,x265 --crf 22,27,32,37 -o rd.csv
+    """
+
+
+video_group.add_command(video_command)
+video_group.add_command(anchors_command)

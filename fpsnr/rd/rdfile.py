@@ -50,6 +50,7 @@ def write_rd_run(
     resume: bool = False,
     overwrite: bool = False,
     record: bool = True,
+    columns: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """An RD run into ``out`` the way ``batch`` writes: refused over an earlier output, resumable.
 
@@ -59,9 +60,9 @@ def write_rd_run(
     ``overwrite`` an existing output is refused. Rows are written as they come; the
     settings are kept in ``<out>.settings`` (unless not ``record``) so a resume with other
     settings is refused. Returns every row of the output (those carried over as read
-    back, as text).
+    back, as text). ``columns`` replaces the image table's (a video RD table's, for one).
     """
-    columns = rd_columns(fps)
+    columns = list(columns) if columns is not None else rd_columns(fps)
     sink = CsvSink(Path(out), columns, None, {"rd_columns": columns, **settings}, record=record,
                    numeric=[c for c in columns if c not in _TEXT_COLUMNS])  # fmt: skip
     sink.prepare(resume=resume, overwrite=overwrite)
@@ -150,7 +151,7 @@ def read_rd_csvs(paths: Sequence[str | os.PathLike[str]]) -> Any:
     return pd.concat(frames, ignore_index=True, sort=False)
 
 
-_TEXT_COLUMNS = ("codec", "rate_point", "image", "error")
+_TEXT_COLUMNS = ("codec", "rate_point", "image", "settings", "error")
 
 
 def _check_numbers(frame: Any, path: Path) -> None:

@@ -1,0 +1,218 @@
+"""``fpsnr video anchors``: x264, x265 and SVT-AV1 over a CRF sweep, every sequence, as video RD rows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fpsnr.cli.options import (
+    IntList,
+    NameList,
+    flat,
+    fp_option,
+    frame_size,
+    max_db_option,
+    path_arg,
+    radius_options,
+    translate_errors,
+)
+
+
+def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> Fraction | None:
+    if value is None:
+        return None
+    try:
+        rate = Fraction(value.strip())
+    except (ValueError, ZeroDivisionError):
+        raise click.BadParameter(
+            f"expected frames per second (25, 29.97 or 30000/1001), got {value!r}"
+        ) from None
+    if rate <= 0:
+        raise click.BadParameter(f"a frame rate is positive, got {value!r}")
+    return rate
+
+
+@click.command("anchors")
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=path_arg(file_okay=False, path_type=Path),
+    help="Folder of source sequences (.y4m, .yuv, or anything ffmpeg reads).",
+)
+@click.option(
+    "--codec",
+    "codecs",
+    type=NameList(choices=("x264", "x265", "svtav1")),
+    default="x264",
+    show_default=True,
+    help="Comma list of x264, x265, svtav1.",
+)
+@click.option(
+    "--crf", "crfs", type=IntList(), multiple=True, help="CRF points, comma-separated [22,27,32,37]."
+)
+@click.option("--preset", default="medium", show_default=True, help="x264 and x265 preset.")
+@click.option(
+    "--svtav1-preset",
+    type=click.IntRange(0, 13),
+    default=8,
+    show_default=True,
+    help="SVT-AV1's preset (0 slowest … 13 fastest).",
+)
+@click.option("--size", callback=frame_size, metavar="WxH", help="Frame size of raw .yuv sources.")
+@click.option("--pix-fmt", metavar="FMT", help="Pixel format of raw sources [yuv420p].")
+@click.option(
+    "--frame-rate", callback=_rate, metavar="FPS", help="Frame rate of raw sources (25, 30000/1001)."
+)
+@click.option(
+    "--regions",
+    "regions_path",
+    type=path_arg(path_type=str),
+    default=None,
+    help="A folder of <stem>.json/.csv regions or track files, one file for all, 'suggest', "
+    "or 'center' [center].",
+)
+@click.option(
+    "--missing-regions",
+    type=click.Choice(["error", "center", "suggest"]),
+    default="error",
+    show_default=True,
+    help="A sequence or frame without regions.",
+)
+@click.option(
+    "--rule",
+    type=click.Choice(["6:1:1", "4:1:1-db", "4:1:1-mse"]),
+    default="6:1:1",
+    show_default=True,
+    help="The combined YUV PSNR (psnr_yuv and the foveal _yuv columns).",
+)
+@click.option(
+    "--peak",
+    type=click.Choice(["full", "hm"]),
+    default="full",
+    show_default=True,
+    help="MAX: 2^b - 1 or 255·2^(b-8) (HM).",
+)
+@fp_option
+@max_db_option
+@radius_options
+@click.option(
+    "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="RD CSV to write."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted run with the same settings.")
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=None, help="Processes [all cores].")
+@translate_errors
+def anchors_command(
+    data_dir: Path,
+    codecs: tuple[str, ...],
+    crfs: tuple[tuple[int, ...], ...],
+    preset: str,
+    svtav1_preset: int,
+    size: tuple[int, int] | None,
+    pix_fmt: str | None,
+    frame_rate: Fraction | None,
+    regions_path: str | None,
+    missing_regions: str,
+    rule: str,
+    peak: str,
+    fps: tuple[float, ...],
+    max_db: float | None,
+    viewing_distance: float,
+    foveal_angle: float,
+    out: Path,
+    overwrite: bool,
+    resume: bool,
+    workers: int | None,
+) -> None:
+    """Encode every sequence of --data with real ffmpeg encoders at several CRFs, and score each.
+
+    One row per codec × CRF × sequence: the stream's size (kbps, bpp), the encoder's exact
+    arguments, PSNR of Y, U, V and the combined rule, and the foveal metrics, each as the
+    mean of per-frame dB and pooled (_pooled). bdrate, plot rd and ratio read the file
+    as they read image RD files. Rows are written as they finish; --resume finishes an
+    interrupted run; an encode that fails is an error row.
+
+    \b
+    Example:
+      fpsnr video anchors --data seqs/ --codec x264,x265 --crf 22,27,32,37 --regions tracks/ -o rd.csv
+      fpsnr bdrate rd.csv --anchor x264 --metric psnr,m_fpsnr_fp0.5
+    """
+    from fpsnr.cli.options import FLAGS
+    from fpsnr.cli.output import write_rd_command
+    from fpsnr.errors import worded
+    from fpsnr.video.anchors import (
+        ENCODERS,
+        AnchorJob,
+        available_encoders,
+        ffmpeg_for_anchors,
+        plan_anchors,
+        run_video_anchors,
+        video_rd_columns,
+    )
+    from fpsnr.video.batch import VideoBatch, inputs_record
+    from fpsnr.video.measure import VideoOptions
+
+    points = flat(crfs) or (22, 27, 32, 37)
+    if len(set(points)) != len(points):
+        raise click.UsageError(f"--crf repeats a point: {','.join(map(str, points))}")
+    plan_anchors(data_dir, codecs, points)  # no sequences, no folder: one line before any work
+    ffmpeg = ffmpeg_for_anchors()
+    lacking = frozenset(c for c in codecs if c not in available_encoders(ffmpeg))
+    if lacking:
+        names = ", ".join(f"{c} ({ENCODERS[c].library})" for c in sorted(lacking))
+        click.echo(f"warning: {ffmpeg} has no encoder for {names}; their rows are error rows", err=True)
+    options = VideoOptions(
+        rule=rule,  # type: ignore[arg-type]  # click.Choice checked it
+        peak=peak,  # type: ignore[arg-type]
+        max_db=max_db,
+        fps=fps,
+        viewing_distance=viewing_distance,
+        foveal_angle=foveal_angle,
+    )  # type: ignore[arg-type]
+    batch = VideoBatch(
+        options,
+        size=size,
+        pix_fmt=pix_fmt,
+        missing_regions=missing_regions,  # type: ignore[arg-type]
+        regions=regions_path,
+    )
+    job = AnchorJob(
+        batch, ffmpeg, preset=preset, svtav1_preset=svtav1_preset, frame_rate=frame_rate, lacking=lacking
+    )
+    settings = {
+        "video_anchors": {
+            "codecs": list(codecs),
+            "crfs": list(points),
+            "preset": preset,
+            "svtav1_preset": svtav1_preset,
+            "frame_rate": str(frame_rate),
+            "ffmpeg": ffmpeg,
+        },
+        "video": batch.settings(),
+        **inputs_record(data_dir, [], regions_path),
+    }
+    processes = workers or os.cpu_count() or 1
+
+    def rows(done: Collection[Any], bar: Any) -> Iterator[dict[str, Any]]:
+        tasks = plan_anchors(data_dir, codecs, points, skip=done)
+        bar(0, len(tasks))
+        for n, row in enumerate(run_video_anchors(tasks, job, processes), start=1):
+            yield worded(row, FLAGS)
+            bar(n, len(tasks))
+
+    write_rd_command(
+        "video anchors",
+        rows,
+        out,
+        fps,
+        settings,
+        resume=resume,
+        overwrite=overwrite,
+        columns=video_rd_columns(fps),
+    )
