@@ -19,7 +19,7 @@ from fpsnr.cli.options import (
     refuse_existing,
     translate_errors,
 )
-from fpsnr.cli.video_anchors import anchors_command
+from fpsnr.cli.video_anchors import anchors_command, external_command
 
 
 @click.command("score")
@@ -341,3 +341,4 @@ def video_group() -> None:
 
 video_group.add_command(video_command)
 video_group.add_command(anchors_command)
+video_group.add_command(external_command)

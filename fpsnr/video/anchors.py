@@ -163,7 +163,7 @@ def _raw_format(sequence: str, job: AnchorJob) -> tuple[tuple[int, int] | None, 
     return None, None
 
 
-def _source_args(sequence: str, job: AnchorJob) -> tuple[list[str], Any]:
+def source_args(sequence: str, job: AnchorJob) -> tuple[list[str], Any]:
     """The input arguments of ffmpeg for the source, and its format (size, chroma, depth, rate)."""
     size, pix_fmt = _raw_format(sequence, job)
     with open_video(sequence, size=size, pix_fmt=pix_fmt) as reader:
@@ -227,7 +227,7 @@ def _anchor_row(task: AnchorTask, job: AnchorJob) -> tuple[int, dict[str, Any]]:
         row["error"] = f"{job.ffmpeg} has no {ENCODERS[codec].library} encoder"
         return number, row
     try:
-        source, (fmt, rate) = _source_args(sequence, job)
+        source, (fmt, rate) = source_args(sequence, job)
         encoder = _encoder_args(codec, crf, job, fmt.pix_fmt)
         row.update(
             settings=" ".join(encoder),
@@ -260,33 +260,41 @@ def _anchor_row(task: AnchorTask, job: AnchorJob) -> tuple[int, dict[str, Any]]:
                 ],
                 "decoding the stream",
             )
-            size, pix_fmt = _raw_format(sequence, job)
-            summary = score_video(
-                sequence,
-                decoded,
-                _regions_for(job.batch, sequence),
-                job.batch.options,
-                size=size,
-                pix_fmt=pix_fmt,
-                missing_regions=job.batch.missing_regions,
-            )
+            score_into(row, sequence, decoded, nbytes, job)
     except FpsnrError as err:
         row["error"] = template(err)
-        return number, row
     except OSError as err:
         row["error"] = f"{sequence}: {err.strerror or err}"
-        return number, row
+    return number, row
+
+
+def score_into(
+    row: dict[str, Any], sequence: str, decoded: str | os.PathLike[str], nbytes: int, job: AnchorJob
+) -> None:
+    """Score ``decoded`` against ``sequence`` and fill ``row``'s size, rate and quality cells.
+
+    ``row`` already holds ``width``, ``height`` and ``fps`` (the source's); failures raise.
+    """
+    size, pix_fmt = _raw_format(sequence, job)
+    summary = score_video(
+        sequence,
+        decoded,
+        _regions_for(job.batch, sequence),
+        job.batch.options,
+        size=size,
+        pix_fmt=pix_fmt,
+        missing_regions=job.batch.missing_regions,
+    )
     frames = summary.frames
     row.update(
         frames=frames,
         bytes=nbytes,
-        kbps=8 * nbytes / 1000 / (frames / float(rate)),
-        bpp=8 * nbytes / (fmt.width * fmt.height * frames),
+        kbps=8 * nbytes / 1000 / (frames / row["fps"]),
+        bpp=8 * nbytes / (row["width"] * row["height"] * frames),
     )
-    for column, name in _metric_names(fps):
+    for column, name in _metric_names(job.batch.options.fps):
         row[column] = summary.mean_db[name]
         row[f"{column}_pooled"] = summary.pooled[name]
-    return number, row
 
 
 def run_video_anchors(

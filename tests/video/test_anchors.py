@@ -220,3 +220,47 @@ def test_a_raw_source_needs_its_frame_rate_and_bad_settings_are_one_line(ffmpeg,
     assert zero.exit_code == 2 and "Invalid value for '--frame-rate': a frame rate is positive" in zero.output
     assert "nothing" in one_line_error(_anchors(tmp_path / "nothing", tmp_path / "rd3.csv"))
     assert "exists" in one_line_error(_anchors(data, out, "--size", "96x64", "--crf", "30"))
+
+
+def test_another_codec_s_decoded_sequences_give_the_rows_anchors_would(ffmpeg, tmp_path):
+    data = tmp_path / "seqs"
+    source = _clip(data)
+    anchors = tmp_path / "anchors.csv"
+    assert _anchors(data, anchors, "--codec", "x264", "--crf", "26").exit_code == 0
+    (want,) = _rows(anchors)
+    # "my codec" is x264 run by hand: its stream and its decoded sequence
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    stream = mine / "clip.264"
+    quiet = [ffmpeg, "-nostdin", "-loglevel", "error", "-y"]
+    subprocess.run(
+        [*quiet, "-i", str(source), *want["settings"].split(), "-f", "h264", str(stream)], check=True
+    )
+    subprocess.run([*quiet, "-i", str(stream), "-f", "yuv4mpegpipe", str(mine / "clip-q1.y4m")], check=True)
+    points = mine / "points.csv"
+    points.write_text(f"codec,rate_point,sequence,decoded,bytes,quality\nmine,q1,clip.y4m,clip-q1.y4m,"
+                      f"{stream.stat().st_size},1\n")  # fmt: skip
+    out = tmp_path / "mine.csv"
+    runner = CliRunner()
+    res = runner.invoke(
+        cli, ["video", "external", "--data", str(data), "--points", str(points), "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    (got,) = _rows(out)
+    assert (got["codec"], got["rate_point"], got["quality"], got["settings"]) == ("mine", "q1", "1.0", "")
+    same = [c for c in want if c not in ("codec", "rate_point", "quality", "settings", *TIMING)]
+    assert {c: got[c] for c in same} == {c: want[c] for c in same}
+    # both tables read as one
+    both = runner.invoke(cli, ["plot", "rd", str(anchors), str(out), "-o", str(tmp_path / "rd.png")])
+    assert both.exit_code == 0, both.output
+    header = "codec,rate_point,sequence,decoded,bytes\n"
+    for text, message in {
+        "codec,rate_point,sequence,decoded\n": "the header lacks bytes",
+        header + "mine,q1,clip.y4m,clip-q1.y4m,12.5\n": "line 2, column bytes",
+        header + "mine,q1,other.y4m,clip-q1.y4m,12\n": "no sequence other.y4m",
+        header + "mine,q1,clip.y4m,gone.y4m,12\n": "no decoded sequence at",
+    }.items():
+        points.write_text(text)
+        bad = runner.invoke(cli, ["video", "external", "--data", str(data), "--points", str(points),
+                                  "-o", str(tmp_path / "x.csv")])  # fmt: skip
+        assert message in one_line_error(bad)
