@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from fpsnr.cli.options import NameList, flat, metric_fp_option, path_arg, translate_errors
-from fpsnr.rd.bdrate import METRICS
+from fpsnr.rd.bdrate import METRICS, RATES
 
 
 @click.command("bdrate")
@@ -24,13 +24,15 @@ from fpsnr.rd.bdrate import METRICS
 @metric_fp_option
 @click.option("--method", type=click.Choice(["akima", "pchip", "cubic"]), default="akima", show_default=True,
               help="Interpolation of the curves (bjontegaard package).")  # fmt: skip
+@click.option("--rate", type=click.Choice(RATES), default="bpp", show_default=True,
+              help="Rate axis: bits per pixel, or kbit/s (video RD files).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True,
               help="table: one row per codec; csv or json: one record per codec and metric.")  # fmt: skip
 @translate_errors
 def bdrate_command(
     rd_csvs: tuple[Path, ...], anchor: str, test_groups: tuple[tuple[str, ...], ...],
-    metric_groups: tuple[tuple[str, ...], ...], fp: float, method: str, fmt: str,
+    metric_groups: tuple[tuple[str, ...], ...], fp: float, method: str, rate: str, fmt: str,
 ) -> None:
     """Bjøntegaard delta rate (%) of each --test codec against --anchor.
 
@@ -53,7 +55,7 @@ def bdrate_command(
     names = {"psnr": "PSNR", "mean_fpsnr": "mean F_PSNR", "periphery_psnr": "periphery PSNR",
              "ms_ssim": "MS-SSIM", "m_fpsnr": f"M-FPSNR (Fp={fp:g})"}  # fmt: skip
     # every BD-rate first: a failure must not leave half a table on stdout
-    results = {(test, metric): bd_rate(rd, anchor, test, metric=metric, fp=fp, method=method)
+    results = {(test, metric): bd_rate(rd, anchor, test, metric=metric, fp=fp, method=method, rate=rate)
                for test in tests for metric in metrics}  # fmt: skip
     for (test, _), result in results.items():
         if result.overlap < 0.75:

@@ -31,16 +31,18 @@ def plot_group() -> None:
 @click.option(
     "--out", "-o", type=path_arg(dir_okay=False, path_type=Path), required=True, help="PNG to write."
 )
+@click.option("--rate", type=click.Choice(["bpp", "kbps"]), default="bpp", show_default=True,
+              help="Rate axis: bits per pixel, or kbit/s (video RD files).")  # fmt: skip
 @click.option("--title", default=None, help="Figure title [the metric and the number of images].")
 @click.option("--codec", "codecs", multiple=True, help="Only this codec; repeat or comma list [all].")
 @click.option("--xlim", type=(float, float), default=None, metavar="MIN MAX",
-              help="bpp range [the learned codecs' rates when present, else all].")
+              help="Rate range [the learned codecs' rates when present, else all].")
 @click.option("--ylim", type=(float, float), default=None, metavar="MIN MAX",
               help="Quality range.")  # fmt: skip
 @no_clobber("out")
 @translate_errors
-def plot_rd_command(rd_csvs: tuple[Path, ...], metric: str, fp: float, out: Path, title: str | None,
-                    codecs: tuple[str, ...], xlim: tuple[float, float] | None,
+def plot_rd_command(rd_csvs: tuple[Path, ...], metric: str, fp: float, out: Path, rate: str,
+                    title: str | None, codecs: tuple[str, ...], xlim: tuple[float, float] | None,
                     ylim: tuple[float, float] | None) -> None:  # fmt: skip
     """Draw one RD curve per codec (mean over images), like the paper's Figure 6.
 
@@ -65,7 +67,7 @@ def plot_rd_command(rd_csvs: tuple[Path, ...], metric: str, fp: float, out: Path
             click.echo(note, err=True)
     try:
         plot_rd(rd, out, metric=metric, fp=fp, title=title, codecs=chosen or None,
-                xlim=xlim, ylim=ylim)  # fmt: skip
+                xlim=xlim, ylim=ylim, rate=rate)  # fmt: skip
     except OSError as err:
         raise ParameterError(f"{out}: cannot write ({err.strerror or err})") from err
     inform(f"wrote {out}")

@@ -53,8 +53,21 @@ class BDResult:
     points: tuple[int, int]
 
 
-def average_curve(rd: pd.DataFrame, codec: str, column: str) -> tuple[Any, Any]:
-    """Mean bpp and mean metric per rate point of one codec, sorted by bpp."""
+RATES = ("bpp", "kbps")
+"""Rate axes: bits per pixel (images and video) or kilobits per second (video RD files)."""
+
+
+def rate_column(rd: pd.DataFrame, rate: str) -> str:
+    """``rate`` if the RD table has it, else a one-line error."""
+    if rate not in RATES:
+        raise ParameterError(f"unknown rate axis {rate!r}; choose from {', '.join(RATES)}")
+    if rate not in rd.columns:
+        raise ParameterError(f"the RD file has no {rate} column (image RD files have bpp; video ones both)")
+    return rate
+
+
+def average_curve(rd: pd.DataFrame, codec: str, column: str, rate: str = "bpp") -> tuple[Any, Any]:
+    """Mean rate (``bpp`` or ``kbps``) and mean metric per rate point of one codec, sorted by rate."""
     rows = rd[rd["codec"] == codec]
     if rows.empty:
         known = ", ".join(sorted(rd["codec"].astype(str).unique()))
@@ -73,8 +86,8 @@ def average_curve(rd: pd.DataFrame, codec: str, column: str) -> tuple[Any, Any]:
         raise ParameterError(
             f"codec {codec!r}: rate points cover different numbers of images ({dict(counts)})"
         )
-    means = rows.groupby("rate_point")[["bpp", column]].mean().sort_values("bpp")
-    return means["bpp"].to_numpy(dtype=float), means[column].to_numpy(dtype=float)
+    means = rows.groupby("rate_point")[[rate_column(rd, rate), column]].mean().sort_values(rate)
+    return means[rate].to_numpy(dtype=float), means[column].to_numpy(dtype=float)
 
 
 def _what_it_has(rd: pd.DataFrame) -> str:
@@ -102,16 +115,17 @@ def bd_rate(
     metric: str = "psnr",
     fp: float | None = None,
     method: str = "akima",
+    rate: str = "bpp",
 ) -> BDResult:
-    """BD-rate of ``test`` against ``anchor`` under one metric, in percent."""
+    """BD-rate of ``test`` against ``anchor`` under one metric, in percent, along ``rate``."""
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     import bjontegaard
 
     column = metric_column(metric, fp)
     require_same_images(rd, [anchor, test])
-    r1, d1 = average_curve(rd, anchor, column)
-    r2, d2 = average_curve(rd, test, column)
+    r1, d1 = average_curve(rd, anchor, column, rate)
+    r2, d2 = average_curve(rd, test, column, rate)
     _check_curve(anchor, r1, d1)
     _check_curve(test, r2, d2)
     low, high = max(d1.min(), d2.min()), min(d1.max(), d2.max())

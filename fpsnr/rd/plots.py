@@ -13,7 +13,7 @@ import numpy as np
 
 from fpsnr.codec import MODEL_NAMES
 from fpsnr.errors import ParameterError
-from fpsnr.rd.bdrate import metric_column
+from fpsnr.rd.bdrate import metric_column, rate_column
 from fpsnr.rd.images import image_name, require_same_images
 
 if TYPE_CHECKING:
@@ -78,8 +78,9 @@ def plot_rd(
     xlim: tuple[float, float] | None = None,
     ylim: tuple[float, float] | None = None,
     codecs: Collection[str] | None = None,
+    rate: str = "bpp",
 ) -> None:
-    """One curve per codec: mean bpp against mean metric over images, per rate point.
+    """One curve per codec: mean rate (``bpp``, or ``kbps`` for video) against mean metric, per rate point.
 
     Codecs named in ``learned`` (default: every registered model) are drawn as solid
     lines with circles, the others (anchors) dashed with squares. ``references`` adds
@@ -100,6 +101,7 @@ def plot_rd(
     if column not in rd.columns:
         raise ParameterError(f"the RD file has no column {column!r}")
     check_figure_format(out)
+    rate_column(rd, rate)
     good = _ok(rd)
     if codecs:
         unknown = sorted(set(codecs) - set(good["codec"]))
@@ -113,12 +115,12 @@ def plot_rd(
     fig, ax = plt.subplots(figsize=(7.6, 4.8), dpi=120)
     learned_rates: list[float] = []
     for codec, rows in good.groupby("codec", sort=True):
-        curve = rows.groupby("rate_point")[["bpp", column]].mean().sort_values("bpp")
+        curve = rows.groupby("rate_point")[[rate, column]].mean().sort_values(rate)
         is_learned = codec in learned or str(codec).startswith("compressai-")
         if is_learned:
-            learned_rates += curve["bpp"].tolist()
+            learned_rates += curve[rate].tolist()
         color, marker, dashes = codec_style(str(codec), learned=is_learned)
-        ax.plot(curve["bpp"], curve[column], linestyle=dashes, color=color, marker=marker, markersize=4,
+        ax.plot(curve[rate], curve[column], linestyle=dashes, color=color, marker=marker, markersize=4,
                 linewidth=1.6 if is_learned else 1.1, label=str(codec))  # fmt: skip
     if xlim is None and learned_rates and len(set(good["codec"])) > 1:
         lo, hi = min(learned_rates), max(learned_rates)
@@ -139,14 +141,15 @@ def plot_rd(
             ax.set_ylim(min(inside) - pad, max(inside) + pad)
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.set_xlabel("bits per pixel")
+    ax.set_xlabel("bits per pixel" if rate == "bpp" else "kbit/s")
     fp_text = column.removeprefix("m_fpsnr_fp") if column.startswith("m_fpsnr_fp") else None
     if metric == "ms_ssim":
         ax.set_ylabel(label)
     else:
         ax.set_ylabel(f"M-FPSNR (dB), Fp = {fp_text}" if fp_text else f"{label} (dB)")
     images = good["image"].map(image_name).nunique()
-    ax.set_title(title or f"{label} against rate, mean over {images} image{'' if images == 1 else 's'}")
+    what = "sequence" if "frames" in good.columns else "image"
+    ax.set_title(title or f"{label} against rate, mean over {images} {what}{'' if images == 1 else 's'}")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()

@@ -99,3 +99,23 @@ def test_a_header_only_rd_file_says_it_has_no_rows(tmp_path):
     path.write_text("codec,rate_point,image,bpp,psnr,error\n")
     line = one_line_error(CliRunner().invoke(cli, ["bdrate", str(path), "--anchor", "a", "--test", "b"]))
     assert line.endswith("no rows for codec 'a'; the file has no rows")
+
+
+def test_the_kbps_axis_of_a_video_rd_table_is_the_rate_of_the_definition():
+    """Video RD files carry kbps beside bpp; BD-rate along kbps follows the definition on kbps."""
+    frame = frame_of({"a": (R1, D1), "b": (R2, D2)}, images=1)
+    frame["kbps"] = frame["bpp"]
+    frame["bpp"] = frame["kbps"] / 1000 / 7.0  # one sequence: bpp ∝ kbps, the same BD-rate
+    want = _independent_bd_rate(Akima1DInterpolator, R1, D1, R2, D2)
+    assert bd_rate(frame, "a", "b", rate="kbps").bd_rate == pytest.approx(want, abs=1e-9)
+    assert bd_rate(frame, "a", "b").bd_rate == pytest.approx(want, abs=1e-9)
+    # two sequences of other sizes: the mean kbps and the mean bpp are other curves
+    other = frame.assign(image="im1", kbps=frame["kbps"] * 4, bpp=frame["bpp"] / 3)
+    both = pd.concat([frame, other], ignore_index=True)
+    by_kbps = bd_rate(both, "a", "b", rate="kbps").bd_rate
+    mean = both.groupby(["codec", "rate_point"])["kbps"].mean()
+    r1 = [mean[("a", f"p{i}")] for i in range(4)]
+    r2 = [mean[("b", f"p{i}")] for i in range(4)]
+    assert by_kbps == pytest.approx(_independent_bd_rate(Akima1DInterpolator, r1, D1, r2, D2), abs=1e-9)
+    with pytest.raises(fpsnr.ParameterError, match="the RD file has no kbps column"):
+        bd_rate(frame_of({"a": (R1, D1), "b": (R2, D2)}), "a", "b", rate="kbps")

@@ -251,7 +251,9 @@ def test_another_codec_s_decoded_sequences_give_the_rows_anchors_would(ffmpeg, t
     same = [c for c in want if c not in ("codec", "rate_point", "quality", "settings", *TIMING)]
     assert {c: got[c] for c in same} == {c: want[c] for c in same}
     # both tables read as one
-    both = runner.invoke(cli, ["plot", "rd", str(anchors), str(out), "-o", str(tmp_path / "rd.png")])
+    both = runner.invoke(
+        cli, ["plot", "rd", str(anchors), str(out), "-o", str(tmp_path / "rd.png"), "--rate", "kbps"]
+    )
     assert both.exit_code == 0, both.output
     header = "codec,rate_point,sequence,decoded,bytes\n"
     for text, message in {
