@@ -154,6 +154,22 @@ def read_capped(
         raise read_error(path, err, error, noun=noun, expected=expected) from err
 
 
+def read_text(
+    path: str | os.PathLike[str], limit: int, error: type[FpsnrError], *, noun: str, expected: str
+) -> str:
+    """The UTF-8 text of ``path`` (a byte-order mark is not content), at most ``limit`` bytes.
+
+    Too large, unreadable or not UTF-8: ``error`` in one line naming the path.
+    """
+    data = read_capped(path, limit, error, noun=noun, expected=expected)
+    if data is None:
+        raise error(f"{path}: larger than the {limit}-byte limit for a {noun}")
+    try:
+        return data.decode("utf-8-sig")  # Windows Notepad writes a byte-order mark
+    except UnicodeDecodeError as err:
+        raise error(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+
+
 def read_bounded(handle: object, limit: int) -> bytes | None:
     """Read at most ``limit`` bytes from a binary file object; None if there are more.
 

@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsnr.errors import RegionsError
-from fpsnr.limits import MAX_TEXT_BYTES, read_capped
+from fpsnr.limits import MAX_TEXT_BYTES, read_text
 from fpsnr.regions.model import (
     DEFAULT_FOVEAL_ANGLE,
     DEFAULT_VIEWING_DISTANCE,
@@ -136,13 +136,7 @@ def _held(
 
 
 def _text(path: str | os.PathLike[str], noun: str) -> str:
-    data = read_capped(path, MAX_TEXT_BYTES, RegionsError, noun=noun, expected=f"a {noun}")
-    if data is None:
-        raise RegionsError(f"{path}: larger than the {MAX_TEXT_BYTES}-byte limit for a {noun}")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise RegionsError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    return read_text(path, MAX_TEXT_BYTES, RegionsError, noun=noun, expected=f"a {noun}")
 
 
 def _finite(value: Any, where: str) -> float:

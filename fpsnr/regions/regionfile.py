@@ -24,7 +24,7 @@ from typing import Any
 
 from fpsnr.errors import RegionsError
 from fpsnr.files import check_path
-from fpsnr.limits import MAX_TEXT_BYTES, read_capped
+from fpsnr.limits import MAX_TEXT_BYTES, read_text
 from fpsnr.regions.model import MAX_COORD, Region, RegionIndex, Regions
 from fpsnr.regions.shipped import REGION_SETS, resolve_regions
 
@@ -207,15 +207,7 @@ def _read_document(path: Path) -> Any:
     if path.is_dir():
         raise RegionsError(f"{path}: is a folder, expected a regions JSON file")
     # bounded while reading: pipes and devices too
-    data = read_capped(
-        path, MAX_FILE_BYTES, RegionsError, noun="regions file", expected="a regions JSON file"
-    )
-    if data is None:
-        raise RegionsError(f"{path}: larger than the {MAX_FILE_BYTES}-byte limit for regions files")
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark (Windows Notepad writes one) is not content
-    except UnicodeDecodeError as err:
-        raise RegionsError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    text = read_text(path, MAX_FILE_BYTES, RegionsError, noun="regions file", expected="a regions JSON file")
     try:
         return json.loads(
             text, parse_constant=_reject_constant, parse_int=_bounded_int, object_pairs_hook=_unique_keys

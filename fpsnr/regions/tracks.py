@@ -36,7 +36,7 @@ from typing import Any
 
 from fpsnr.errors import RegionsError
 from fpsnr.files import check_path
-from fpsnr.limits import MAX_TEXT_BYTES, read_capped
+from fpsnr.limits import MAX_TEXT_BYTES, read_text
 from fpsnr.regions.model import MAX_COORD, Region, Regions, RegionsLike
 from fpsnr.regions.regionfile import (
     MAX_REGIONS,
@@ -223,13 +223,7 @@ def is_timeline(document: Any) -> bool:
 def load_mot(path: str | os.PathLike[str]) -> RegionTimeline:
     """Boxes of a MOTChallenge CSV as a timeline in the video's own pixels."""
     check_path("path", path, RegionsError)
-    data = read_capped(path, MAX_TEXT_BYTES, RegionsError, noun="MOT file", expected="a MOT CSV file")
-    if data is None:
-        raise RegionsError(f"{path}: larger than the {MAX_TEXT_BYTES}-byte limit for region files")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise RegionsError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    text = read_text(path, MAX_TEXT_BYTES, RegionsError, noun="MOT file", expected="a MOT CSV file")
     frames: dict[int, list[Region]] = {}
     count = 0
     for line, row in enumerate(csv.reader(io.StringIO(text)), start=1):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fpsnr.errors import FpsnrError, ParameterError, template
-from fpsnr.limits import MAX_TEXT_BYTES, read_capped
+from fpsnr.limits import MAX_TEXT_BYTES, read_text
 from fpsnr.video.anchors import AnchorJob, score_into, source_args, video_rd_columns
 
 __all__ = ["ExternalPoint", "external_rows", "read_points"]
@@ -45,13 +45,7 @@ class ExternalPoint:
 
 def read_points(path: str | os.PathLike[str], data_dir: Path) -> list[ExternalPoint]:
     """The lines of a points file, checked: columns, numbers, files that exist, no line twice."""
-    data = read_capped(path, MAX_TEXT_BYTES, ParameterError, noun="points file", expected="a points CSV")
-    if data is None:
-        raise ParameterError(f"{path}: larger than the {MAX_TEXT_BYTES}-byte limit for a points file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ParameterError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    text = read_text(path, MAX_TEXT_BYTES, ParameterError, noun="points file", expected="a points CSV")
     reader = csv.DictReader(io.StringIO(text, newline=""))
     needed = ("codec", "rate_point", "sequence", "decoded", "bytes")
     missing = [c for c in needed if c not in (reader.fieldnames or [])]
