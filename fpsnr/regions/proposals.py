@@ -246,9 +246,11 @@ def regions_from_density(
     regions: list[Region] = []
     while len(regions) < max_regions:
         held = cv2.filter2D(mass, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-        # ties (a disc holds the same mass a cell further) go to the disc centred on more mass,
-        # then to the first in row-major order: deterministic
-        best = int(np.argmax(held + 1e-6 * mass))
+        # ties (a disc holds the same mass a cell further; equal up to the filter's rounding) go
+        # to the disc centred on more mass, then to the first in row-major order: deterministic
+        top = float(held.max())
+        tied = held >= top - 1e-12 * abs(top)
+        best = int(np.argmax(np.where(tied, mass, -np.inf)))
         row, col = divmod(best, small_w)
         strength = float(held[row, col]) / total if total > 0 else 0.0
         if regions and strength < min_strength:

@@ -10,7 +10,7 @@ import pytest
 import scipy.fft
 import scipy.ndimage
 import skimage.color
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -70,8 +70,13 @@ def _held_naive(density: np.ndarray, col: int, row: int, r: float) -> float:
     )
 
 
+_NEAR_TIE = np.full((9, 13), 2.0**-23)
+_NEAR_TIE[0, 0] = 1.0  # CI found it: discs whose masses differ by 1e-7 were taken as tied
+
+
 @settings(max_examples=30, deadline=None)
 @given(arrays(np.float64, (9, 13), elements=st.floats(0, 1)), st.integers(1, 4))
+@example(_NEAR_TIE, 4)
 def test_each_disc_holds_the_most_mass_left_and_strengths_fall(density, k):
     # a 13 × 9 map of a 130 × 90 image: r_work = R / 10
     width, height = 130, 90
