@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -117,14 +117,13 @@ def _job(
     return AnchorJob(batch, ffmpeg, frame_rate=frame_rate, **job)
 
 
+def _data_option(help: str) -> Callable[[F], F]:
+    return click.option("--data", "data_dir", required=True, type=path_arg(file_okay=False, path_type=Path),
+                        help=help)  # fmt: skip
+
+
 @click.command("anchors")
-@click.option(
-    "--data",
-    "data_dir",
-    required=True,
-    type=path_arg(file_okay=False, path_type=Path),
-    help="Folder of source sequences (.y4m, .yuv, or anything ffmpeg reads).",
-)
+@_data_option("Folder of source sequences (.y4m, .yuv, or anything ffmpeg reads).")
 @click.option(
     "--codec",
     "codecs",
@@ -194,13 +193,7 @@ def anchors_command(
 
 
 @click.command("external")
-@click.option(
-    "--data",
-    "data_dir",
-    required=True,
-    type=path_arg(file_okay=False, path_type=Path),
-    help="Folder of the source sequences the codec coded.",
-)
+@_data_option("Folder of the source sequences the codec coded.")
 @click.option(
     "--points",
     "points_file",

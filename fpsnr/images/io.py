@@ -223,6 +223,21 @@ def read_image(path: str | os.PathLike[str], *, exif: bool = False) -> npt.NDArr
     return _decode(p, data, size, exif=exif)
 
 
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(width, height) of an image file as stored (before any EXIF turn), from its header alone.
+
+    The same bounded read and one-line errors as :func:`read_image`, which refuses a file
+    whose header gives no size; no pixel is decoded.
+    """
+    check_path("path", path, ImageReadError)
+    p = Path(path)
+    data, size = _load(p)
+    if size is None:
+        _decode(p, data, None, exif=False)  # raises read_image's error: no size in the header
+    assert size is not None
+    return size
+
+
 def _load(p: Path) -> tuple[bytes, tuple[int, int] | None]:
     """The file's bytes (bounded) and the (width, height) its header claims, if known."""
     data = _read_bytes(p)

@@ -126,7 +126,7 @@ def _coded_row(task: _CodeTask, job: _Job) -> tuple[int, dict[str, Any]]:
     return number, prepared.row(job, position, point)
 
 
-def _in_order(results: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+def in_order(results: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
     """Results that arrive in completion order, given back in task order.
 
     Interrupted (Ctrl-C), the finished rows still waiting for an earlier one are given
@@ -208,7 +208,7 @@ def run_rd(
         return number, failed_row(point, image, why, options.fps)
 
     results = map_local(_coded_row, codings, job, workers, preload=("fpsnr.rd",), on_lost=lost, chunk=1)
-    for row in _in_order(results):
+    for row in in_order(results):
         yield worded(row, words)
         done += 1
         if progress is not None:

@@ -6,11 +6,11 @@ the commands as one collection file (``{"images": [...]}``, SPEC §2).
 **Fixations** (:func:`regions_from_points`): at most ``max_regions`` discs of the default
 radius, each placed where it holds the most fixations not yet held (candidate centres on a
 grid of R/8, R the default radius, the fixations within R of each counted exactly;
-duration-weighted when durations are given), then moved to the
-mean of the fixations it holds when that holds at least as many; stop when a disc would
-add less than ``min_share`` of all fixations. Each region's ``strength`` is the share it
-adds. On the 250 eye-tracked scenes of ``../shared/data/fixations`` the first 3 discs hold
-72.7 % of the fixations, the greedy oracle with discs on fixation points 69.7 %
+duration-weighted when durations are given), then moved to the mean of the fixations it
+holds when that holds at least as many; stop when a disc would add less than ``min_share``
+of all fixations. Each region's ``strength`` is the share it adds, counted for the centre
+as written (to 0.1 px). On the 250 eye-tracked scenes of ``../shared/data/fixations`` the
+first 3 discs hold 72.7 % of the fixations, the greedy oracle with discs on fixation points 69.7 %
 (``scripts/fixation_agreement.py``). Formats: a CSV with the columns ``image, x, y`` and
 optionally ``duration`` (or ``duration_s``), ``subject``, ``width``, ``height``; SALICON's
 COCO-style JSON (``images`` with ``id, file_name, width, height``; ``annotations`` with
@@ -106,11 +106,13 @@ def regions_from_points(
             mx, my = np.average(pts[inside], axis=0, weights=wts[inside])
             moved = left & ((pts[:, 0] - mx) ** 2 + (pts[:, 1] - my) ** 2 <= radius * radius)
             if wts[moved].sum() >= wts[inside].sum():
-                x, y, inside = float(mx), float(my), moved
+                x, y = float(mx), float(my)
+        # the disc as written (to 0.1 px) is the one whose fixations are held and counted
+        centre = (round(float(x), 1), round(float(y), 1))
+        inside = left & ((pts[:, 0] - centre[0]) ** 2 + (pts[:, 1] - centre[1]) ** 2 <= radius * radius)
         share = float(wts[inside].sum()) / total
         if regions and share < min_share:
             break
-        centre = (round(x, 1), round(y, 1))
         regions.append(
             Region(centre, label=f"{label}-{len(regions) + 1}", strength=round(min(share, 1.0), 4))
         )
@@ -361,10 +363,9 @@ def write_collection(entries: Iterable[Regions], out: str | os.PathLike[str]) ->
 
 
 def image_size(folder: Path | None, name: str) -> tuple[int, int]:
-    """The size of image ``name`` in ``folder`` (read from the file), for fixation lists without one."""
+    """The size of image ``name`` in ``folder`` (from its header), for fixation lists without one."""
     if folder is None:
         raise RegionsError(f"no size for {name}: give width and height columns, or the folder of the images")
-    from fpsnr.images.io import read_image
+    from fpsnr.images.io import image_size as stored_size
 
-    pixels = read_image(folder / name)
-    return pixels.shape[1], pixels.shape[0]
+    return stored_size(folder / name)

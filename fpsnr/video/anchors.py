@@ -22,6 +22,7 @@ score is an error row, and the run goes on.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import tempfile
@@ -35,7 +36,7 @@ from typing import Any
 from fpsnr.errors import FpsnrError, ParameterError, VideoError, template
 from fpsnr.rd.schema import fp_column
 from fpsnr.runs.parallel import map_local
-from fpsnr.video.batch import VideoBatch, _regions_for, _videos
+from fpsnr.video.batch import VideoBatch, find_sequences, regions_for
 from fpsnr.video.pool import fp_key, value_names
 from fpsnr.video.run import score_video
 from fpsnr.video.source import open_video
@@ -144,7 +145,7 @@ def plan_anchors(
     unknown = [c for c in codecs if c not in ENCODERS]
     if unknown:
         raise ParameterError(f"unknown anchor {', '.join(unknown)}; the anchors are {', '.join(ENCODERS)}")
-    sequences = [str(path) for path in _videos(data_dir).values()]
+    sequences = [str(path) for path in find_sequences(data_dir).values()]
     if not sequences:
         raise ParameterError(f"{data_dir}: holds no video sequence (.y4m, .yuv, .mp4, …)")
     tasks: list[AnchorTask] = []
@@ -163,11 +164,16 @@ def _raw_format(sequence: str, job: AnchorJob) -> tuple[tuple[int, int] | None, 
     return None, None
 
 
+@functools.lru_cache(maxsize=64)
+def _source_format(sequence: str, size: tuple[int, int] | None, pix_fmt: str | None) -> tuple[Any, str]:
+    """A source's format and reader kind, read once per process (a container costs an ffmpeg start)."""
+    with open_video(sequence, size=size, pix_fmt=pix_fmt) as reader:
+        return reader.format, reader.kind
+
+
 def source_args(sequence: str, job: AnchorJob) -> tuple[list[str], Any]:
     """The input arguments of ffmpeg for the source, and its format (size, chroma, depth, rate)."""
-    size, pix_fmt = _raw_format(sequence, job)
-    with open_video(sequence, size=size, pix_fmt=pix_fmt) as reader:
-        fmt, kind = reader.format, reader.kind
+    fmt, kind = _source_format(sequence, *_raw_format(sequence, job))
     rate: Fraction | None
     if kind == "raw":
         if job.frame_rate is None:
@@ -217,25 +223,32 @@ def _run(cmd: list[str], what: str) -> float:
     return seconds
 
 
+def blank_row(
+    job: AnchorJob, codec: str, rate_point: str, quality: Any, sequence: str, error: str = ""
+) -> dict[str, Any]:
+    """A video RD row with its key cells set and every number empty (an error row as it is)."""
+    row: dict[str, Any] = dict.fromkeys(video_rd_columns(job.batch.options.fps))
+    row.update(codec=codec, rate_point=rate_point, quality=quality, image=sequence, error=error)
+    return row
+
+
+def describe_source(row: dict[str, Any], fmt: Any, rate: Fraction) -> None:
+    """Fill the source's cells of ``row``: size, frame rate, bit depth."""
+    row.update(width=fmt.width, height=fmt.height, fps=float(rate), bit_depth=fmt.bit_depth)
+
+
 def _anchor_row(task: AnchorTask, job: AnchorJob) -> tuple[int, dict[str, Any]]:
     """One coding's row (an error row on any failure), with its number in the plan."""
     number, sequence, codec, crf = task
-    fps = job.batch.options.fps
-    row: dict[str, Any] = dict.fromkeys(video_rd_columns(fps))
-    row.update(codec=codec, rate_point=f"crf{crf}", quality=crf, image=sequence, error="")
+    row = blank_row(job, codec, f"crf{crf}", crf, sequence)
     if codec in job.lacking:
         row["error"] = f"{job.ffmpeg} has no {ENCODERS[codec].library} encoder"
         return number, row
     try:
         source, (fmt, rate) = source_args(sequence, job)
         encoder = _encoder_args(codec, crf, job, fmt.pix_fmt)
-        row.update(
-            settings=" ".join(encoder),
-            width=fmt.width,
-            height=fmt.height,
-            fps=float(rate),
-            bit_depth=fmt.bit_depth,
-        )
+        row["settings"] = " ".join(encoder)
+        describe_source(row, fmt, rate)
         with tempfile.TemporaryDirectory(prefix="fpsnr-anchor-") as work:
             stream = Path(work) / f"coded{ENCODERS[codec].suffix}"
             decoded = Path(work) / "decoded.y4m"
@@ -279,7 +292,7 @@ def score_into(
     summary = score_video(
         sequence,
         decoded,
-        _regions_for(job.batch, sequence),
+        regions_for(job.batch, sequence),
         job.batch.options,
         size=size,
         pix_fmt=pix_fmt,
@@ -305,18 +318,16 @@ def run_video_anchors(
         for task in tasks:
             yield _anchor_row(task, job)[1]
         return
-    from fpsnr.rd.loop import _in_order
+    from fpsnr.rd.loop import in_order
 
     def lost(task: AnchorTask, why: str) -> tuple[int, dict[str, Any]]:
         number, sequence, codec, crf = task
-        row = dict.fromkeys(video_rd_columns(job.batch.options.fps))
-        row.update(codec=codec, rate_point=f"crf{crf}", quality=crf, image=sequence, error=why)
-        return number, row
+        return number, blank_row(job, codec, f"crf{crf}", crf, sequence, why)
 
     results = map_local(
         _anchor_row, tasks, job, workers, preload=("fpsnr.video.anchors",), on_lost=lost, chunk=1
     )
-    yield from _in_order(results)
+    yield from in_order(results)
 
 
 def ffmpeg_for_anchors() -> str:

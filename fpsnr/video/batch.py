@@ -98,7 +98,8 @@ def batch_columns(options: VideoOptions) -> list[str]:
     return head + value_names(options.fps) + ["error"]
 
 
-def _videos(folder: Path) -> dict[str, Path]:
+def find_sequences(folder: Path) -> dict[str, Path]:
+    """The video files of a folder by stem, in name order (the first of a stem wins)."""
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS:
@@ -120,19 +121,20 @@ def plan_sequences(
     names = list(labels) if labels is not None else [d.name for d in dist_dirs]
     if len(set(names)) != len(names):
         raise ParameterError(f"two DIST_DIRs share the label {names}; give each its own {{label}}")
-    refs = _videos(ref_dir)
+    refs = find_sequences(ref_dir)
     if not refs:
         raise ParameterError(f"{ref_dir}: holds no video sequence ({', '.join(VIDEO_EXTENSIONS[:4])}, …)")
     tasks = []
     for label, folder in zip(names, dist_dirs, strict=True):
-        dists = _videos(folder)
+        dists = find_sequences(folder)
         for stem, ref in refs.items():
             test = dists.get(stem)
             tasks.append(SequenceTask(label, str(ref), None if test is None else str(test)))
     return tasks
 
 
-def _regions_for(batch: VideoBatch, ref: str) -> Any:
+def regions_for(batch: VideoBatch, ref: str) -> Any:
+    """What ``score_video`` takes as the regions of sequence ``ref`` under the batch's setting."""
     if batch.regions is None:
         return "center"
     if batch.regions == "suggest":
@@ -170,7 +172,7 @@ def run_sequence(task: SequenceTask, batch: VideoBatch) -> list[dict[str, Any]]:
         summary = score_video(
             task.ref,
             task.test,
-            _regions_for(batch, task.ref),
+            regions_for(batch, task.ref),
             batch.options,
             size=batch.size,
             pix_fmt=batch.pix_fmt,

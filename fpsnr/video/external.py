@@ -26,7 +26,7 @@ from typing import Any
 
 from fpsnr.errors import FpsnrError, ParameterError, template
 from fpsnr.limits import MAX_TEXT_BYTES, read_text
-from fpsnr.video.anchors import AnchorJob, score_into, source_args, video_rd_columns
+from fpsnr.video.anchors import AnchorJob, blank_row, describe_source, score_into, source_args
 
 __all__ = ["ExternalPoint", "external_rows", "read_points"]
 
@@ -96,12 +96,11 @@ def read_points(path: str | os.PathLike[str], data_dir: Path) -> list[ExternalPo
 
 def _row(point: ExternalPoint, data_dir: Path, job: AnchorJob) -> dict[str, Any]:
     sequence = str(data_dir / point.sequence)
-    row: dict[str, Any] = dict.fromkeys(video_rd_columns(job.batch.options.fps))
-    row.update(codec=point.codec, rate_point=point.rate_point, quality=point.quality, image=sequence,
-               settings="", error="")  # fmt: skip
+    row = blank_row(job, point.codec, point.rate_point, point.quality, sequence)
+    row["settings"] = ""
     try:
         _, (fmt, rate) = source_args(sequence, job)
-        row.update(width=fmt.width, height=fmt.height, fps=float(rate), bit_depth=fmt.bit_depth)
+        describe_source(row, fmt, rate)
         score_into(row, sequence, point.decoded, point.nbytes, job)
     except FpsnrError as err:
         row["error"] = template(err)

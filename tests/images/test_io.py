@@ -177,3 +177,19 @@ def test_bgr_becomes_rgb_in_one_contiguous_copy_for_every_dtype(dtype, channels,
     got = _rgb(bgr)
     assert got.dtype == bgr.dtype and got.flags.c_contiguous and np.array_equal(got, want)
     assert np.shares_memory(got, bgr) is False
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".webp"])
+def test_image_size_is_the_decoded_shape_without_decoding(tmp_path, suffix, monkeypatch):
+    import cv2
+
+    from fpsnr.images.io import image_size
+
+    path = tmp_path / f"a{suffix}"
+    write_image(path, np.zeros((37, 53, 3), np.uint8))
+    want = read_image(path).shape[:2][::-1]
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("image_size decoded the pixels"))
+    assert image_size(path) == want == (53, 37)
+    (tmp_path / "b.png").write_bytes(b"not an image at all")
+    with pytest.raises(fpsnr.errors.ImageReadError, match=r"b\.png: cannot decode as an image"):
+        image_size(tmp_path / "b.png")
