@@ -19,7 +19,7 @@ from fpsnr.cli.options import (
     refuse_existing,
     translate_errors,
 )
-from fpsnr.cli.video_anchors import anchors_command, external_command
+from fpsnr.cli.video_anchors import anchors_command, external_command, peak_option, rule_option
 
 
 @click.command("score")
@@ -74,21 +74,8 @@ from fpsnr.cli.video_anchors import anchors_command, external_command
     help="A frame the track file gives no regions: refused, one default-radius disc at the centre, "
     "or the proposals of --regions suggest.",
 )
-@click.option(
-    "--rule",
-    type=click.Choice(["6:1:1", "4:1:1-db", "4:1:1-mse"]),
-    default="6:1:1",
-    show_default=True,
-    help="Combined YUV PSNR: 6:1:1 or 4:1:1 of per-plane dB (JVET, CompressAI), or PSNR of the "
-    "plane-area-weighted MSE (ffmpeg's average, HM).",
-)
-@click.option(
-    "--peak",
-    type=click.Choice(["full", "hm"]),
-    default="full",
-    show_default=True,
-    help="MAX: 2^b - 1 (ffmpeg, libvmaf) or 255·2^(b-8) (HM, VTM).",
-)
+@rule_option
+@peak_option
 @fp_option
 @max_db_option
 @radius_options

@@ -39,6 +39,22 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> Frac
     return rate
 
 
+rule_option = click.option(
+    "--rule",
+    type=click.Choice(["6:1:1", "4:1:1-db", "4:1:1-mse"]),  # fpsnr.video.measure.RULES
+    default="6:1:1",
+    show_default=True,
+    help="Combined YUV PSNR: 6:1:1 or 4:1:1 of per-plane dB (JVET, CompressAI), or PSNR of the "
+    "plane-area-weighted MSE (ffmpeg's average, HM).",
+)
+peak_option = click.option(
+    "--peak",
+    type=click.Choice(["full", "hm"]),  # fpsnr.video.measure.PEAKS
+    default="full",
+    show_default=True,
+    help="MAX: 2^b - 1 (ffmpeg, libvmaf) or 255·2^(b-8) (HM, VTM).",
+)
+
 _SCORING_OPTIONS = [
     click.option("--size", callback=frame_size, metavar="WxH", help="Frame size of raw .yuv sources."),
     click.option("--pix-fmt", metavar="FMT", help="Pixel format of raw sources [yuv420p]."),
@@ -60,20 +76,8 @@ _SCORING_OPTIONS = [
         show_default=True,
         help="A sequence or frame without regions.",
     ),
-    click.option(
-        "--rule",
-        type=click.Choice(["6:1:1", "4:1:1-db", "4:1:1-mse"]),
-        default="6:1:1",
-        show_default=True,
-        help="The combined YUV PSNR (psnr_yuv and the foveal _yuv columns).",
-    ),
-    click.option(
-        "--peak",
-        type=click.Choice(["full", "hm"]),
-        default="full",
-        show_default=True,
-        help="MAX: 2^b - 1 or 255·2^(b-8) (HM).",
-    ),
+    rule_option,
+    peak_option,
     fp_option,
     max_db_option,
     radius_options,

@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 
+import click
 import numpy as np
 import pytest
 
@@ -229,3 +230,12 @@ def test_a_stream_ffmpeg_fails_on_part_way_is_refused_not_scored_from_concealed_
         runner.invoke(cli, ["video", str(whole), str(broken)]), "broken.ts", "stopped decoding it part-way"
     )
     assert runner.invoke(cli, ["video", str(whole), str(whole), "--format", "csv"]).exit_code == 0
+
+
+def test_the_cli_rule_and_peak_choices_are_the_library_s():
+    from fpsnr.cli.video_anchors import peak_option, rule_option
+    from fpsnr.video.measure import PEAKS, RULES
+
+    for option, names in ((rule_option, RULES), (peak_option, PEAKS)):
+        command = option(click.command()(lambda **kw: None))
+        assert tuple(command.params[0].type.choices) == names
