@@ -24,7 +24,7 @@ import numpy.typing as npt
 from fpsnr.errors import EmptyRegionError, ParameterError
 from fpsnr.metrics import Measurement, m_fpsnr_of, psnr_from_mse
 from fpsnr.options import DEFAULT_FP, check_fp, check_max_db
-from fpsnr.regions.discs import BoundedCache, _inside, disc_window
+from fpsnr.regions.discs import BoundedCache, disc_window
 from fpsnr.regions.model import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, Disc, check_radius_settings
 from fpsnr.results import Score
 from fpsnr.sums import PlaneSums, measure_plane
@@ -88,36 +88,36 @@ _Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
 _chroma_windows: BoundedCache[tuple[Any, ...], _Window] = BoundedCache(64 << 20, lambda w: w[2].nbytes)
 
 
-def _nearest_offsets(centre: float, start: int, stop: int, step: int, size: int) -> npt.NDArray[np.float64]:
-    """fl(k − centre) for chroma samples start…stop−1, k the luma sample of each footprint nearest the centre.
-
-    A footprint covers luma samples [step·j, min(step·j + step, size) − 1]; the one nearest
-    ``centre`` is the centre rounded, clamped to that range (a tie is either: same distance).
-    """
-    j = np.arange(start, stop)
-    lo = j * step
-    hi = np.minimum(lo + step, size) - 1
-    nearest: npt.NDArray[np.float64] = np.clip(np.floor(centre + 0.5), lo, hi).astype(np.float64)
-    return nearest - centre
-
-
 def _chroma_window_uncached(
     disc: Disc, luma_h: int, luma_w: int, sx: int, sy: int, ch: int, cw: int
 ) -> _Window:
     """The chroma samples whose footprint holds a luma sample of the disc.
 
-    Distances are separable, so a footprint holds a luma sample of the disc iff its
-    sample nearest the centre (nearest along each axis) is in; that sample's test is the
-    luma rule's float64 test itself (:func:`fpsnr.regions.discs._inside`), so a chroma
-    sample is in exactly when the luma mask says one of its samples is.
+    The disc's exact luma mask (:func:`fpsnr.regions.discs.disc_window`), placed on a grid
+    of whole footprints, is OR-pooled over each footprint: a chroma sample is in exactly
+    when the luma mask says one of its samples is. For 4:2:x the two columns of a
+    footprint are read as one 16-bit word (non-zero when either is in) and its two rows
+    OR-ed, a few whole-array operations instead of a test per sample.
     """
-    rows, cols, _, _ = disc_window(disc, luma_h, luma_w)
+    rows, cols, inside, _ = disc_window(disc, luma_h, luma_w)
     cy0, cx0 = rows.start // sy, cols.start // sx
     cy1, cx1 = min(-(-rows.stop // sy), ch), min(-(-cols.stop // sx), cw)
-    dy = _nearest_offsets(disc.y, cy0, cy1, sy, luma_h)
-    dx = _nearest_offsets(disc.x, cx0, cx1, sx, luma_w)
-    inside = _inside(dy, dx, disc.radius) if dy.size and dx.size else np.zeros((dy.size, dx.size), np.uint8)
-    return slice(cy0, cy1), slice(cx0, cx1), inside, int(cv2.countNonZero(inside)) if inside.size else 0
+    h, w = max(cy1 - cy0, 0), max(cx1 - cx0, 0)
+    if not (h and w and inside.size):
+        return slice(cy0, cy1), slice(cx0, cx1), np.zeros((h, w), np.uint8), 0
+    oy, ox = rows.start - cy0 * sy, cols.start - cx0 * sx
+    grid = np.zeros((h * sy, w * sx), np.uint8)  # whole footprints; luma beyond the frame is out
+    grid[oy : oy + inside.shape[0], ox : ox + inside.shape[1]] = inside
+    if sx == 2:
+        pooled: npt.NDArray[Any] = grid.view(np.uint16)  # (a column pair per word)
+    else:
+        pooled = grid.reshape(h * sy, w, sx).max(axis=2) if sx > 1 else grid
+    if sy == 2:
+        pooled = np.bitwise_or(pooled[0::2], pooled[1::2])
+    elif sy > 1:
+        pooled = pooled.reshape(h, sy, w).max(axis=1)
+    out = np.not_equal(pooled, 0).view(np.uint8)
+    return slice(cy0, cy1), slice(cx0, cx1), out, cv2.countNonZero(out)
 
 
 class ChromaWindows:
