@@ -78,28 +78,42 @@ def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
     """
     from PIL import Image
 
-    Image.init()
     prefix = bytes(data[:16])
-    # The plugins whose signature matches first; those without a signature test (TGA,
-    # IM, …) only after: trying them costs a failed open each.
-    matching = [n for n in Image.ID if _signed(Image.OPEN[n][1], prefix)]
-    unsigned = [n for n in Image.ID if Image.OPEN[n][1] is None]
-    for name in matching + unsigned:
-        factory = Image.OPEN[name][0]
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                image = factory(io.BytesIO(data), "")
-                width, height = image.size
-                image.close()
-            return int(width), int(height)
-        except Exception:
-            continue
+    # As Image.open does: the common formats' plugins first (Image.preinit: BMP, GIF, JPEG,
+    # PPM, PNG); every plugin (Image.init, some 40 modules to import) only when none of
+    # those reads the file, and the plugins without a signature test (TGA, IM, …) last:
+    # trying them costs a failed open each.
+    Image.preinit()
+    tried: set[str] = set()
+    for everything in (False, True):
+        if everything:
+            Image.init()
+        names = [n for n in Image.ID if n not in tried and _signed(Image.OPEN[n][1], prefix)]
+        if everything:
+            names += [n for n in Image.ID if Image.OPEN[n][1] is None]
+        for name in names:
+            tried.add(name)
+            size = _plugin_size(Image.OPEN[name][0], data)
+            if size is not None:
+                return size
     if prefix[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return _tiff_size(data)
     if prefix.startswith((b"#?RADIANCE", b"#?RGBE")):
         return _radiance_size(data)
     return None
+
+
+def _plugin_size(factory: Callable[..., Any], data: bytes | memoryview) -> tuple[int, int] | None:
+    """The size one Pillow format plugin reads from the header, None if it cannot."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = factory(io.BytesIO(data), "")
+            width, height = image.size
+            image.close()
+        return int(width), int(height)
+    except Exception:
+        return None
 
 
 def _tiff_size(data: bytes | memoryview) -> tuple[int, int] | None:
@@ -246,8 +260,13 @@ def _load(p: Path) -> tuple[bytes, tuple[int, int] | None]:
     return data, _header_size(data)
 
 
-def _decode(p: Path, data: bytes, size: tuple[int, int] | None, *, exif: bool) -> npt.NDArray[np.generic]:
-    """Pixels of an encoded image, the header's size checked against the budget first."""
+def _decode(
+    p: Path, data: bytes, size: tuple[int, int] | None, *, exif: bool, rgb: bool = True
+) -> npt.NDArray[np.generic]:
+    """Pixels of an encoded image, the header's size checked against the budget first.
+
+    ``rgb=False`` keeps the decoder's BGR(A) order (no conversion pass).
+    """
     if size is None:
         # OpenCV would decode it in full before its size could be checked: a 14 kB float
         # TIFF or an HDR of 20000 × 20000 took 9.4 GB (reliability G6)
@@ -269,7 +288,7 @@ def _decode(p: Path, data: bytes, size: tuple[int, int] | None, *, exif: bool) -
     if refusal is not None:
         raise ImageReadError(refusal)
     decoded: npt.NDArray[np.generic] = image
-    if decoded.ndim == 3 and decoded.shape[2] in (3, 4):
+    if rgb and decoded.ndim == 3 and decoded.shape[2] in (3, 4):
         decoded = _rgb(decoded)
     upright: npt.NDArray[np.generic] = orient(decoded, exif_orientation(data)) if exif else decoded
     return np.ascontiguousarray(upright)
@@ -303,13 +322,15 @@ def _first_line(err: cv2.error) -> str:
 
 
 def read_pair(
-    ref: str | os.PathLike[str], test: str | os.PathLike[str], *, exif: bool = False
+    ref: str | os.PathLike[str], test: str | os.PathLike[str], *, exif: bool = False, rgb: bool = True
 ) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]]:
     """Read a reference and a test image, comparing their header sizes before decoding.
 
     A size mismatch is known from the headers alone: it is reported without decoding
     either image, which matters when one of them is huge. With ``exif=True`` both are
     turned upright by their EXIF orientation (then sizes are compared after decoding).
+    ``rgb=False`` leaves colour images in the decoder's BGR(A) order, for a caller whose
+    result does not depend on the order of the colour channels (PSNR pooled over them).
     """
     p_ref, p_test = Path(ref), Path(test)
     (ref_data, ref_size), (test_data, test_size) = _load(p_ref), _load(p_test)  # each file read once
@@ -317,7 +338,10 @@ def read_pair(
         (rw, rh), (tw, th) = ref_size, test_size
         hint = turned_hint(ref_size, test_size)
         raise ImageError(f"test image is {tw}×{th} pixels; the reference is {rw}×{rh}{hint}")
-    return _decode(p_ref, ref_data, ref_size, exif=exif), _decode(p_test, test_data, test_size, exif=exif)
+    return (
+        _decode(p_ref, ref_data, ref_size, exif=exif, rgb=rgb),
+        _decode(p_test, test_data, test_size, exif=exif, rgb=rgb),
+    )
 
 
 def turned_hint(ref_size: tuple[int, int], test_size: tuple[int, int]) -> str:

@@ -109,7 +109,14 @@ def run_pair(task: PairTask, options: BatchOptions) -> PairOutcome:
     if task.problem is not None:
         return _error_outcome(task, options, task.problem)
     try:
-        ref, test = read_pair(task.file(task.ref), task.file(task.test), exif=options.exif == "apply")
+        # The pooled RGB error is the same in any order of the colour channels: the decoder's
+        # BGR is scored as it comes, without a conversion pass; luma weights and proposals
+        # (the reference's colours) need RGB.
+        proposals = task.regions is None and options.missing_regions == "suggest"
+        as_decoded = options.channel == "rgb" and not proposals
+        ref, test = read_pair(
+            task.file(task.ref), task.file(task.test), exif=options.exif == "apply", rgb=not as_decoded
+        )
         regions = task.regions or fallback_regions(ref, Path(task.ref).stem, options)
         scores = score_pair(ref, test, regions, options)
     except FpsnrError as err:

@@ -146,6 +146,29 @@ def test_missing_regions_policy(tree):
 
 
 
+def test_scores_read_in_the_decoders_channel_order_equal_scores_of_the_rgb_images(tree):
+    """Batch skips BGR → RGB where the order cannot matter; luma and proposals still see RGB."""
+    ref, test, regions = tree
+    (regions / "b.json").unlink()  # b: the missing-regions policy decides its discs
+    for channel in ("rgb", "y"):
+        for policy in ("center", "suggest"):
+            options = BatchOptions(channel=channel, missing_regions=policy, fps=(0.0, 0.5))
+            result = fpsnr.score_folders(ref, test, regions, workers=1, options=options)
+            for _, row in result.scores.iterrows():
+                assert row["error"] == ""
+                a, b = fpsnr.read_image(row["ref"]), fpsnr.read_image(row["test"])  # RGB
+                stem = row["ref"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+                own = regions / f"{stem}.json"
+                if own.exists():
+                    discs = fpsnr.load_regions(own)
+                else:
+                    from fpsnr.regions.policy import fallback_regions
+
+                    discs = fallback_regions(a, stem, options)
+                expected = fpsnr.score(a, b, discs, fp=row["fp"], channel=channel)
+                assert (row["psnr"], row["m_fpsnr"]) == (expected.psnr, expected.m_fpsnr), (channel, policy)
+
+
 def test_several_test_folders_and_labels(tree, tmp_path):
     ref, test, regions = tree
     other = tmp_path / "other" / "test"  # same folder name: needs labels
