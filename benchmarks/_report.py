@@ -7,8 +7,12 @@ per ratio; ``--json PATH`` also writes them there, for ``benchmarks/run_all.py``
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import operator
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -45,3 +49,23 @@ def report(ratios: list[Ratio], json_path: Path | None) -> None:
     if json_path is not None:
         rows = [r._asdict() | {"held": r.held} for r in ratios]
         json_path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+_CACHE: list[str] = []
+
+
+def installed_env() -> dict[str, str]:
+    """The environment for a whole-process run, Python's bytecode cache on, as installed packages run.
+
+    ``pip install`` compiles a package's modules once; a machine (a CI image, this project's
+    development box) may set ``PYTHONDONTWRITEBYTECODE``, and then every start would compile
+    fpsnr's modules from source, a cost no installed copy pays. Whole-process benchmarks run
+    their commands — fpsnr's and the Python baselines alike — with the cache on in a private
+    folder (``PYTHONPYCACHEPREFIX``, removed at exit, so the source tree is never written),
+    after one uncounted run of each command that fills it.
+    """
+    if not _CACHE:
+        _CACHE.append(tempfile.mkdtemp(prefix="fpsnr-bench-pycache-"))
+        atexit.register(shutil.rmtree, _CACHE[0], True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return env | {"PYTHONPYCACHEPREFIX": _CACHE[0]}
