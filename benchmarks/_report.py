@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import functools
 import json
 import operator
 import os
@@ -51,7 +52,11 @@ def report(ratios: list[Ratio], json_path: Path | None) -> None:
         json_path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
 
-_CACHE: list[str] = []
+@functools.cache
+def _bytecode_folder() -> str:
+    folder = tempfile.mkdtemp(prefix="fpsnr-bench-pycache-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def installed_env() -> dict[str, str]:
@@ -64,8 +69,5 @@ def installed_env() -> dict[str, str]:
     folder (``PYTHONPYCACHEPREFIX``, removed at exit, so the source tree is never written),
     after one uncounted run of each command that fills it.
     """
-    if not _CACHE:
-        _CACHE.append(tempfile.mkdtemp(prefix="fpsnr-bench-pycache-"))
-        atexit.register(shutil.rmtree, _CACHE[0], True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return env | {"PYTHONPYCACHEPREFIX": _CACHE[0]}
+    return env | {"PYTHONPYCACHEPREFIX": _bytecode_folder()}

@@ -14,29 +14,26 @@ coordinates, each scene weighted equally, smoothed by 1.5 cells, peak 1) with 4 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from fpsnr.regions.annotations import read_fixation_csv
 from fpsnr.regions.proposals import PRIOR_BLUR, PRIOR_SIDE, fit_fixation_prior
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def read_fixations(folder: Path) -> dict[str, tuple[int, int, np.ndarray]]:
-    """Per image: (width, height, fixations without each observer's first), in file order."""
-    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    sizes: dict[str, tuple[int, int]] = {}
-    with (folder / "fixations.csv").open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            sizes[row["image"]] = (int(row["width"]), int(row["height"]))
-            if row["order"] != "1":
-                points[row["image"]].append((float(row["x"]), float(row["y"])))
-    return {name: (*sizes[name], np.asarray(points[name])) for name in sorted(points)}
+    """Per image, by name: (width, height, fixations without each observer's first), in file order."""
+    found = read_fixation_csv(folder / "fixations.csv", drop_first=True)
+    scenes = {}
+    for name, (points, _, size) in sorted(found.items()):
+        assert size is not None  # the file has width and height columns
+        scenes[name] = (*size, points)
+    return scenes
 
 
 def main() -> int:

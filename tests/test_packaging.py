@@ -32,7 +32,7 @@ def test_the_package_imports_each_public_name_on_first_use():
         "from fpsnr import score, ScoreOptions\n"
         "assert score.__module__ == 'fpsnr.metrics' and fpsnr.score is score\n"
         "assert all(getattr(fpsnr, name) is not None for name in fpsnr.__all__)\n"
-        "assert set(fpsnr.__all__) <= set(dir(fpsnr))\n"
+        "assert set(fpsnr.__all__) <= set(dir(fpsnr)) and set(fpsnr._HOMES) <= set(fpsnr.__all__)\n"
         "try:\n"
         "    fpsnr.no_such_name\n"
         "except AttributeError as err:\n"

@@ -84,18 +84,14 @@ def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
     # those reads the file, and the plugins without a signature test (TGA, IM, …) last:
     # trying them costs a failed open each.
     Image.preinit()
-    tried: set[str] = set()
-    for everything in (False, True):
-        if everything:
-            Image.init()
-        names = [n for n in Image.ID if n not in tried and _signed(Image.OPEN[n][1], prefix)]
-        if everything:
-            names += [n for n in Image.ID if Image.OPEN[n][1] is None]
-        for name in names:
-            tried.add(name)
-            size = _plugin_size(Image.OPEN[name][0], data)
-            if size is not None:
-                return size
+    common = [n for n in Image.ID if _signed(Image.OPEN[n][1], prefix)]
+    size = _plugin_size(common, data)
+    if size is None:
+        Image.init()
+        rest = [n for n in Image.ID if n not in common and _signed(Image.OPEN[n][1], prefix)]
+        size = _plugin_size(rest + [n for n in Image.ID if Image.OPEN[n][1] is None], data)
+    if size is not None:
+        return size
     if prefix[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return _tiff_size(data)
     if prefix.startswith((b"#?RADIANCE", b"#?RGBE")):
@@ -103,17 +99,21 @@ def _header_size(data: bytes | memoryview) -> tuple[int, int] | None:
     return None
 
 
-def _plugin_size(factory: Callable[..., Any], data: bytes | memoryview) -> tuple[int, int] | None:
-    """The size one Pillow format plugin reads from the header, None if it cannot."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            image = factory(io.BytesIO(data), "")
-            width, height = image.size
-            image.close()
-        return int(width), int(height)
-    except Exception:
-        return None
+def _plugin_size(names: list[str], data: bytes | memoryview) -> tuple[int, int] | None:
+    """The size the first of these Pillow format plugins reads from the header, None if none can."""
+    from PIL import Image
+
+    for name in names:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                image = Image.OPEN[name][0](io.BytesIO(data), "")
+                width, height = image.size
+                image.close()
+            return int(width), int(height)
+        except Exception:
+            continue
+    return None
 
 
 def _tiff_size(data: bytes | memoryview) -> tuple[int, int] | None:

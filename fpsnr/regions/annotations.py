@@ -151,11 +151,13 @@ def _finite(value: Any, where: str) -> float:
     return number
 
 
-def read_fixation_csv(path: str | os.PathLike[str]) -> Fixations:
+def read_fixation_csv(path: str | os.PathLike[str], *, drop_first: bool = False) -> Fixations:
     """Fixations from a CSV with the columns ``image, x, y`` [``duration``, ``width``, ``height``, …].
 
     ``x`` is the column and ``y`` the row, 0-based pixels; ``duration`` (or ``duration_s``)
     weights a fixation; ``width`` and ``height``, when present, are the image's size.
+    ``drop_first`` leaves out the rows whose ``order`` is 1: each trial's first fixation,
+    on the central cross eye-tracking trials start on (the NUS and MIT sets' convention).
     """
     reader = csv.DictReader(io.StringIO(_text(path, "fixations file"), newline=""))
     names = [n.strip() for n in reader.fieldnames or []]
@@ -165,6 +167,8 @@ def read_fixation_csv(path: str | os.PathLike[str]) -> Fixations:
             f"{path}: line 1: the header lacks {', '.join(missing)} (columns: image, x, y, and optionally "
             "duration, width, height, subject)"
         )
+    if drop_first and "order" not in names:
+        raise RegionsError(f"{path}: line 1: leaving out first fixations needs an order column")
     duration = next((n for n in ("duration", "duration_s") if n in names), None)
     sized = "width" in names and "height" in names
     points: dict[str, list[tuple[float, float]]] = {}
@@ -176,6 +180,8 @@ def read_fixation_csv(path: str | os.PathLike[str]) -> Fixations:
         image = (row.get("image") or "").strip()
         if not image:
             raise RegionsError(f"{where}: column image is empty")
+        if drop_first and (row.get("order") or "").strip() == "1":
+            continue
         x, y = _finite(row.get("x"), f"{where}, column x"), _finite(row.get("y"), f"{where}, column y")
         weight = _finite(row.get(duration), f"{where}, column {duration}") if duration else 1.0
         if weight < 0:

@@ -88,7 +88,7 @@ def read_points(path: str | os.PathLike[str], data_dir: Path) -> list[ExternalPo
         if key in seen:
             raise ParameterError(f"{where}: {key[0]} at {key[1]} on {key[2]} is given twice")
         seen.add(key)
-        points.append(ExternalPoint(*key[:2], cells["sequence"], str(decoded), nbytes, quality))
+        points.append(ExternalPoint(*key, str(decoded), nbytes, quality))
     if not points:
         raise ParameterError(f"{path}: the file has no points, only a header")
     return points

@@ -108,14 +108,10 @@ def _chroma_window_uncached(
     oy, ox = rows.start - cy0 * sy, cols.start - cx0 * sx
     grid = np.zeros((h * sy, w * sx), np.uint8)  # whole footprints; luma beyond the frame is out
     grid[oy : oy + inside.shape[0], ox : ox + inside.shape[1]] = inside
-    if sx == 2:
-        pooled: npt.NDArray[Any] = grid.view(np.uint16)  # (a column pair per word)
-    else:
-        pooled = grid.reshape(h * sy, w, sx).max(axis=2) if sx > 1 else grid
+    # footprints are 1 or 2 samples along each axis (CHROMA: 4:2:0, 4:2:2, 4:4:4)
+    pooled: npt.NDArray[Any] = grid.view(np.uint16) if sx == 2 else grid  # a column pair per word
     if sy == 2:
         pooled = np.bitwise_or(pooled[0::2], pooled[1::2])
-    elif sy > 1:
-        pooled = pooled.reshape(h, sy, w).max(axis=1)
     out = np.not_equal(pooled, 0).view(np.uint8)
     return slice(cy0, cy1), slice(cx0, cx1), out, cv2.countNonZero(out)
 

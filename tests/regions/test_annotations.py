@@ -89,6 +89,16 @@ def test_fixation_csv_by_hand_and_its_errors(tmp_path):
             read_fixation_csv(path)
 
 
+def test_drop_first_leaves_out_each_trial_s_first_fixation(tmp_path):
+    path = tmp_path / "fix.csv"
+    path.write_text("image,subject,order,x,y\na.png,1,1,32,24\na.png,1,2,5,6\na.png,2,1,31,23\na.png,2,2,7,8\n")
+    np.testing.assert_array_equal(read_fixation_csv(path)["a.png"][0], [[32, 24], [5, 6], [31, 23], [7, 8]])
+    np.testing.assert_array_equal(read_fixation_csv(path, drop_first=True)["a.png"][0], [[5, 6], [7, 8]])
+    path.write_text("image,x,y\na.png,1,2\n")
+    with pytest.raises(fpsnr.RegionsError, match="line 1: leaving out first fixations needs an order column"):
+        read_fixation_csv(path, drop_first=True)
+
+
 def test_salicon_rows_and_columns_are_one_based(tmp_path):
     doc = {
         "images": [{"id": 7, "file_name": "COCO_1.jpg", "width": 640, "height": 480}],

@@ -173,14 +173,10 @@ def test_cli_suggest_methods_and_the_overlay_shows_strengths(runner, tmp_path, r
 def test_on_eye_tracked_scenes_the_default_holds_more_fixations_than_centre_and_spectral_residual():
     if not (FIXATIONS / "fixations.csv").is_file():
         pytest.skip("../shared/data/fixations is not present (fresh clone)")
-    import csv
-    from collections import defaultdict
+    from fpsnr.regions.annotations import read_fixation_csv
 
-    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    with (FIXATIONS / "fixations.csv").open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["order"] != "1":
-                points[row["image"]].append((float(row["x"]), float(row["y"])))
+    fixations = read_fixation_csv(FIXATIONS / "fixations.csv", drop_first=True)
+    points = {name: found[0] for name, found in fixations.items()}
     names = sorted(points)[:40]
     held = {"signature": 0, "spectral-residual": 0, "centre": 0}
     total = 0

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -40,6 +41,44 @@ def write_raw(path: Path, frames: list[tuple[np.ndarray, ...]]) -> Path:
             for p in planes:
                 handle.write(p.astype(p.dtype.newbyteorder("<")).tobytes())
     return path
+
+
+SUMMARY = re.compile(r"PSNR y:(\S+) u:(\S+) v:(\S+) average:(\S+)")
+
+
+def raw_input(path: Path, size: str, pix_fmt: str) -> list[str]:
+    return ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", size, "-i", str(path)]
+
+
+def ffmpeg_psnr(
+    exe: str, ref: list[str], dist: list[str], tmp: Path
+) -> tuple[list[dict[str, float]], list[float]]:
+    """ffmpeg's per-frame stats_file rows and its summary y, u, v, average."""
+    stats = tmp / "stats.txt"
+    done = subprocess.run(
+        [
+            exe,
+            "-hide_banner",
+            "-nostdin",
+            *dist,
+            *ref,
+            "-lavfi",
+            f"[0:v][1:v]psnr=stats_file={stats}",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = []
+    for line in stats.read_text().splitlines():
+        fields = dict(item.split(":", 1) for item in line.split())
+        rows.append({k: float(v) for k, v in fields.items()})
+    m = SUMMARY.search(done.stderr)
+    assert m, done.stderr
+    return rows, [float(v) for v in m.groups()]
 
 
 @pytest.fixture

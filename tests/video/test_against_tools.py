@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import subprocess
 from pathlib import Path
 
@@ -17,44 +16,7 @@ import pytest
 
 import fpsnr
 from fpsnr.video import VideoOptions, iter_video, score_video
-from tests.video.conftest import planes_420, write_raw
-
-SUMMARY = re.compile(r"PSNR y:(\S+) u:(\S+) v:(\S+) average:(\S+)")
-
-
-def raw_input(path: Path, size: str, pix_fmt: str) -> list[str]:
-    return ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", size, "-i", str(path)]
-
-
-def ffmpeg_psnr(
-    exe: str, ref: list[str], dist: list[str], tmp: Path
-) -> tuple[list[dict[str, float]], list[float]]:
-    """ffmpeg's per-frame stats_file rows and its summary y, u, v, average."""
-    stats = tmp / "stats.txt"
-    done = subprocess.run(
-        [
-            exe,
-            "-hide_banner",
-            "-nostdin",
-            *dist,
-            *ref,
-            "-lavfi",
-            f"[0:v][1:v]psnr=stats_file={stats}",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = []
-    for line in stats.read_text().splitlines():
-        fields = dict(item.split(":", 1) for item in line.split())
-        rows.append({k: float(v) for k, v in fields.items()})
-    m = SUMMARY.search(done.stderr)
-    assert m, done.stderr
-    return rows, [float(v) for v in m.groups()]
+from tests.video.conftest import ffmpeg_psnr, planes_420, raw_input, write_raw
 
 
 def assert_matches_ffmpeg(frames: list, summary, rows: list[dict[str, float]], totals: list[float]) -> None:

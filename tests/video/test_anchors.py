@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 
 from fpsnr.cli import cli
 from tests.conftest import one_line_error
+from tests.video.conftest import ffmpeg_psnr
 
 TIMING = ("encode_seconds", "decode_seconds")
 
@@ -86,28 +86,9 @@ def test_an_x264_curve_agrees_with_ffmpeg_s_psnr_filter_and_the_stream_sizes(ffm
         assert int(row["bytes"]) == nbytes
         assert float(row["kbps"]) == pytest.approx(8 * nbytes / 1000 / (8 / 25), rel=1e-12)
         assert float(row["bpp"]) == pytest.approx(8 * nbytes / (96 * 64 * 8), rel=1e-12)
-        stats = tmp_path / "stats.log"
-        done = subprocess.run(
-            [
-                ffmpeg,
-                "-nostdin",
-                "-i",
-                str(source),
-                "-i",
-                str(stream),
-                "-lavfi",
-                f"psnr=stats_file={stats}",
-                "-f",
-                "null",
-                "-",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        pooled_y = float(re.search(r"PSNR y:([\d.]+)", done.stderr)[1])
-        assert float(row["psnr_pooled"]) == pytest.approx(pooled_y, abs=5e-7)  # ffmpeg prints 6 decimals
-        per_frame = [float(re.search(r"psnr_y:([\d.]+)", line)[1]) for line in stats.read_text().splitlines()]
+        rows_ff, totals = ffmpeg_psnr(ffmpeg, ["-i", str(source)], ["-i", str(stream)], tmp_path)
+        assert float(row["psnr_pooled"]) == pytest.approx(totals[0], abs=5e-7)  # ffmpeg prints 6 decimals
+        per_frame = [r["psnr_y"] for r in rows_ff]
         assert float(row["psnr"]) == pytest.approx(
             sum(per_frame) / len(per_frame), abs=5e-3
         )  # 2 decimals each
