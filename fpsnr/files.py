@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -210,6 +209,8 @@ def zip_unpacked_size(handle: BinaryIO) -> int | None:
     A checkpoint (``torch.save`` writes zip archives) is sized this way before anything
     unpacks it: a 3 MB file whose one member inflates to 3 GiB is a bomb (G9).
     """
+    import zipfile  # (only the codec reads archives: every other command starts without it)
+
     try:
         with zipfile.ZipFile(handle) as archive:
             return sum(member.file_size for member in archive.infolist())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Collection, Iterator
 from fractions import Fraction
@@ -221,6 +220,8 @@ def external_command(
       fpsnr video external --data seqs/ --points mycodec/points.csv -o mycodec.csv
       fpsnr bdrate anchors.csv mycodec.csv --anchor x264 --test mycodec
     """
+    import hashlib
+
     from fpsnr.video.external import external_rows, read_points
 
     points = read_points(points_file, data_dir)
