@@ -53,9 +53,9 @@ def _inside(dy: npt.NDArray[np.float64], dx: npt.NDArray[np.float64], radius: fl
 
 
 def _disc_window_uncached(
-    x: float, y: float, radius: float, height: int, width: int
+    x: float, y: float, radius: float, height: int, width: int, keep: bool = True
 ) -> tuple[slice, slice, npt.NDArray[np.uint8], int]:
-    shape = _shape_window(x, y, radius, height, width)
+    shape = _shape_window(x, y, radius, height, width, keep)
     if shape is not None:
         return shape
     y0, y1 = _bounds(y, radius, height)
@@ -78,7 +78,7 @@ def _shape_uncached(fx: float, fy: float, radius: float) -> tuple[int, int, npt.
 
 
 def _shape_window(
-    x: float, y: float, radius: float, height: int, width: int
+    x: float, y: float, radius: float, height: int, width: int, keep: bool = True
 ) -> tuple[slice, slice, npt.NDArray[np.uint8], int] | None:
     """The window of a disc wholly inside the frame, from the mask of its shape.
 
@@ -87,13 +87,17 @@ def _shape_window(
     offset of pixel k + m is fl(m − f), the rounding of the same real number as
     fl((k + m) − x), so the two are the same double. Discs that differ by whole pixels
     — hand-placed integer centres at one default radius, a grid of proposals — share one
-    exact mask. Discs that reach the frame's edge (or a negative centre) return None and
-    are built clipped, in frame coordinates.
+    exact mask (stored unless ``keep`` is false). Discs that reach the frame's edge (or a
+    negative centre) return None and are built clipped, in frame coordinates.
     """
     if not (x - radius >= 1 and y - radius >= 1 and x + radius <= width - 3 and y + radius <= height - 3):
         return None
     kx, ky = math.floor(x), math.floor(y)
-    m0, n0, inside, pixels = _shapes.get((x - kx, y - ky, radius), _shape_uncached, x - kx, y - ky, radius)
+    fx, fy = x - kx, y - ky
+    if keep:
+        m0, n0, inside, pixels = _shapes.get((fx, fy, radius), _shape_uncached, fx, fy, radius)
+    else:
+        m0, n0, inside, pixels = _shape_uncached(fx, fy, radius)
     rows = slice(ky + m0, ky + m0 + inside.shape[0])
     cols = slice(kx + n0, kx + n0 + inside.shape[1])
     return rows, cols, inside, pixels
@@ -168,9 +172,15 @@ def clear_caches(*, keep_shapes: bool = False) -> None:
         _shapes.clear()
 
 
-def disc_window(disc: Disc, height: int, width: int) -> _Window:
-    """The disc's bounding box, its exact 0/1 membership mask there, and its pixels."""
+def disc_window(disc: Disc, height: int, width: int, *, keep: bool = True) -> _Window:
+    """The disc's bounding box, its exact 0/1 membership mask there, and its pixels.
+
+    Masks are kept in a bounded cache for the next call with the same disc; ``keep=False``
+    builds one without storing it (a disc that will not recur, as a moving disc's each frame).
+    """
     key = (disc.x, disc.y, disc.radius, height, width)
+    if not keep:
+        return _disc_window_uncached(*key, keep=False)
     return _windows.get(key, _disc_window_uncached, *key)
 
 

@@ -13,7 +13,7 @@ moves where a sample is drawn, not which luma samples it covers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,13 +24,16 @@ import numpy.typing as npt
 from fpsnr.errors import EmptyRegionError, ParameterError
 from fpsnr.metrics import Measurement, m_fpsnr_of, psnr_from_mse
 from fpsnr.options import DEFAULT_FP, check_fp, check_max_db
-from fpsnr.regions.discs import BoundedCache, disc_window
+from fpsnr.regions.discs import disc_window
 from fpsnr.regions.model import DEFAULT_FOVEAL_ANGLE, DEFAULT_VIEWING_DISTANCE, Disc, check_radius_settings
 from fpsnr.results import Score
-from fpsnr.sums import PlaneSums, measure_plane
+from fpsnr.sums import PlaneSums, Window, measure_plane
 from fpsnr.video.source import Frame, VideoFormat
 
-__all__ = ["PEAKS", "RULES", "FrameScore", "FrameSums", "VideoOptions", "combine", "measure_frame", "peak_of"]
+__all__ = [
+    "PEAKS", "RULES", "FrameScore", "FrameSums", "FrameWindows", "VideoOptions", "combine", "measure_frame",
+    "peak_of",
+]  # fmt: skip
 
 Rule = Literal["6:1:1", "4:1:1-db", "4:1:1-mse"]
 RULES: tuple[str, ...] = ("6:1:1", "4:1:1-db", "4:1:1-mse")
@@ -82,24 +85,59 @@ def combine(
     return (w * y + u + v) / (w + 2.0)
 
 
-# --------------------------------------------------------------------------- chroma discs
-
-_Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
-_chroma_windows: BoundedCache[tuple[Any, ...], _Window] = BoundedCache(64 << 20, lambda w: w[2].nbytes)
+# --------------------------------------------------------------------------- discs on the planes
 
 
-def _chroma_window_uncached(
-    disc: Disc, luma_h: int, luma_w: int, sx: int, sy: int, ch: int, cw: int
-) -> _Window:
+class FrameWindows:
+    """Where each disc of a frame lies on the luma and chroma planes, built once a frame.
+
+    Y, U and V share one build of each disc. The windows of the frame before are kept
+    for the discs that recur — static regions are built once per sequence — and the rest
+    forgotten, so a moving disc costs one build per frame and nothing piles up (the image
+    engine's disc cache is for regions reused over many test images). On subsampled
+    chroma a sample is in when its footprint holds a luma sample of the disc
+    (:func:`_pooled`, from the frame's luma window).
+    """
+
+    def __init__(self, fmt: VideoFormat) -> None:
+        self.sx, self.sy = fmt.subsampling
+        self.luma_size = (fmt.height, fmt.width)
+        self._now: dict[tuple[Any, ...], Window] = {}
+        self._before: dict[tuple[Any, ...], Window] = {}
+
+    def next_frame(self) -> None:
+        self._before, self._now = self._now, {}
+
+    def _get(self, key: tuple[Any, ...], build: Callable[[], Window]) -> Window:
+        found = self._now.get(key)
+        if found is None:
+            found = self._before.pop(key, None)
+            self._now[key] = found = build() if found is None else found
+        return found
+
+    def luma(self, disc: Disc, height: int, width: int) -> Window:
+        key = ("y", disc.x, disc.y, disc.radius, height, width)
+        return self._get(key, lambda: disc_window(disc, height, width, keep=False))
+
+    def chroma(self, disc: Disc, height: int, width: int) -> Window:
+        if self.sx == self.sy == 1:
+            return self.luma(disc, height, width)
+        key = ("c", disc.x, disc.y, disc.radius, height, width)
+        return self._get(
+            key, lambda: _pooled(self.luma(disc, *self.luma_size), self.sx, self.sy, height, width)
+        )
+
+
+def _pooled(luma: Window, sx: int, sy: int, ch: int, cw: int) -> Window:
     """The chroma samples whose footprint holds a luma sample of the disc.
 
-    The disc's exact luma mask (:func:`fpsnr.regions.discs.disc_window`), placed on a grid
-    of whole footprints, is OR-pooled over each footprint: a chroma sample is in exactly
-    when the luma mask says one of its samples is. For 4:2:x the two columns of a
-    footprint are read as one 16-bit word (non-zero when either is in) and its two rows
-    OR-ed, a few whole-array operations instead of a test per sample.
+    The disc's exact luma mask, placed on a grid of whole footprints, is OR-pooled over
+    each footprint: a chroma sample is in exactly when the luma mask says one of its
+    samples is. For 4:2:x the two columns of a footprint are read as one 16-bit word
+    (non-zero when either is in) and its two rows OR-ed, a few whole-array operations
+    instead of a test per sample.
     """
-    rows, cols, inside, _ = disc_window(disc, luma_h, luma_w)
+    rows, cols, inside, _ = luma
     cy0, cx0 = rows.start // sy, cols.start // sx
     cy1, cx1 = min(-(-rows.stop // sy), ch), min(-(-cols.stop // sx), cw)
     h, w = max(cy1 - cy0, 0), max(cx1 - cx0, 0)
@@ -116,22 +154,6 @@ def _chroma_window_uncached(
     return slice(cy0, cy1), slice(cx0, cx1), out, cv2.countNonZero(out)
 
 
-class ChromaWindows:
-    """Places luma-grid discs on a subsampled chroma plane (the module's rule)."""
-
-    def __init__(self, fmt: VideoFormat) -> None:
-        self.luma = (fmt.height, fmt.width)
-        self.sx, self.sy = fmt.subsampling
-
-    def __call__(self, disc: Disc, height: int, width: int) -> _Window:
-        if self.sx == self.sy == 1:
-            return disc_window(disc, height, width)
-        key = (disc.x, disc.y, disc.radius, *self.luma, self.sx, self.sy, height, width)
-        return _chroma_windows.get(
-            key, _chroma_window_uncached, disc, *self.luma, self.sx, self.sy, height, width
-        )
-
-
 # --------------------------------------------------------------------------- one frame
 
 
@@ -146,12 +168,13 @@ class FrameSums:
 
 
 def measure_frame(
-    index: int, ref: Frame, test: Frame, discs: Sequence[Disc], chroma: ChromaWindows
+    index: int, ref: Frame, test: Frame, discs: Sequence[Disc], windows: FrameWindows
 ) -> FrameSums:
-    """The Y, U and V sums of one frame pair (discs in luma pixels)."""
-    y = measure_plane(ref.y, test.y, discs)
-    u = measure_plane(ref.u, test.u, discs, chroma)
-    v = measure_plane(ref.v, test.v, discs, chroma)
+    """The Y, U and V sums of one frame pair (discs in luma pixels, placed by ``windows``)."""
+    windows.next_frame()
+    y = measure_plane(ref.y, test.y, discs, windows.luma)
+    u = measure_plane(ref.u, test.u, discs, windows.chroma)
+    v = measure_plane(ref.v, test.v, discs, windows.chroma)
     samples = (ref.y.size, ref.u.size, ref.v.size)
     return FrameSums(index=index, discs=tuple(discs), planes=(y, u, v), samples=samples)
 

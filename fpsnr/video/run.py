@@ -18,7 +18,7 @@ from fpsnr.files import check_path
 from fpsnr.regions.discs import require_pixels
 from fpsnr.regions.model import Disc, Region, Regions, RegionsLike, as_discs
 from fpsnr.regions.tracks import RegionTimeline
-from fpsnr.video.measure import ChromaWindows, FrameScore, FrameSums, VideoOptions, measure_frame, score_frame
+from fpsnr.video.measure import FrameScore, FrameSums, FrameWindows, VideoOptions, measure_frame, score_frame
 from fpsnr.video.output import FrameCsv, frame_columns, frame_row, region_columns, region_rows
 from fpsnr.video.pool import SequencePool, VideoSummary
 from fpsnr.video.source import Frame, VideoFormat, VideoReader, open_video
@@ -176,7 +176,7 @@ def iter_video(
         count = _frames_to_score(a, b, frames, skip)
         fmt = a.format
         discs = _Discs(regions, fmt, opts, missing_regions)
-        chroma = ChromaWindows(fmt)
+        windows = FrameWindows(fmt)
         if skip:
             passed = (a.skip(skip), b.skip(skip))
             if min(passed) < skip:
@@ -198,7 +198,7 @@ def iter_video(
                     + f"; score the frames both have with {{frames}}{max(index - skip, 1)}"
                     + (f" after {{skip}}{skip}" if skip else "")
                 )
-            sums = measure_frame(index, fa, fb, discs.at(index, fa), chroma)
+            sums = measure_frame(index, fa, fb, discs.at(index, fa), windows)
             yield sums, score_frame(sums, fmt, opts)
             index += 1
             done += 1

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import fpsnr
 from fpsnr.regions.model import Disc
 from fpsnr.video import VideoFormat, VideoOptions, iter_video, score_video
-from fpsnr.video.measure import ChromaWindows
+from fpsnr.video.measure import FrameWindows
 from tests.video.conftest import planes_420, write_raw
 
 
@@ -43,7 +43,7 @@ def test_chroma_windows_hold_every_sample_whose_footprint_touches_the_disc(x, y,
     disc = Disc(x, y, r, "d")
     sx, sy = fmt.subsampling
     cw, ch = fmt.chroma_size
-    rows, cols, inside, count = ChromaWindows(fmt)(disc, ch, cw)
+    rows, cols, inside, count = FrameWindows(fmt).chroma(disc, ch, cw)
     full = np.zeros((ch, cw), bool)
     full[rows, cols] = inside.view(bool)
     assert np.array_equal(full, naive_chroma_mask(disc, height, width, sx, sy))
@@ -165,3 +165,47 @@ def test_a_file_cut_short_while_it_is_read_is_an_error_not_a_fault(tmp_path, rng
             handle.truncate(24 * 20 * 3 // 2 + 10)
         with pytest.raises(VideoError, match="cut short while it was read"):
             reader.read()
+
+
+@pytest.mark.parametrize("moving", [True, False])
+def test_each_disc_is_built_once_a_frame_when_it_moves_and_once_when_it_stays(
+    tmp_path, rng, monkeypatch, moving
+):
+    import fpsnr.regions.discs as discs_module
+    import fpsnr.video.measure as measure_module
+    from fpsnr.regions.tracks import parse_timeline
+
+    frames = 4
+    ref, dist = planes_420(rng, frames, 30, 44)
+    a, b = write_raw(tmp_path / "a.yuv", ref), write_raw(tmp_path / "b.yuv", dist)
+    end = [20.3, 17.6] if moving else [10.5, 9.5]
+    tracks = [
+        {
+            "label": "m",
+            "radius": 5,
+            "keyframes": [{"frame": 0, "center": [10.5, 9.5]}, {"frame": 3, "center": end}],
+        },
+        {
+            "label": "s",
+            "radius": 4,
+            "keyframes": [{"frame": 0, "center": [33, 20]}, {"frame": 3, "center": [33, 20]}],
+        },
+    ]
+    timeline = parse_timeline({"width": 44, "height": 30, "tracks": tracks})
+    built: list[tuple[float, float]] = []
+    real = measure_module.disc_window
+
+    def counting(disc, height, width, *, keep=True):
+        built.append((disc.x, disc.y))
+        return real(disc, height, width, keep=keep)
+
+    monkeypatch.setattr(measure_module, "disc_window", counting)
+    discs_module.clear_caches()
+    scores = [score for _, score in iter_video(a, b, timeline, size=(44, 30))]
+    assert len(scores) == frames
+    # Y, U and V share a frame's build; a disc that stays is built once for the sequence
+    assert len(built) == (frames + 1 if moving else 2)
+    # a moving disc's masks are not kept in the image engine's cache, which would only grow
+    assert not discs_module._windows._items and not discs_module._shapes._items
+    # and every window equals the image engine's own (naive sums checked above)
+    assert scores[-1].regions[0].center == (tuple(end) if moving else (10.5, 9.5))
