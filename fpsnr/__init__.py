@@ -13,9 +13,9 @@ pay for the rest: ``from fpsnr import score`` and ``fpsnr.score`` work as usual.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from fpsnr._lazy import lazy_names
 from fpsnr.errors import EmptyRegionError, FpsnrError, ImageError, ParameterError, RegionsError
 
 if TYPE_CHECKING:
@@ -40,19 +40,7 @@ _HOMES = {
     "score_folders": "fpsnr.runs.batch",
 }  # fmt: skip
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'fpsnr' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # the next use is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)
 
 __all__ = [
     "BatchOptions",

@@ -41,3 +41,22 @@ def test_the_package_imports_each_public_name_on_first_use():
         "    raise AssertionError('no AttributeError')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_scoring_raw_video_does_not_load_the_ffmpeg_runner(tmp_path):
+    """``fpsnr.video`` is lazy too: a raw pair is scored without subprocess, shutil or the ffmpeg module."""
+    frame = (bytes(range(256)) * 2)[: 16 * 16 * 3 // 2]  # one 16×16 4:2:0 frame
+    (tmp_path / "a.yuv").write_bytes(frame * 2)
+    (tmp_path / "b.yuv").write_bytes(frame[::-1] * 2)
+    code = (
+        "import sys\n"
+        "from fpsnr.video import score_video\n"
+        f"summary = score_video({str(tmp_path / 'a.yuv')!r}, {str(tmp_path / 'b.yuv')!r}, size=(16, 16))\n"
+        "assert summary.frames == 2, summary.frames\n"
+        "early = [m for m in ('subprocess', 'shutil', 'tempfile', 'fpsnr.video.ffmpeg') if m in sys.modules]\n"
+        "assert not early, early\n"
+        "import fpsnr.video\n"
+        "assert fpsnr.video.find_ffmpeg.__module__ == 'fpsnr.video.ffmpeg'\n"
+        "assert set(fpsnr.video.__all__) <= set(dir(fpsnr.video))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -38,7 +38,6 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Sequence
-from importlib import resources
 from typing import Any
 
 import cv2
@@ -153,6 +152,8 @@ def signature_saliency(image: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 @functools.cache
 def _shipped_prior() -> npt.NDArray[np.float64]:
+    from importlib import resources  # (with tempfile, 3-5 ms of every command's start otherwise)
+
     text = resources.files("fpsnr").joinpath("data/fixation_prior.json").read_text(encoding="utf-8")
     table = np.asarray(json.loads(text)["values"], dtype=np.float64)
     table.setflags(write=False)

@@ -14,7 +14,6 @@ reached as a path: ``./kodak`` or ``kodak/`` on the command line, a
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 __all__ = ["REGION_SETS", "describe", "kodak_regions", "resolve_regions", "shipped_name"]
@@ -24,6 +23,8 @@ REGION_SETS = {"kodak": ("data", "regions", "kodak")}
 
 
 def _shipped(name: str) -> Path:
+    from importlib import resources  # (5 ms with tempfile: only where a shipped set is named)
+
     return Path(str(resources.files("fpsnr").joinpath(*REGION_SETS[name])))
 
 

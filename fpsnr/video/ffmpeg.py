@@ -12,7 +12,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from fpsnr.errors import VideoError
@@ -50,6 +49,8 @@ def ffmpeg_reader(path: str, closer: contextlib.ExitStack) -> VideoReader:
     if not Path(path).is_file():
         with open_regular(path, VideoError, noun="video", expected="a video file"):
             pass  # (says what it is: missing, a folder, a device)
+    import tempfile  # (only for inputs that go through ffmpeg)
+
     log = closer.enter_context(tempfile.TemporaryFile())
     command = [
         exe,

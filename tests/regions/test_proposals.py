@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 
 import cv2
@@ -124,7 +125,7 @@ def test_the_shipped_prior_peaks_near_the_middle_and_a_flat_picture_gets_it_alon
     assert abs(col - 31.5) < 8 and abs(row - 21) < 8  # people look at the middle first
     np.testing.assert_array_equal(fixation_density(np.full((512, 768, 3), 9, np.uint8)), prior)
     record = json.loads(
-        (fpsnr.regions.proposals.resources.files("fpsnr") / "data/fixation_prior.json").read_text()
+        (importlib.resources.files("fpsnr") / "data/fixation_prior.json").read_text()
     )
     assert record["side"] == 32 and record["scenes"] == 250 and "MIT" in record["source"]
 
