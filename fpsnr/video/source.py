@@ -15,9 +15,8 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +24,9 @@ import numpy.typing as npt
 from fpsnr.errors import VideoError
 from fpsnr.files import open_regular
 from fpsnr.limits import check_pixels
+
+if TYPE_CHECKING:
+    from fractions import Fraction  # (imported where a Y4M header gives a rate: 2 ms with decimal)
 
 __all__ = ["CHROMA", "Frame", "VideoFormat", "VideoReader", "open_video", "parse_pix_fmt"]
 
@@ -340,6 +342,8 @@ def _y4m_format(line: bytes, path: str) -> VideoFormat:
         )
     fps = None
     if "F" in fields:
+        from fractions import Fraction
+
         num, _, den = fields["F"].partition(":")
         with contextlib.suppress(ValueError, ZeroDivisionError):
             fps = Fraction(int(num), int(den))
