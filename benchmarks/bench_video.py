@@ -1,6 +1,6 @@
 """``fpsnr video`` against ffmpeg's psnr filter on the same files, as ratios measured in one run.
 
-    python benchmarks/bench_video.py [--repeat 3] [--frames 60]
+    python benchmarks/bench_video.py [--repeat 5] [--frames 60]
 
 A 1920×1080 4:2:0 raw pair (8-bit, then 10-bit) of ``--frames`` frames, and one of four
 times as many, is made in a temporary folder: a moving gradient with texture, and a noisy
@@ -106,7 +106,7 @@ def peak_kib(command: list[str]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--frames", type=int, default=60, help="the short pair; the long one has 4×")
     add_json_option(parser)
     args = parser.parse_args()

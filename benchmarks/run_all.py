@@ -84,7 +84,7 @@ def main() -> int:
 
     video = shutil.which("ffmpeg") is not None
     if video:
-        plan.append(("bench_video.py", ["--repeat", "1" if quick else "3"]))
+        plan.append(("bench_video.py", ["--repeat", "2" if quick else "5"]))  # whole processes: best of 5
     lines: list[Ratio | str] = []
     for script, script_args in plan:
         got = run(script, script_args)
