@@ -7,16 +7,16 @@ and a 10-bit copy of both (ffmpeg ``-pix_fmt yuv420p10le``, values × 4). For ea
 convention of the README's table: fpsnr's value, the defining tool's, and the largest
 difference over the sequence — ffmpeg's psnr filter (summary ``y:``, ``average:``, its
 stats file per frame) and libvmaf's JSON (per-frame ``psnr_y``/``psnr_cb``/``psnr_cr``,
-their pooled mean; the imageio-ffmpeg wheel's static ffmpeg, where present). The JVET
-6:1:1 and CompressAI 4:1:1 rules have no tool here: they are recomputed from ffmpeg's
-per-frame values and compared. Needs ffmpeg with libx264 on PATH.
+their pooled mean; an ffmpeg with libvmaf: the imageio-ffmpeg wheel's, or PATH's). The JVET
+6:1:1 and CompressAI 4:1:1 rules have no tool here: they are recomputed from libvmaf's
+per-frame dB (6 decimals; ffmpeg's 2-decimal stats file without libvmaf) and compared. The
+tool runners are the video tests' own (``tests/video/tools.py``). Needs ffmpeg with libx264
+on PATH.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import shutil
 import subprocess
 import sys
@@ -25,68 +25,14 @@ from pathlib import Path
 
 from fpsnr.video import VideoOptions, score_video
 
-SUMMARY = re.compile(r"PSNR y:(\S+) u:(\S+) v:(\S+) average:(\S+)")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: the tests' tool runners
+from tests.video.tools import ffmpeg_psnr, libvmaf_psnr, raw_input, vmaf_ffmpeg
+
 SIZE = "352x288"
 
 
 def raw(path: Path, pix_fmt: str) -> list[str]:
-    return ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", SIZE, "-i", str(path)]
-
-
-def ffmpeg_psnr(exe: str, ref: Path, dist: Path, pix_fmt: str, tmp: Path) -> tuple[list[dict], list[float]]:
-    stats = tmp / "stats.txt"
-    done = subprocess.run(
-        [
-            exe,
-            "-hide_banner",
-            "-nostdin",
-            *raw(dist, pix_fmt),
-            *raw(ref, pix_fmt),
-            "-lavfi",
-            f"[0:v][1:v]psnr=stats_file={stats}",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = [
-        {k: float(v) for k, v in (item.split(":", 1) for item in line.split())}
-        for line in stats.read_text().splitlines()
-    ]
-    found = SUMMARY.search(done.stderr)
-    if found is None:
-        sys.exit(f"no psnr summary in ffmpeg's output:\n{done.stderr}")
-    return rows, [float(v) for v in found.groups()]
-
-
-def libvmaf(ref: Path, dist: Path, pix_fmt: str, tmp: Path) -> dict | None:
-    try:
-        import imageio_ffmpeg
-
-        exe = imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        return None
-    log = tmp / "vmaf.json"
-    subprocess.run(
-        [
-            exe,
-            "-hide_banner",
-            "-v",
-            "error",
-            *raw(dist, pix_fmt),
-            *raw(ref, pix_fmt),
-            "-lavfi",
-            f"[0:v][1:v]libvmaf=feature=name=psnr:log_fmt=json:log_path={log}",
-            "-f",
-            "null",
-            "-",
-        ],
-        check=True,
-    )
-    return json.loads(log.read_text())
+    return raw_input(path, SIZE, pix_fmt)
 
 
 def main() -> None:
@@ -97,6 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     bus = args.data / "bus_352x288_420_f20_b8.yuv"
     exe = shutil.which("ffmpeg")
+    vmaf = vmaf_ffmpeg()
     if exe is None or not bus.is_file():
         sys.exit(f"needs ffmpeg on PATH and {bus}")
     print("| convention | tool | depth | fpsnr | tool's | largest difference |")
@@ -134,7 +81,7 @@ def main() -> None:
         for depth, (ref, dist) in pairs.items():
             pix_fmt = "yuv420p" if depth == 8 else "yuv420p10le"
             frames: list = []
-            rows, (y, _, _, average) = ffmpeg_psnr(exe, ref, dist, pix_fmt, tmp)
+            rows, (y, _, _, average) = ffmpeg_psnr(exe, raw(ref, pix_fmt), raw(dist, pix_fmt), tmp)
             mse = score_video(
                 ref,
                 dist,
@@ -172,9 +119,9 @@ def main() -> None:
             print(
                 f"| per-frame Y, U, V dB | ffmpeg stats file (2 decimals) | {depth} | | | {per_frame:.1e} |"
             )
-            report = libvmaf(ref, dist, pix_fmt, tmp)
+            report = None if vmaf is None else libvmaf_psnr(vmaf, raw(ref, pix_fmt), raw(dist, pix_fmt), tmp)
             if report is None:
-                print(f"| mean of per-frame Y dB | libvmaf | {depth} | not measured: no imageio-ffmpeg | | |")
+                print(f"| mean of per-frame Y dB | libvmaf | {depth} | no ffmpeg with libvmaf | | |")
             else:
                 theirs = report["pooled_metrics"]["psnr_y"]["mean"]
                 vmaf_frames = max(

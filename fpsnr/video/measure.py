@@ -112,7 +112,9 @@ class FrameWindows:
         found = self._now.get(key)
         if found is None:
             found = self._before.pop(key, None)
-            self._now[key] = found = build() if found is None else found
+            if found is None:
+                found = build()
+            self._now[key] = found
         return found
 
     def luma(self, disc: Disc, height: int, width: int) -> Window:

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.video import tools
 
 SHARED_VIDEO = Path(__file__).resolve().parents[3] / "shared" / "data" / "video"
 BUS = SHARED_VIDEO / "bus_352x288_420_f20_b8.yuv"  # (17 frames, whatever the name says)
@@ -43,44 +43,6 @@ def write_raw(path: Path, frames: list[tuple[np.ndarray, ...]]) -> Path:
     return path
 
 
-SUMMARY = re.compile(r"PSNR y:(\S+) u:(\S+) v:(\S+) average:(\S+)")
-
-
-def raw_input(path: Path, size: str, pix_fmt: str) -> list[str]:
-    return ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", size, "-i", str(path)]
-
-
-def ffmpeg_psnr(
-    exe: str, ref: list[str], dist: list[str], tmp: Path
-) -> tuple[list[dict[str, float]], list[float]]:
-    """ffmpeg's per-frame stats_file rows and its summary y, u, v, average."""
-    stats = tmp / "stats.txt"
-    done = subprocess.run(
-        [
-            exe,
-            "-hide_banner",
-            "-nostdin",
-            *dist,
-            *ref,
-            "-lavfi",
-            f"[0:v][1:v]psnr=stats_file={stats}",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = []
-    for line in stats.read_text().splitlines():
-        fields = dict(item.split(":", 1) for item in line.split())
-        rows.append({k: float(v) for k, v in fields.items()})
-    m = SUMMARY.search(done.stderr)
-    assert m, done.stderr
-    return rows, [float(v) for v in m.groups()]
-
-
 @pytest.fixture
 def ffmpeg() -> str:
     exe = shutil.which("ffmpeg")
@@ -91,21 +53,11 @@ def ffmpeg() -> str:
 
 @pytest.fixture
 def vmaf_ffmpeg() -> str:
-    """An ffmpeg with libvmaf: the imageio-ffmpeg wheel's static binary, or the one on PATH."""
-    candidates = []
-    try:
-        import imageio_ffmpeg
-
-        candidates.append(imageio_ffmpeg.get_ffmpeg_exe())
-    except (ImportError, RuntimeError):
-        pass
-    if shutil.which("ffmpeg"):
-        candidates.append(shutil.which("ffmpeg"))
-    for exe in candidates:
-        filters = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True).stdout
-        if " libvmaf " in filters:
-            return exe
-    pytest.skip("no ffmpeg with libvmaf (pip install imageio-ffmpeg)")
+    """An ffmpeg with libvmaf (:func:`tests.video.tools.vmaf_ffmpeg`), or the test skips."""
+    exe = tools.vmaf_ffmpeg()
+    if exe is None:
+        pytest.skip("no ffmpeg with libvmaf (pip install imageio-ffmpeg)")
+    return exe
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ tmp_path) and skips cleanly without ffmpeg; nothing here is a recorded number.
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 from pathlib import Path
@@ -16,7 +15,8 @@ import pytest
 
 import fpsnr
 from fpsnr.video import VideoOptions, iter_video, score_video
-from tests.video.conftest import ffmpeg_psnr, planes_420, raw_input, write_raw
+from tests.video.conftest import planes_420, write_raw
+from tests.video.tools import ffmpeg_psnr, libvmaf_psnr, raw_input
 
 
 def assert_matches_ffmpeg(frames: list, summary, rows: list[dict[str, float]], totals: list[float]) -> None:
@@ -120,24 +120,9 @@ def test_per_frame_psnr_y_and_its_mean_equal_libvmaf(vmaf_ffmpeg, tmp_path, rng,
     ref, dist = planes_420(rng, 6, 64, 80, depth=depth, noise=4 << (depth - 8))
     dist[2] = ref[2]  # an identical frame: libvmaf's cap
     a, b = write_raw(tmp_path / "a.yuv", ref), write_raw(tmp_path / "b.yuv", dist)
-    log = tmp_path / "vmaf.json"
-    subprocess.run(
-        [
-            vmaf_ffmpeg,
-            "-hide_banner",
-            "-v",
-            "error",
-            *raw_input(b, "80x64", pix_fmt),
-            *raw_input(a, "80x64", pix_fmt),
-            "-lavfi",
-            f"[0:v][1:v]libvmaf=feature=name=psnr:log_fmt=json:log_path={log}",
-            "-f",
-            "null",
-            "-",
-        ],
-        check=True,
+    report = libvmaf_psnr(
+        vmaf_ffmpeg, raw_input(a, "80x64", pix_fmt), raw_input(b, "80x64", pix_fmt), tmp_path
     )
-    report = json.loads(log.read_text())
     frames: list = []
     # libvmaf caps PSNR at 6·b + 12 dB (60 dB for 8 bit, 72 for 10)
     cap = 6 * depth + 12

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from fpsnr.cli import cli
 from tests.conftest import one_line_error
-from tests.video.conftest import ffmpeg_psnr
+from tests.video.tools import ffmpeg_psnr
 
 TIMING = ("encode_seconds", "decode_seconds")
 

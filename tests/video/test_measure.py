@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import fpsnr
 from fpsnr.regions.model import Disc
+from fpsnr.sums import measure_plane
 from fpsnr.video import VideoFormat, VideoOptions, iter_video, score_video
 from fpsnr.video.measure import FrameWindows
 from tests.video.conftest import planes_420, write_raw
@@ -201,11 +202,12 @@ def test_each_disc_is_built_once_a_frame_when_it_moves_and_once_when_it_stays(
 
     monkeypatch.setattr(measure_module, "disc_window", counting)
     discs_module.clear_caches()
-    scores = [score for _, score in iter_video(a, b, timeline, size=(44, 30))]
-    assert len(scores) == frames
+    stream = list(iter_video(a, b, timeline, size=(44, 30)))
+    assert len(stream) == frames
     # Y, U and V share a frame's build; a disc that stays is built once for the sequence
     assert len(built) == (frames + 1 if moving else 2)
     # a moving disc's masks are not kept in the image engine's cache, which would only grow
     assert not discs_module._windows._items and not discs_module._shapes._items
-    # and every window equals the image engine's own (naive sums checked above)
-    assert scores[-1].regions[0].center == (tuple(end) if moving else (10.5, 9.5))
+    # and the luma sums are the image engine's own, cached path, on the same planes
+    for (sums, _), r, d in zip(stream, ref, dist, strict=True):
+        assert sums.planes[0] == measure_plane(r[0], d[0], sums.discs)
