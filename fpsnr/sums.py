@@ -10,6 +10,7 @@ periphery error in rounding). :mod:`fpsnr.metrics` builds every score on these s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import cv2
@@ -110,10 +111,18 @@ def measure_plane(
     disc holding no sample of the plane is an :class:`~fpsnr.errors.EmptyRegionError`.
     """
     height, width = a.shape[0], a.shape[1]
+    channels = 1
+    if a.ndim == 3 and window is disc_window and a.flags.c_contiguous and b.flags.c_contiguous:
+        # An interleaved image is summed as one plane of width·channels samples, under masks
+        # spread over the channels (disc_window's ``channels``): the same sums, each disc's
+        # about twice as fast. Pixel counts stay counts of pixels.
+        channels = a.shape[2]
+        a, b = a.reshape(height, -1), b.reshape(height, -1)
+        window = partial(disc_window, channels=channels)
     integer = a.dtype.kind == "u"
     total = sse(a, b)
     overlap = _may_overlap(discs)
-    covered = np.zeros((height, width), dtype=np.uint8) if any(overlap) or not integer else None
+    covered = np.zeros(a.shape[:2], dtype=np.uint8) if any(overlap) or not integer else None
     union_sse: int | float = 0
     union_pixels = 0
     sums = []
@@ -132,7 +141,7 @@ def measure_plane(
             if shared:
                 fresh = np.greater(mask, seen).view(np.uint8)
                 union_sse += sse(a[rows, cols], b[rows, cols], fresh)
-                union_pixels += cv2.countNonZero(fresh)
+                union_pixels += cv2.countNonZero(fresh) // channels
             else:
                 union_sse += disc_sse
                 union_pixels += pixels
@@ -143,7 +152,7 @@ def measure_plane(
     else:
         assert covered is not None  # float images always build the union mask
         outside = np.equal(covered, 0).view(np.uint8)
-        periphery_pixels = cv2.countNonZero(outside)
+        periphery_pixels = cv2.countNonZero(outside) // channels
         periphery_sse = sse(a, b, outside) if periphery_pixels else 0.0
     return PlaneSums(total, tuple(sums), periphery_sse, periphery_pixels)
 

@@ -408,13 +408,13 @@ def test_region_rejects_non_finite_and_negative_values():
 
 
 def test_window_cache_gives_the_masks_it_would_build_and_stays_bounded():
-    from fpsnr.regions.discs import BoundedCache, _disc_window_uncached
+    from fpsnr.regions.discs import BoundedCache, _clipped
 
     cache = BoundedCache(8 * 40 * 40, lambda window: window[2].nbytes)
     for i in range(30):
-        key = (10.0 + i, 20.5, 5.0 + i / 3, 50, 60)
-        got = cache.get(key, _disc_window_uncached, *key)
-        want = _disc_window_uncached(*key)
+        key = (10.0 + i, 20.5, 5.0 + i / 3, 50, 60, 1)
+        got = cache.get(key, _clipped, *key)
+        want = _clipped(*key)
         assert got[:2] == want[:2] and got[3] == want[3] and np.array_equal(got[2], want[2])
         assert cache.get(key, pytest.fail, "rebuilt") is got  # a hit: the stored mask, not made again
         assert cache._bytes <= cache._max
@@ -430,6 +430,32 @@ def test_cached_and_fresh_scores_are_bit_identical(rng):
     _windows.clear()
     fresh = fpsnr.score(ref, test, regions)
     assert fpsnr.score(ref, test, regions) == fresh
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
+def test_interleaved_planes_give_the_sums_of_their_channels_in_every_memory_layout(rng, dtype):
+    """measure_plane sums a contiguous (H, W, C) plane as an H × W·C one under spread masks;
+    a strided plane (a channel-reversed view) takes the 3-D path: both equal the naive sums."""
+    from fpsnr.regions.model import Disc
+    from fpsnr.sums import measure_plane
+
+    ref, test = _jpeg_like(rng, (50, 70, 3), dtype, 1.0 if dtype == np.float64 else 255)
+    discs = [Disc(20.5, 25.0, 11.0, "a"), Disc(28.0, 22.25, 9.5, "b"), Disc(66.0, 3.0, 8.0, "edge")]
+    yy, xx = np.mgrid[0:50, 0:70].astype(np.float64)
+    err = ((ref.astype(np.float64) - test) ** 2).sum(axis=2)
+    union = np.zeros((50, 70), bool)
+    for d in discs:
+        union |= (xx - d.x) * (xx - d.x) + (yy - d.y) * (yy - d.y) <= d.radius * d.radius
+    for a, b in [(ref, test), (ref[:, :, ::-1], test[:, :, ::-1])]:
+        got = measure_plane(a, b, discs)
+        for d, item in zip(discs, got.regions, strict=True):
+            inside = (xx - d.x) * (xx - d.x) + (yy - d.y) * (yy - d.y) <= d.radius * d.radius
+            assert item.pixels == inside.sum()
+            assert item.sse == pytest.approx(err[inside].sum(), rel=1e-12)
+        assert got.periphery_pixels == (~union).sum()
+        assert got.periphery_sse == pytest.approx(err[~union].sum(), rel=1e-12, abs=1e-12)
+        if dtype != np.float64:
+            assert got.total_sse == int(err.sum()) and isinstance(got.regions[0].sse, int)
 
 
 def test_pixel_exactly_one_radius_away_is_inside():

@@ -45,62 +45,56 @@ def _inside(dy: npt.NDArray[np.float64], dx: npt.NDArray[np.float64], radius: fl
     that SPEC §1's test takes, whatever order BLAS adds two terms in — and a single
     BLAS call is about twice as fast as numpy's row-by-row broadcast of the same sum.
     """
-    left = np.ones((dy.size, 2))
+    left = np.empty((dy.size, 2))
     np.multiply(dy, dy, out=left[:, 0])  # correctly rounded products, never pow()
-    right = np.ones((2, dx.size))
+    left[:, 1] = 1.0
+    right = np.empty((2, dx.size))
+    right[0] = 1.0
     np.multiply(dx, dx, out=right[1])
     return np.less_equal(left @ right, radius * radius).view(np.uint8)
 
 
-def _disc_window_uncached(
-    x: float, y: float, radius: float, height: int, width: int, keep: bool = True
-) -> tuple[slice, slice, npt.NDArray[np.uint8], int]:
-    shape = _shape_window(x, y, radius, height, width, keep)
-    if shape is not None:
-        return shape
+_Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
+"""A disc on one plane: its bounding rows and columns, its 0/1 mask there, its pixels."""
+
+
+def _spread(inside: npt.NDArray[np.uint8], channels: int) -> npt.NDArray[np.uint8]:
+    """Each mask entry repeated once per channel: the mask on an H × W·C view of an interleaved image."""
+    if channels == 1:
+        return inside
+    if not inside.size:
+        return np.zeros((inside.shape[0], inside.shape[1] * channels), np.uint8)
+    repeated: npt.NDArray[np.uint8] = np.asarray(cv2.merge([inside] * channels), np.uint8)  # (no copy)
+    return repeated.reshape(inside.shape[0], -1)
+
+
+def _clipped(x: float, y: float, radius: float, height: int, width: int, channels: int) -> _Window:
+    """The window of a disc that reaches the frame's edge, built in frame coordinates."""
     y0, y1 = _bounds(y, radius, height)
     x0, x1 = _bounds(x, radius, width)
     dy = np.arange(y0, y1, dtype=np.float64) - y
     dx = np.arange(x0, x1, dtype=np.float64) - x
     inside = _inside(dy, dx, radius)
     pixels = cv2.countNonZero(inside) if inside.size else 0
-    return slice(y0, y1), slice(x0, x1), inside, pixels
+    return slice(y0, y1), slice(x0 * channels, x1 * channels), _spread(inside, channels), pixels
 
 
-def _shape_uncached(fx: float, fy: float, radius: float) -> tuple[int, int, npt.NDArray[np.uint8], int]:
-    """The mask of a disc centred at (fx, fy), 0 ≤ fx, fy < 1, over its whole bounding box."""
-    m0, m1 = math.floor(fy - radius), math.floor(fy + radius) + 2
-    n0, n1 = math.floor(fx - radius), math.floor(fx + radius) + 2
-    dy = np.arange(m0, m1, dtype=np.float64) - fy
-    dx = np.arange(n0, n1, dtype=np.float64) - fx
-    inside = _inside(dy, dx, radius)
-    return m0, n0, inside, cv2.countNonZero(inside)
-
-
-def _shape_window(
-    x: float, y: float, radius: float, height: int, width: int, keep: bool = True
-) -> tuple[slice, slice, npt.NDArray[np.uint8], int] | None:
-    """The window of a disc wholly inside the frame, from the mask of its shape.
+def _shape(fx: float, fy: float, radius: float, channels: int) -> tuple[int, int, npt.NDArray[np.uint8], int]:
+    """The mask of a disc centred at (fx, fy), 0 ≤ fx, fy < 1, over its whole bounding box.
 
     A disc's mask depends on its centre only through the fractional parts: with
     x = k + f (k = ⌊x⌋, and f = x − k exact for x ≥ 0 by Sterbenz's lemma), the column
     offset of pixel k + m is fl(m − f), the rounding of the same real number as
     fl((k + m) − x), so the two are the same double. Discs that differ by whole pixels
     — hand-placed integer centres at one default radius, a grid of proposals — share one
-    exact mask (stored unless ``keep`` is false). Discs that reach the frame's edge (or a
-    negative centre) return None and are built clipped, in frame coordinates.
+    exact mask.
     """
-    if not (x - radius >= 1 and y - radius >= 1 and x + radius <= width - 3 and y + radius <= height - 3):
-        return None
-    kx, ky = math.floor(x), math.floor(y)
-    fx, fy = x - kx, y - ky
-    if keep:
-        m0, n0, inside, pixels = _shapes.get((fx, fy, radius), _shape_uncached, fx, fy, radius)
-    else:
-        m0, n0, inside, pixels = _shape_uncached(fx, fy, radius)
-    rows = slice(ky + m0, ky + m0 + inside.shape[0])
-    cols = slice(kx + n0, kx + n0 + inside.shape[1])
-    return rows, cols, inside, pixels
+    m0, m1 = math.floor(fy - radius), math.floor(fy + radius) + 2
+    n0, n1 = math.floor(fx - radius), math.floor(fx + radius) + 2
+    dy = np.arange(m0, m1, dtype=np.float64) - fy
+    dx = np.arange(n0, n1, dtype=np.float64) - fx
+    inside = _inside(dy, dx, radius)
+    return m0, n0, _spread(inside, channels), cv2.countNonZero(inside)
 
 
 _K = TypeVar("_K", bound=Hashable)
@@ -150,38 +144,54 @@ class BoundedCache(Generic[_K, _V]):
             self._bytes = 0
 
 
-_Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
-_windows: BoundedCache[tuple[float, float, float, int, int], _Window] = BoundedCache(
+_windows: BoundedCache[tuple[float, float, float, int, int, int], _Window] = BoundedCache(
     64 << 20, lambda window: window[2].nbytes
 )
-
-
-_shapes: BoundedCache[tuple[float, float, float], tuple[int, int, npt.NDArray[np.uint8], int]] = BoundedCache(
-    64 << 20, lambda shape: shape[2].nbytes
+_shapes: BoundedCache[tuple[float, float, float, int], tuple[int, int, npt.NDArray[np.uint8], int]] = (
+    BoundedCache(64 << 20, lambda shape: shape[2].nbytes)
 )
 
 
 def clear_caches(*, keep_shapes: bool = False) -> None:
     """Forget the stored disc masks (benchmarks time the first, 'cold' call with it).
 
-    ``keep_shapes`` keeps the masks shared by whole-pixel shifts: the next call then
-    meets its discs as a batch meets a new reference whose centres are integers.
+    ``keep_shapes`` keeps the masks of discs wholly inside the frame, stored by fractional
+    centre and radius: the next call then meets its discs as a batch meets a new
+    reference whose centres are those shifted by whole pixels.
     """
     _windows.clear()
     if not keep_shapes:
         _shapes.clear()
 
 
-def disc_window(disc: Disc, height: int, width: int, *, keep: bool = True) -> _Window:
+def disc_window(disc: Disc, height: int, width: int, *, keep: bool = True, channels: int = 1) -> _Window:
     """The disc's bounding box, its exact 0/1 membership mask there, and its pixels.
 
-    Masks are kept in a bounded cache for the next call with the same disc; ``keep=False``
+    Masks are kept in bounded caches for the next call with the same disc; ``keep=False``
     builds one without storing it (a disc that will not recur, as a moving disc's each frame).
+    A disc wholly inside the frame is placed from the mask of its shape (:func:`_shape`:
+    one mask for all discs a whole number of pixels apart); one that reaches the frame's
+    edge (or has a negative centre) is built clipped, for this frame size.
+
+    ``channels`` > 1 places the disc on the ``height`` × ``width·channels`` 2-D view of an
+    interleaved image: the columns span every channel of the box and each mask entry is
+    repeated once per channel (OpenCV sums under a one-channel mask on three channels at
+    about half the speed); ``pixels`` still counts pixels, not samples.
     """
-    key = (disc.x, disc.y, disc.radius, height, width)
+    x, y, radius = disc.x, disc.y, disc.radius
+    if x - radius >= 1 and y - radius >= 1 and x + radius <= width - 3 and y + radius <= height - 3:
+        kx, ky = math.floor(x), math.floor(y)
+        fx, fy = x - kx, y - ky
+        if keep:
+            m0, n0, inside, pixels = _shapes.get((fx, fy, radius, channels), _shape, fx, fy, radius, channels)
+        else:
+            m0, n0, inside, pixels = _shape(fx, fy, radius, channels)
+        top, left = ky + m0, (kx + n0) * channels
+        return slice(top, top + inside.shape[0]), slice(left, left + inside.shape[1]), inside, pixels
     if not keep:
-        return _disc_window_uncached(*key, keep=False)
-    return _windows.get(key, _disc_window_uncached, *key)
+        return _clipped(x, y, radius, height, width, channels)
+    key = (x, y, radius, height, width, channels)
+    return _windows.get(key, _clipped, *key)
 
 
 def disc_mask(shape: tuple[int, ...], center: tuple[float, float], radius: float) -> npt.NDArray[np.bool_]:

@@ -35,3 +35,30 @@ def test_checking_a_huge_recorded_frame_costs_nothing(tmp_path):
 def test_disc_has_pixel_agrees_with_the_mask(x, y, r, h, w):
     expected = bool(disc_mask((h, w), (x, y), r).any())
     assert disc_has_pixel(Disc(x, y, r, ""), h, w) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    x=st.floats(-5, 45),
+    y=st.floats(-5, 35),
+    r=st.floats(0.3, 30),
+    channels=st.sampled_from([2, 3, 4]),
+    keep=st.booleans(),
+)
+def test_a_window_spread_over_channels_is_the_mask_repeated_per_channel(x, y, r, channels, keep):
+    """disc_window(channels=c) is the disc on the H × W·c view of an interleaved image."""
+    import numpy as np
+
+    from fpsnr.regions.discs import disc_window
+
+    disc = Disc(x=x, y=y, radius=r, label="")
+    rows, cols, mask, pixels = disc_window(disc, 30, 40, keep=keep)
+    s_rows, s_cols, spread, s_pixels = disc_window(disc, 30, 40, keep=keep, channels=channels)
+    assert s_rows == rows and s_pixels == pixels
+    assert (s_cols.start, s_cols.stop) == (cols.start * channels, cols.stop * channels)
+    assert spread.dtype == np.uint8 and spread.shape == (mask.shape[0], mask.shape[1] * channels)
+    assert np.array_equal(spread, np.repeat(mask, channels, axis=1))
+    # on a real interleaved image, the spread window selects exactly the disc's samples
+    image = np.arange(30 * 40 * channels).reshape(30, 40, channels)
+    flat = image.reshape(30, -1)[s_rows, s_cols][spread.view(bool)]
+    assert np.array_equal(np.sort(flat), np.sort(image[rows, cols][mask.view(bool)].ravel()))
