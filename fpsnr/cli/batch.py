@@ -17,9 +17,7 @@ from fpsnr.cli.options import (
     translate_errors,
 )
 from fpsnr.options import BatchOptions
-from fpsnr.runs.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
-from fpsnr.runs.batch_files import BatchSinks
-from fpsnr.runs.progress import ProgressBar
+from fpsnr.runs.parallel import start_early
 
 
 @click.command("batch")
@@ -92,6 +90,15 @@ def batch_command(
     if fmt != "csv":
         settings["format"] = fmt  # (absent for csv: outputs of earlier versions resume as before)
         _require_parquet()
+    workers = workers or os.cpu_count() or 1
+    if scheduler is None and workers > 1:
+        # The workers' forkserver imports numpy, OpenCV and fpsnr while this process does the
+        # same just below and plans the pairs, instead of after them (so these imports are here).
+        start_early(("__main__", "fpsnr.runs.batch"))
+    from fpsnr.runs.batch import REGION_COLUMNS, SCORE_COLUMNS, score_folders
+    from fpsnr.runs.batch_files import BatchSinks
+    from fpsnr.runs.progress import ProgressBar
+
     sinks = BatchSinks(out, regions_out, settings, score_columns=SCORE_COLUMNS, region_columns=REGION_COLUMNS,
                        fmt=fmt)  # fmt: skip
     sinks.prepare(resume=resume, overwrite=overwrite)  # from here on this run holds the outputs' locks
@@ -113,7 +120,7 @@ def batch_command(
                 index,
                 labels=labels or None,
                 options=options,
-                workers=workers or os.cpu_count() or 1,
+                workers=workers,
                 scheduler=scheduler,
                 progress=bar,
                 skip=sinks.done,

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from fpsnr.errors import ParameterError
 
-__all__ = ["map_dask", "map_local"]
+__all__ = ["map_dask", "map_local", "start_early"]
 
 Task = TypeVar("Task")
 Options = TypeVar("Options")
@@ -92,14 +92,39 @@ def _run_chunk(func: Callable[[Task, Options], Any], tasks: list[Task], options:
     return [func(task, options) for task in tasks]
 
 
-def _pool(workers: int, preload: Sequence[str]) -> Any:
+def _context(preload: Sequence[str]) -> Any:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(list(preload))
+    return context
+
+
+def start_early(preload: Sequence[str]) -> None:
+    """Start the forkserver now, so that its imports run beside the caller's own.
+
+    A forkserver is a fresh interpreter that imports ``preload`` (numpy, OpenCV and fpsnr:
+    0.13-0.15 s) before it forks the first worker. A command that will need a pool calls
+    this as it starts, before its own heavy imports and its planning, and the two overlap
+    on a second core; the pool made later forks from the same server, and a run that ends
+    up needing no pool only leaves it idle until the process exits. Only for a main module
+    that keeps its work under ``if __name__ == "__main__":`` (fpsnr's command line), and
+    naming ``"__main__"`` in ``preload`` then spares each worker importing it again.
+    Where forkserver is missing (spawn) it does nothing.
+    """
+    context = _context(preload)
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _pool(workers: int, preload: Sequence[str]) -> Any:
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = _context(preload)  # (a server already running keeps the modules it started with)
     return ProcessPoolExecutor(
         max_workers=workers, initializer=_init_worker, initargs=(os.getpid(),), mp_context=context
     )

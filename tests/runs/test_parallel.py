@@ -280,3 +280,35 @@ def test_dask_an_endpoint_that_never_answers_is_given_up(tmp_path, monkeypatch):
         with pytest.raises(ParameterError, match=f"no Dask scheduler answered at .*:{port} within 6 s"):
             list(parallel.map_dask(max, [1], None, f"tcp://127.0.0.1:{port}"))
         assert time.perf_counter() - start < 30
+
+
+def test_fpsnr_batch_starts_its_workers_forkserver_before_its_own_heavy_imports(tmp_path, rng):
+    """The forkserver (a fresh interpreter importing numpy, OpenCV, fpsnr) starts as ``fpsnr
+    batch -j 2`` begins, so its imports overlap the command's own instead of following them."""
+    ref, test = three_pairs(tmp_path, rng)
+    out = tmp_path / "s.csv"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from multiprocessing import forkserver
+        started = []
+        real = forkserver.ensure_running
+        def spy():
+            started.append("cv2" in sys.modules)
+            real()
+        forkserver.ensure_running = spy
+        from fpsnr.cli import main
+        if __name__ == "__main__":
+            sys.argv = ["fpsnr", "batch", {str(ref)!r}, {str(test)!r}, "--missing-regions", "center",
+                        "-o", {str(out)!r}, "-j", "2"]
+            try:
+                main()
+            finally:
+                print("started before cv2:", started)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "started before cv2: [False]" in run.stdout  # once, and before OpenCV was imported
+    assert len(out.read_text().splitlines()) == 1 + 3  # header + 3 pairs (Fp 0.5)
