@@ -10,6 +10,7 @@ fpsnr cannot slow down — never an fpsnr function. Targets:
 
 - scoring pairs/s ÷ ``cv2.imread`` of the same files, same worker count   ≥ 0.9
 - scoring with 2 workers ÷ 1 worker                                         ≥ 1.8
+  (printed beside the decoder's own 2 ÷ 1 in the same harness, which this machine caps too)
 
 In process: with 2 workers both run through the same process pool (forkserver, OpenCV
 single-threaded per worker); with 1 worker both run in this process with OpenCV
@@ -177,6 +178,8 @@ def main() -> int:
               results[("score", 2)] / results[("decode", 2)], ">=", 0.9),
         Ratio(f"batch 2 workers ÷ 1 worker, {n} pairs",
               results[("score", 2)] / results[("score", 1)], ">=", 1.8),
+        Ratio(f"cv2.imread 2 workers ÷ 1 worker, {n} pairs (the floor's own)",
+              results[("decode", 2)] / results[("decode", 1)], None),
         Ratio(f"fpsnr batch ÷ cv2.imread, {n} pairs, -j 1", results[("process", 1)], ">=", 0.9),
         Ratio(f"fpsnr batch ÷ cv2.imread, {n} pairs, -j 2", results[("process", 2)], ">=", 0.9),
     ]  # fmt: skip
