@@ -128,7 +128,7 @@ class BoundedCache(Generic[_K, _V]):
                 return hit
         value = make(*args)
         size = self._size_of(value)
-        if size <= self._max // self._share:
+        if self.keeps(size):
             with self._lock:
                 if key not in self._items:
                     self._items[key] = value
@@ -137,6 +137,10 @@ class BoundedCache(Generic[_K, _V]):
                     _, old = self._items.popitem(last=False)
                     self._bytes -= self._size_of(old)
         return value
+
+    def keeps(self, size: int) -> bool:
+        """Whether a value of ``size`` bytes would be stored (not too large a share of the budget)."""
+        return size <= self._max // self._share
 
     def clear(self) -> None:
         with self._lock:
@@ -179,6 +183,11 @@ def disc_window(disc: Disc, height: int, width: int, *, keep: bool = True, chann
     about half the speed); ``pixels`` still counts pixels, not samples.
     """
     x, y, radius = disc.x, disc.y, disc.radius
+    if channels > 1 and not _shapes.keeps(int((2 * radius + 3) ** 2) * channels):
+        # Too large to keep spread (radius above about 835 in colour): the one-channel mask is
+        # kept, as for a gray image, and spread on each call instead of being built again.
+        rows, cols, inside, pixels = disc_window(disc, height, width, keep=keep)
+        return rows, slice(cols.start * channels, cols.stop * channels), _spread(inside, channels), pixels
     if x - radius >= 1 and y - radius >= 1 and x + radius <= width - 3 and y + radius <= height - 3:
         kx, ky = math.floor(x), math.floor(y)
         fx, fy = x - kx, y - ky

@@ -62,3 +62,22 @@ def test_a_window_spread_over_channels_is_the_mask_repeated_per_channel(x, y, r,
     image = np.arange(30 * 40 * channels).reshape(30, 40, channels)
     flat = image.reshape(30, -1)[s_rows, s_cols][spread.view(bool)]
     assert np.array_equal(np.sort(flat), np.sort(image[rows, cols][mask.view(bool)].ravel()))
+
+
+def test_a_colour_disc_too_large_to_keep_spread_keeps_its_one_channel_mask():
+    """Beyond the cache's largest item a spread mask is not stored: the one-channel mask is
+    (as before spreading), and each call spreads it instead of building it again."""
+    import numpy as np
+
+    from fpsnr.regions import discs
+
+    disc = Disc(x=1000.25, y=999.5, radius=900.0, label="")
+    assert not discs._shapes.keeps(1803 * 1803 * 3) and discs._shapes.keeps(1803 * 1803)
+    discs.clear_caches()
+    rows, cols, mask, pixels = discs.disc_window(disc, 2000, 2000)
+    s_rows, s_cols, spread, s_pixels = discs.disc_window(disc, 2000, 2000, channels=3)
+    assert (s_rows, s_pixels) == (rows, pixels)
+    assert (s_cols.start, s_cols.stop) == (cols.start * 3, cols.stop * 3)
+    assert np.array_equal(spread, np.repeat(mask, 3, axis=1))
+    assert [key[3] for key in discs._shapes._items] == [1]  # the one-channel mask, once
+    discs.clear_caches()
