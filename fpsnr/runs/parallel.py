@@ -112,13 +112,15 @@ def start_early(preload: Sequence[str]) -> None:
     up needing no pool only leaves it idle until the process exits. Only for a main module
     that keeps its work under ``if __name__ == "__main__":`` (fpsnr's command line), and
     naming ``"__main__"`` in ``preload`` then spares each worker importing it again.
-    Where forkserver is missing (spawn) it does nothing.
+    Where forkserver is missing (spawn) it does nothing, and a server that cannot be started
+    here (no socket, no process) is left for the pool to start, and to report, as before.
     """
     context = _context(preload)
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        with contextlib.suppress(OSError):  # only a head start: never a failure of its own
+            forkserver.ensure_running()
 
 
 def _pool(workers: int, preload: Sequence[str]) -> Any:

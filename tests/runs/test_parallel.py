@@ -312,3 +312,16 @@ def test_fpsnr_batch_starts_its_workers_forkserver_before_its_own_heavy_imports(
     assert run.returncode == 0, run.stderr
     assert "started before cv2: [False]" in run.stdout  # once, and before OpenCV was imported
     assert len(out.read_text().splitlines()) == 1 + 3  # header + 3 pairs (Fp 0.5)
+
+
+def test_a_forkserver_that_cannot_start_early_is_left_to_the_pool(monkeypatch):
+    """start_early is a head start only: its failure is not a failure of the command."""
+    from multiprocessing import forkserver
+
+    import fpsnr.runs.parallel as parallel
+
+    def refuse() -> None:
+        raise OSError("no sockets here")
+
+    monkeypatch.setattr(forkserver, "ensure_running", refuse)
+    parallel.start_early(("fpsnr.runs.batch",))  # does not raise
