@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from fpsnr.regions.discs import disc_window, empty_region
+from fpsnr.regions.discs import Window, disc_window, empty_region
 from fpsnr.regions.model import Disc
 
 __all__ = ["PlaneSums", "RegionSums", "Window", "measure_plane", "sse"]
@@ -85,10 +85,6 @@ class RegionSums(NamedTuple):
     pixels: int
 
 
-Window = tuple[slice, slice, npt.NDArray[np.uint8], int]
-"""A disc on one plane: its bounding rows and columns, its 0/1 mask there, its samples."""
-
-
 class PlaneSums(NamedTuple):
     """Sums of squared errors of one plane: the frame, each disc and the periphery."""
 
@@ -115,7 +111,7 @@ def measure_plane(
     if a.ndim == 3 and window is disc_window and a.flags.c_contiguous and b.flags.c_contiguous:
         # An interleaved image is summed as one plane of width·channels samples, under masks
         # spread over the channels (disc_window's ``channels``): the same sums, each disc's
-        # about twice as fast. Pixel counts stay counts of pixels.
+        # 1.5–1.7× as fast (Kodak's default discs). Pixel counts stay counts of pixels.
         channels = a.shape[2]
         a, b = a.reshape(height, -1), b.reshape(height, -1)
         window = partial(disc_window, channels=channels)

@@ -320,8 +320,12 @@ def test_a_forkserver_that_cannot_start_early_is_left_to_the_pool(monkeypatch):
 
     import fpsnr.runs.parallel as parallel
 
+    tried = []
+
     def refuse() -> None:
+        tried.append(True)
         raise OSError("no sockets here")
 
     monkeypatch.setattr(forkserver, "ensure_running", refuse)
     parallel.start_early(("fpsnr.runs.batch",))  # does not raise
+    assert tried == [True]  # it did try (a start_early that never starts a server passes nothing here)
