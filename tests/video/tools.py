@@ -50,8 +50,9 @@ def vmaf_ffmpeg() -> str | None:
         candidates.append(imageio_ffmpeg.get_ffmpeg_exe())
     except (ImportError, RuntimeError):
         pass
-    if shutil.which("ffmpeg"):
-        candidates.append(shutil.which("ffmpeg"))
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        candidates.append(on_path)
     for exe in candidates:
         filters = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True).stdout
         if " libvmaf " in filters:
